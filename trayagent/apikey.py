@@ -1,0 +1,47 @@
+"""The proxy's API key: a literal `proxy.api_key` in config.yaml, else one generated and kept as a secret."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from trayagent.config import Config
+from trayagent.secrets import SecretStore
+
+SECRET_NAME = "api_key"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    value: str
+    source: str  # where it comes from, in words
+
+    @property
+    def from_config(self) -> bool:
+        return self.source.startswith("config")
+
+
+def generate_api_key() -> str:
+    return "sk-" + secrets.token_hex(16)
+
+
+def resolve_api_key(config: Config, store: SecretStore) -> ApiKey:
+    """The key in force: config.yaml wins; otherwise the stored one, generated on first use."""
+    if config.proxy.api_key:
+        return ApiKey(config.proxy.api_key, f"config file {config.source} (proxy.api_key)")
+    value = store.get(SECRET_NAME)
+    if not value:
+        value = generate_api_key()
+        store.set(SECRET_NAME, value)
+    return ApiKey(value, store.location)
+
+
+def rotate_api_key(store: SecretStore) -> str:
+    """Replace the stored key with a new one. The caller refuses when config.yaml pins a key."""
+    value = generate_api_key()
+    store.set(SECRET_NAME, value)
+    return value
+
+
+def mask_key(key: str) -> str:
+    return f"{key[:5]}…{key[-4:]}" if len(key) > 12 else "sk-…"

@@ -1,0 +1,201 @@
+"""The `trayagent` command line: argv → one command, each returning its exit code (0 ok, 1 failed, 2 usage/config)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from trayagent import __version__
+from trayagent.apikey import resolve_api_key, rotate_api_key
+from trayagent.config import Config, ensure_config_file, load_config
+from trayagent.errors import ConfigError, SecretError, ServeError
+from trayagent.logsetup import CLI_FORMAT, configure_logging
+from trayagent.paths import Paths, ensure_private_dir, resolve_paths
+from trayagent.secrets import KeyringSecretStore, open_secret_store
+
+Command = Callable[[argparse.Namespace, Paths], int]
+
+
+def run(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging("debug" if args.verbose else "warning", fmt=CLI_FORMAT)
+    paths = resolve_paths(config_override=args.config)
+    command: Command = getattr(args, "handler", cmd_serve)
+    try:
+        return command(args, paths)
+    except ConfigError as exc:
+        _err(f"invalid config: {exc}")
+        return 2
+    except (SecretError, ServeError) as exc:
+        _err(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _err(message: str) -> None:
+    print(f"trayagent: {message}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="use this config file")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+
+    parser = argparse.ArgumentParser(
+        prog="trayagent",
+        description="One local base URL for OpenAI, Anthropic and Gemini clients, served through Google accounts.",
+        parents=[common],
+    )
+    parser.set_defaults(config=None, verbose=False)
+    parser.add_argument("--version", action="version", version=f"trayagent {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", parents=[common], help="run the proxy in the foreground (Ctrl-C stops it)")
+    serve.set_defaults(handler=cmd_serve)
+
+    status = sub.add_parser("status", parents=[common], help="ask the running proxy for its status")
+    status.set_defaults(handler=cmd_status)
+
+    config = sub.add_parser("config", parents=[common], help="where the config is; validate a file")
+    config_sub = config.add_subparsers(metavar="ACTION", required=True)
+    config_sub.add_parser("path", parents=[common], help="print the config file's path").set_defaults(
+        handler=cmd_config_path
+    )
+    check = config_sub.add_parser("check", parents=[common], help="validate a config file (exit 2 if invalid)")
+    check.add_argument("file", nargs="?", help="the file to check (default: the config in use)")
+    check.set_defaults(handler=cmd_config_check)
+
+    key = sub.add_parser("key", parents=[common], help="the proxy's API key")
+    key_sub = key.add_subparsers(metavar="ACTION", required=True)
+    key_sub.add_parser("show", parents=[common], help="print the API key").set_defaults(handler=cmd_key_show)
+    key_sub.add_parser("copy", parents=[common], help="copy the API key to the clipboard").set_defaults(
+        handler=cmd_key_copy
+    )
+    key_sub.add_parser("rotate", parents=[common], help="replace the API key with a new one").set_defaults(
+        handler=cmd_key_rotate
+    )
+    return parser
+
+
+def _load(paths: Paths, *, create: bool) -> Config:
+    """The config in force; on first run (`create`) write the commented sample and say so."""
+    if create and ensure_config_file(paths.config_file):
+        _err(f"first run: wrote a commented config to {paths.config_file}")
+    if not paths.config_file.exists():
+        return Config()
+    return load_config(paths.config_file)
+
+
+def _store(paths: Paths) -> KeyringSecretStore:
+    ensure_private_dir(paths.data_dir)
+    return open_secret_store(paths.data_dir)
+
+
+def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
+    from trayagent.proxy.context import ProxyContext
+    from trayagent.serve import run_proxy
+
+    config = _load(paths, create=True)
+    configure_logging("debug" if args.verbose else config.log_level)
+    store = _store(paths)
+    ctx = ProxyContext(config=config, api_key=resolve_api_key(config, store), secrets=store)
+    run_proxy(ctx)
+    return 0
+
+
+def cmd_config_path(args: argparse.Namespace, paths: Paths) -> int:
+    print(paths.config_file)
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace, paths: Paths) -> int:
+    from pathlib import Path
+
+    target = Path(args.file) if args.file else paths.config_file
+    config = load_config(target)
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{target}: ok")
+    return 0
+
+
+def cmd_key_show(args: argparse.Namespace, paths: Paths) -> int:
+    config = _load(paths, create=True)
+    print(resolve_api_key(config, _store(paths)).value)
+    return 0
+
+
+def cmd_key_copy(args: argparse.Namespace, paths: Paths) -> int:
+    import pyperclip
+
+    config = _load(paths, create=True)
+    key = resolve_api_key(config, _store(paths))
+    try:
+        pyperclip.copy(key.value)
+    except pyperclip.PyperclipException as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        _err(f"no clipboard available ({reason}); here is the key instead:")
+        print(key.value)
+        return 0
+    _err("API key copied to the clipboard")
+    return 0
+
+
+def cmd_key_rotate(args: argparse.Namespace, paths: Paths) -> int:
+    config = _load(paths, create=True)
+    store = _store(paths)
+    old = resolve_api_key(config, store)
+    if old.from_config:
+        _err(f"proxy.api_key is set in {paths.config_file}; change it there instead")
+        return 1
+    new = rotate_api_key(store)
+    print(new)
+    reply = _call_proxy(config, "POST", "/api/key/reload", old.value)
+    if reply is None:
+        _err("no proxy is running here; the new key applies when it starts")
+    else:
+        _err("the running proxy now accepts only the new key")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, paths: Paths) -> int:
+    config = _load(paths, create=False)
+    key = resolve_api_key(config, _store(paths))
+    status = _call_proxy(config, "GET", "/api/status", key.value)
+    if status is None:
+        _err(f"no trayagent proxy is answering on http://127.0.0.1:{config.proxy.port}")
+        return 1
+    accounts = status.get("accounts", {})
+    print(f"state      {status.get('state')} (version {status.get('version')}, up {status.get('uptime_s')} s)")
+    print(f"address    {status.get('address')}")
+    print(f"auth       {status.get('effective_auth_mode')} (auth_mode: {status.get('auth_mode')})")
+    print(f"API key    in {status.get('api_key_source')}")
+    print(f"config     {status.get('config_path')}")
+    if status.get("config_error"):
+        print(f"config error  {status['config_error']}")
+    print(f"accounts   {accounts.get('available', 0)} available of {accounts.get('total', 0)}")
+    return 0
+
+
+def _call_proxy(config: Config, method: str, path: str, key: str) -> dict[str, Any] | None:
+    """Call the local proxy's status API; None when nothing answers on the configured port."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{config.proxy.port}{path}",
+        method=method,
+        headers={"Authorization": f"Bearer {key}"},
+        data=b"" if method == "POST" else None,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            data: dict[str, Any] = json.loads(reply.read())
+            return data
+    except urllib.error.HTTPError as exc:
+        raise ServeError(f"the proxy on port {config.proxy.port} answered {exc.code} to {path}") from None
+    except (OSError, ValueError):
+        return None

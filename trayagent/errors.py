@@ -1,0 +1,114 @@
+"""The one error tree of trayagent.
+
+    TrayAgentError
+     ├── ConfigError              config.yaml is unreadable or invalid (CLI exit 2)
+     ├── SecretError              neither the OS keyring nor the fallback file could keep a secret
+     ├── ServeError               the proxy could not start (CLI exit 1)
+     │    └── PortInUse
+     └── ProxyError               a failure a client sees: an HTTP status + a neutral `kind`
+          ├── BadRequest          400  invalid_request
+          ├── AuthError           401  authentication
+          ├── Forbidden           403  permission
+          ├── RouteNotFound       404  not_found
+          ├── MethodNotAllowed    405  not_found
+          ├── PayloadTooLarge     413  request_too_large
+          ├── NoAccountAvailable  503  unavailable
+          └── InternalError       500  api_error
+
+`kind` is protocol-neutral; `trayagent.translate.error_shapes` turns a ProxyError into the
+OpenAI, Anthropic or Gemini error body, so every route renders errors the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class TrayAgentError(Exception):
+    """Base of every error trayagent raises on purpose."""
+
+
+class ConfigError(TrayAgentError):
+    """One or more problems in a config file, each naming the key path and the YAML line."""
+
+    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        where = f"{source}: " if source else ""
+        if len(self.problems) == 1:
+            message = f"{where}{self.problems[0]}"
+        else:
+            message = f"{where}{len(self.problems)} problems\n" + "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(message)
+
+
+class SecretError(TrayAgentError):
+    """A secret could be stored neither in the OS keyring nor in the fallback file."""
+
+
+class ServeError(TrayAgentError):
+    """The proxy could not be started."""
+
+
+class PortInUse(ServeError):
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(f"port {port} is already in use on {host}")
+
+
+class ProxyError(TrayAgentError):
+    """An error answered to an HTTP client, rendered in that client's protocol shape."""
+
+    status_code = 500
+    kind = "api_error"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, round(self.retry_after)))}
+
+
+class BadRequest(ProxyError):
+    status_code = 400
+    kind = "invalid_request"
+
+
+class AuthError(ProxyError):
+    status_code = 401
+    kind = "authentication"
+
+
+class Forbidden(ProxyError):
+    status_code = 403
+    kind = "permission"
+
+
+class RouteNotFound(ProxyError):
+    status_code = 404
+    kind = "not_found"
+
+
+class MethodNotAllowed(ProxyError):
+    status_code = 405
+    kind = "not_found"
+
+
+class PayloadTooLarge(ProxyError):
+    status_code = 413
+    kind = "request_too_large"
+
+
+class NoAccountAvailable(ProxyError):
+    status_code = 503
+    kind = "unavailable"
+
+
+class InternalError(ProxyError):
+    status_code = 500
+    kind = "api_error"

@@ -1,0 +1,1 @@
+"""The HTTP proxy process: Sanic app, access control, routes."""

@@ -1,0 +1,126 @@
+"""The Sanic application factory: access control, CORS, error rendering and routes around a ProxyContext."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.exceptions import MethodNotAllowed as SanicMethodNotAllowed
+from sanic.exceptions import NotFound as SanicNotFound
+from sanic.exceptions import PayloadTooLarge as SanicPayloadTooLarge
+from sanic.exceptions import SanicException
+from sanic.handlers import ErrorHandler
+from sanic.response import HTTPResponse
+
+from trayagent.errors import (
+    BadRequest,
+    InternalError,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    ProxyError,
+    RouteNotFound,
+)
+from trayagent.proxy import auth
+from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
+from trayagent.proxy.replies import error_reply
+from trayagent.proxy.routes import admin, anthropic, gemini, health, openai
+from trayagent.proxy.surface import classify_path, protocol_for_path
+
+log = logging.getLogger(__name__)
+
+_BASE_URL_HINT = {
+    "openai": "OpenAI clients use the base URL {base}/v1",
+    "anthropic": "Anthropic clients use the base URL {base} (without /v1)",
+    "gemini": "Gemini clients use the base URL {base} (without /v1beta)",
+}
+_CORS_EXPOSED = "Retry-After, X-Account, X-Mapped-Model"
+
+
+def create_app(ctx: ProxyContext, name: str | None = None) -> ProxyApp:
+    app: ProxyApp = Sanic(name or f"trayagent_{id(ctx):x}", ctx=ctx, configure_logging=False)
+    proxy = ctx.config.proxy
+    # Backstop for routes that let Sanic buffer the body; AI routes enforce the live limit themselves.
+    app.config.REQUEST_MAX_SIZE = proxy.max_body_bytes
+    # A generation may legitimately stream for as long as the upstream timeout allows.
+    app.config.RESPONSE_TIMEOUT = proxy.request_timeout + 30
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 10
+    app.config.NOISY_EXCEPTIONS = False
+    app.error_handler = _ProtocolErrorHandler()
+    app.on_request(_guard)
+    app.on_response(_add_cors_headers)
+    for routes in (health, admin, openai, anthropic, gemini):
+        routes.register(app)
+    return app
+
+
+async def _guard(request: ProxyRequest) -> HTTPResponse | None:
+    ctx = request.app.ctx
+    proxy = ctx.config.proxy
+    path = request.path
+    if request.method == "OPTIONS":
+        return _preflight(request)
+    auth.check_host(request.headers.get("host"), proxy.allow_lan_access)
+    if auth.key_required(classify_path(path), proxy.effective_auth_mode, auth.is_loopback(request.ip)):
+        query_key = request.args.get("key") if path.startswith("/v1beta") else None
+        candidates = auth.presented_keys(
+            request.headers.get("authorization"),
+            request.headers.get("x-api-key"),
+            request.headers.get("x-goog-api-key"),
+            query_key,
+        )
+        auth.check_key(candidates, ctx.api_key.value)
+    return None
+
+
+def _cors_allowed(request: ProxyRequest) -> bool:
+    # The status API and UI are never offered to other origins, whatever `cors` says.
+    return request.app.ctx.config.proxy.cors and classify_path(request.path) != "admin"
+
+
+def _preflight(request: ProxyRequest) -> HTTPResponse:
+    headers: dict[str, str] = {"Allow": "GET, POST, DELETE, OPTIONS"}
+    if _cors_allowed(request):
+        headers.update(
+            {
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers", "*"),
+                "Access-Control-Max-Age": "3600",
+            }
+        )
+    return HTTPResponse(status=204, headers=headers)
+
+
+async def _add_cors_headers(request: ProxyRequest, response: HTTPResponse) -> None:
+    if request.method != "OPTIONS" and _cors_allowed(request):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = _CORS_EXPOSED
+
+
+class _ProtocolErrorHandler(ErrorHandler):
+    """Every error leaves in the shape of the client's protocol; never a traceback, never Sanic's HTML."""
+
+    def default(self, request: Request[Any, Any], exception: Exception) -> HTTPResponse:
+        path = request.path if request is not None and request.method != "NONE" else "/"
+        error = self._as_proxy_error(request, path, exception)
+        return error_reply(path, error)
+
+    @staticmethod
+    def _as_proxy_error(request: Request[Any, Any], path: str, exc: Exception) -> ProxyError:
+        if isinstance(exc, ProxyError):
+            return exc
+        if isinstance(exc, SanicNotFound):
+            base = f"http://{request.host}" if request is not None and request.host else "http://127.0.0.1:8045"
+            hint = _BASE_URL_HINT[protocol_for_path(path)].format(base=base)
+            return RouteNotFound(f"no route for {request.method} {path} on trayagent; {hint}")
+        if isinstance(exc, SanicMethodNotAllowed):
+            return MethodNotAllowed(f"{request.method} is not allowed on {path}")
+        if isinstance(exc, SanicPayloadTooLarge):
+            return PayloadTooLarge("the request is larger than proxy.max_body_mb allows")
+        if isinstance(exc, SanicException) and 400 <= exc.status_code < 500:
+            error: ProxyError = BadRequest(str(exc) or "bad request")
+            error.status_code = exc.status_code
+            return error
+        log.error("unexpected error on %s %s", getattr(request, "method", "?"), path, exc_info=exc)
+        return InternalError("trayagent hit an internal error; the details are in its log")

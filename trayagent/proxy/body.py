@@ -1,0 +1,46 @@
+"""Reading request bodies: the size limit and JSON parsing, with errors in the caller's protocol."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sanic import Request
+
+from trayagent.errors import BadRequest, PayloadTooLarge
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the request body is larger than proxy.max_body_mb ({limit / 1048576:g} MB)")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body of a `stream=True` route, refusing more than `limit` bytes without buffering it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    if request.stream is None:
+        return request.body or b""
+    chunks = bytearray()
+    while (chunk := await request.stream.read()) is not None:
+        chunks += chunk
+        if len(chunks) > limit:
+            raise _too_large(limit)
+    return bytes(chunks)
+
+
+async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+    raw = await read_body(request, limit)
+    if not raw.strip():
+        raise BadRequest("the request body is empty; expected a JSON object")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return data
+
+
+def json_bytes(data: Any) -> bytes:
+    return orjson.dumps(data)

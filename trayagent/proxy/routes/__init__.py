@@ -1,0 +1,1 @@
+"""Route groups, one module per protocol or purpose; each exposes `register(app)`."""

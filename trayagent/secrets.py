@@ -1,0 +1,187 @@
+"""Where secrets live: the OS keyring (service "trayagent"), else a 0600 JSON file in the data dir.
+
+The file is the fallback for machines with no usable keyring (headless Linux, CI, a locked or
+refusing keyring). A write is verified by reading it back, so a backend that silently drops
+secrets (keyring's `null` backend) is treated as unusable too. Never log a secret's value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import keyring
+import keyring.backend
+import keyring.errors
+
+from trayagent.atomicfile import write_atomic
+from trayagent.errors import SecretError
+
+SERVICE = "trayagent"
+log = logging.getLogger(__name__)
+
+
+class SecretStore(Protocol):
+    @property
+    def location(self) -> str:
+        """Where secrets are kept, in words for logs and the status view."""
+        ...
+
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
+
+    def delete(self, name: str) -> None: ...
+
+
+class FileSecretStore:
+    """A JSON object {name: value} in a file only its owner can read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    @property
+    def location(self) -> str:
+        return f"file {self.path} (mode 0600)"
+
+    def _read(self) -> dict[str, str]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise SecretError(f"cannot read {self.path}: {exc}") from None
+        mode = stat.S_IMODE(os.stat(self.path).st_mode)
+        if os.name == "posix" and mode & 0o077:
+            log.warning("%s was readable by others (mode %o); restricting it to 0600", self.path, mode)
+            os.chmod(self.path, 0o600)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise SecretError(f"{self.path} is not valid JSON; move it aside to start with no secrets") from None
+        if not isinstance(data, dict):
+            raise SecretError(f"{self.path} should hold a JSON object")
+        return {str(k): str(v) for k, v in data.items()}
+
+    def _write(self, data: dict[str, str]) -> None:
+        payload = json.dumps(data, indent=1, sort_keys=True).encode()
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_atomic(self.path, payload, mode=0o600)
+        except OSError as exc:
+            raise SecretError(f"cannot write {self.path}: {exc}") from None
+
+    def get(self, name: str) -> str | None:
+        with self._lock:
+            return self._read().get(name)
+
+    def set(self, name: str, value: str) -> None:
+        with self._lock:
+            data = self._read()
+            data[name] = value
+            self._write(data)
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            data = self._read()
+            if data.pop(name, None) is not None:
+                self._write(data)
+
+
+class KeyringSecretStore:
+    """The OS keyring, falling back to `fallback` (once, with one warning) when it is not usable."""
+
+    def __init__(self, fallback: FileSecretStore, backend: keyring.backend.KeyringBackend | None = None) -> None:
+        self._backend = backend if backend is not None else keyring.get_keyring()
+        self._fallback = fallback
+        self._failure: str | None = None if _usable(self._backend) else f"{_name(self._backend)} is not usable"
+
+    @property
+    def using_keyring(self) -> bool:
+        return self._failure is None
+
+    @property
+    def location(self) -> str:
+        if self.using_keyring:
+            return f"OS keyring ({_name(self._backend)}, service '{SERVICE}')"
+        return self._fallback.location
+
+    def _give_up_keyring(self, exc: BaseException | str) -> None:
+        if self._failure is None:
+            self._failure = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        _warn_once(self._failure, self._fallback.path)
+
+    def get(self, name: str) -> str | None:
+        if self.using_keyring:
+            try:
+                value: str | None = self._backend.get_password(SERVICE, name)
+            except keyring.errors.KeyringError as exc:
+                self._give_up_keyring(exc)
+            else:
+                if value is not None:
+                    return value
+        else:
+            _warn_once(self._failure or "", self._fallback.path)
+        # Secrets written while the keyring was unavailable stay readable after it comes back.
+        return self._fallback.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        if self.using_keyring:
+            try:
+                self._backend.set_password(SERVICE, name, value)
+                if self._backend.get_password(SERVICE, name) == value:
+                    self._fallback.delete(name)  # no stale copy left in the file
+                    return
+                self._give_up_keyring(f"{_name(self._backend)} did not keep a written secret")
+            except keyring.errors.KeyringError as exc:
+                self._give_up_keyring(exc)
+        else:
+            _warn_once(self._failure or "", self._fallback.path)
+        self._fallback.set(name, value)
+
+    def delete(self, name: str) -> None:
+        if self.using_keyring:
+            try:
+                self._backend.delete_password(SERVICE, name)
+            except keyring.errors.PasswordDeleteError:
+                pass  # not there: nothing to delete
+            except keyring.errors.KeyringError as exc:
+                self._give_up_keyring(exc)
+        self._fallback.delete(name)
+
+
+def open_secret_store(data_dir: Path) -> KeyringSecretStore:
+    return KeyringSecretStore(FileSecretStore(data_dir / "secrets.json"))
+
+
+def _name(backend: Any) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def _usable(backend: keyring.backend.KeyringBackend) -> bool:
+    # `fail` raises on every call, `null` accepts writes and forgets them; both mean "no keyring".
+    from keyring.backends import chainer, fail, null
+
+    if isinstance(backend, fail.Keyring | null.Keyring):
+        return False
+    if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
+        return False
+    return True
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(reason: str, path: Path) -> None:
+    with _warned_lock:
+        if str(path) in _warned:
+            return
+        _warned.add(str(path))
+    log.warning("no usable OS keyring (%s); secrets are stored in %s with mode 0600", reason, path)
