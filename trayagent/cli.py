@@ -23,6 +23,9 @@ Command = Callable[[argparse.Namespace, Paths], int]
 
 def run(argv: Sequence[str]) -> int:
     args = _parser().parse_args(argv)
+    # Options may come before or after the command; an absent one is simply not set (SUPPRESS).
+    args.config = getattr(args, "config", None)
+    args.verbose = getattr(args, "verbose", False)
     configure_logging("debug" if args.verbose else "warning", fmt=CLI_FORMAT)
     paths = resolve_paths(config_override=args.config)
     command: Command = getattr(args, "handler", cmd_serve)
@@ -52,7 +55,6 @@ def _parser() -> argparse.ArgumentParser:
         description="One local base URL for OpenAI, Anthropic and Gemini clients, served through Google accounts.",
         parents=[common],
     )
-    parser.set_defaults(config=None, verbose=False)
     parser.add_argument("--version", action="version", version=f"trayagent {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -157,7 +159,7 @@ def cmd_key_rotate(args: argparse.Namespace, paths: Paths) -> int:
     new = rotate_api_key(store)
     print(new)
     reply = _call_proxy(config, "POST", "/api/key/reload", old.value)
-    if reply is None:
+    if reply is None or reply.get("reloaded") is not True:
         _err("no proxy is running here; the new key applies when it starts")
     else:
         _err("the running proxy now accepts only the new key")

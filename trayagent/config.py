@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import types
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -35,7 +35,11 @@ DEFAULT_OAUTH_CLIENT_SECRET = "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"
 
 
 class _Invalid(Exception):
-    """A value failed its check; the message says what was expected."""
+    """A value failed its check; the message says what was expected (and, if `shows_value`, what came)."""
+
+    def __init__(self, message: str, *, shows_value: bool = False) -> None:
+        super().__init__(message)
+        self.shows_value = shows_value
 
 
 Check = Callable[[Any], Any]
@@ -92,6 +96,14 @@ def _choice(*options: str) -> Check:
     return check
 
 
+def _auth_mode(value: Any) -> str:
+    # YAML 1.1 reads a bare `off` as false; that is what a user writing `auth_mode: off` means.
+    if value is False:
+        return "off"
+    result: str = _choice("off", "strict", "all_except_health", "auto")(value)
+    return result
+
+
 def _optional(inner: Check) -> Check:
     def check(value: Any) -> Any:
         return None if value is None else inner(value)
@@ -131,7 +143,7 @@ def _endpoint_list(value: Any) -> tuple[str, ...]:
         try:
             out.append(check(item))
         except _Invalid as exc:
-            raise _Invalid(f"item {i}: {exc}") from None
+            raise _Invalid(f"item {i}: {exc}, got {_describe(item)}", shows_value=True) from None
     return tuple(out)
 
 
@@ -142,7 +154,10 @@ def _model_mapping(value: Any) -> Mapping[str, str]:
         raise _Invalid("expected a mapping of requested model name → upstream model name")
     for key, target in value.items():
         if not isinstance(key, str) or not isinstance(target, str) or not key or not target:
-            raise _Invalid(f"expected model names as strings, got {_describe(key)}: {_describe(target)}")
+            raise _Invalid(
+                f"expected model names as strings, got {_describe(key)}: {_describe(target)}",
+                shows_value=True,
+            )
     return types.MappingProxyType(dict(value))
 
 
@@ -150,9 +165,7 @@ def _model_mapping(value: Any) -> Mapping[str, str]:
 class ProxySettings:
     port: int = field(default=8045, metadata=_check(_integer(1, 65535)))
     allow_lan_access: bool = field(default=False, metadata=_check(_boolean))
-    auth_mode: AuthMode = field(
-        default="auto", metadata=_check(_choice("off", "strict", "all_except_health", "auto"))
-    )
+    auth_mode: AuthMode = field(default="auto", metadata=_check(_auth_mode))
     api_key: str | None = field(default=None, metadata=_check(_optional(_api_key)))
     request_timeout: float = field(default=600.0, metadata=_check(_number(0, 86400)))
     max_body_mb: float = field(default=100.0, metadata=_check(_number(0, 4096)))
@@ -184,9 +197,7 @@ class ModelSettings:
 class UpstreamSettings:
     endpoints: tuple[str, ...] = field(default=DEFAULT_ENDPOINTS, metadata=_check(_endpoint_list))
     user_agent: str | None = field(default=None, metadata=_check(_optional(_text)))
-    http_proxy: str | None = field(
-        default=None, metadata=_check(_optional(_url("http", "https", "socks5", "socks5h")))
-    )
+    http_proxy: str | None = field(default=None, metadata=_check(_optional(_url("http", "https", "socks5", "socks5h"))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +267,7 @@ def parse_config(
     lines = lines or {}
     key_lines = key_lines or {}
     problems: list[str] = []
-    warnings: list[str] = []
+    warnings: list[tuple[int, str]] = []  # (line, text), reported in file order
 
     def where(path: KeyPath, *, key: bool = False) -> str:
         line = (key_lines if key else lines).get(path) or lines.get(path)
@@ -273,7 +284,8 @@ def parse_config(
             if key not in known:
                 hint = difflib.get_close_matches(str(key), known, n=1)
                 suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-                warnings.append(f"{where((*path, key), key=True)}: unknown key, ignored{suggestion}")
+                line = key_lines.get((*path, key), 0)
+                warnings.append((line, f"{where((*path, key), key=True)}: unknown key, ignored{suggestion}"))
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in _META_FIELDS or f.name not in raw:
@@ -285,7 +297,8 @@ def parse_config(
             try:
                 values[f.name] = f.metadata["check"](raw[f.name])
             except _Invalid as exc:
-                problems.append(f"{where(sub)}: {exc}, got {_describe(raw[f.name])}")
+                got = "" if exc.shows_value else f", got {_describe(raw[f.name])}"
+                problems.append(f"{where(sub)}: {exc}{got}")
         return cls(**values)
 
     config = cast(Config, build(Config, mapping, ()))
@@ -296,16 +309,8 @@ def parse_config(
     return Config(
         **{f.name: getattr(config, f.name) for f in fields(Config) if f.name not in _META_FIELDS},
         source=source,
-        warnings=tuple(warnings),
+        warnings=tuple(text for _, text in sorted(warnings, key=lambda w: w[0])),
     )
-
-
-def default_of(cls: type[Any], name: str) -> Any:
-    """The default of a settings field (used by docs and tests to keep the sample file honest)."""
-    for f in fields(cls):
-        if f.name == name:
-            return f.default_factory() if f.default is MISSING else f.default  # type: ignore[misc]
-    raise KeyError(name)
 
 
 def parse_config_text(text: str, source: Path | None = None) -> Config:

@@ -21,8 +21,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1…",
     ),
     # Emails: first two characters of each side.
-    (re.compile(r"\b([A-Za-z0-9._%+-]{1,2})[A-Za-z0-9._%+-]*@([A-Za-z0-9-]{1,2})[A-Za-z0-9.-]*\.[A-Za-z]{2,}\b"),
-     r"\1***@\2***"),
+    (
+        re.compile(r"\b([A-Za-z0-9._%+-]{1,2})[A-Za-z0-9._%+-]*@([A-Za-z0-9-]{1,2})[A-Za-z0-9.-]*\.[A-Za-z]{2,}\b"),
+        r"\1***@\2***",
+    ),
 )
 
 

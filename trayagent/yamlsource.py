@@ -54,7 +54,11 @@ def parse_yaml(text: str, source: str | None = None) -> YamlDocument:
 
 
 def _index(
-    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], key_lines: dict[KeyPath, int], problems: list[str]
+    node: yaml.Node,
+    path: KeyPath,
+    lines: dict[KeyPath, int],
+    key_lines: dict[KeyPath, int],
+    problems: list[str],
 ) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):

@@ -11,7 +11,7 @@ from sanic.exceptions import NotFound as SanicNotFound
 from sanic.exceptions import PayloadTooLarge as SanicPayloadTooLarge
 from sanic.exceptions import SanicException
 from sanic.handlers import ErrorHandler
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from trayagent.errors import (
     BadRequest,
@@ -43,12 +43,12 @@ def create_app(ctx: ProxyContext, name: str | None = None) -> ProxyApp:
     # Backstop for routes that let Sanic buffer the body; AI routes enforce the live limit themselves.
     app.config.REQUEST_MAX_SIZE = proxy.max_body_bytes
     # A generation may legitimately stream for as long as the upstream timeout allows.
-    app.config.RESPONSE_TIMEOUT = proxy.request_timeout + 30
+    app.config.RESPONSE_TIMEOUT = int(proxy.request_timeout) + 30
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 10
     app.config.NOISY_EXCEPTIONS = False
     app.error_handler = _ProtocolErrorHandler()
-    app.on_request(_guard)
-    app.on_response(_add_cors_headers)
+    app.register_middleware(_guard, "request")
+    app.register_middleware(_add_cors_headers, "response")
     for routes in (health, admin, openai, anthropic, gemini):
         routes.register(app)
     return app
@@ -62,7 +62,8 @@ async def _guard(request: ProxyRequest) -> HTTPResponse | None:
         return _preflight(request)
     auth.check_host(request.headers.get("host"), proxy.allow_lan_access)
     if auth.key_required(classify_path(path), proxy.effective_auth_mode, auth.is_loopback(request.ip)):
-        query_key = request.args.get("key") if path.startswith("/v1beta") else None
+        # `?key=` only where the Gemini SDK puts it; elsewhere a key in a URL would leak into logs.
+        query_key = request.args.get("key") if protocol_for_path(path) == "gemini" else None
         candidates = auth.presented_keys(
             request.headers.get("authorization"),
             request.headers.get("x-api-key"),
@@ -92,7 +93,7 @@ def _preflight(request: ProxyRequest) -> HTTPResponse:
     return HTTPResponse(status=204, headers=headers)
 
 
-async def _add_cors_headers(request: ProxyRequest, response: HTTPResponse) -> None:
+async def _add_cors_headers(request: ProxyRequest, response: BaseHTTPResponse) -> None:
     if request.method != "OPTIONS" and _cors_allowed(request):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = _CORS_EXPOSED

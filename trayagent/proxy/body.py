@@ -14,22 +14,23 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"the request body is larger than proxy.max_body_mb ({limit / 1048576:g} MB)")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request[Any, Any], limit: int) -> bytes:
     """The whole body of a `stream=True` route, refusing more than `limit` bytes without buffering it."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
-    if request.stream is None:
+    stream: Any = request.stream  # sanic's Http object; typed loosely upstream
+    if stream is None:
         return request.body or b""
     chunks = bytearray()
-    while (chunk := await request.stream.read()) is not None:
+    while (chunk := await stream.read()) is not None:
         chunks += chunk
         if len(chunks) > limit:
             raise _too_large(limit)
     return bytes(chunks)
 
 
-async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+async def read_json_object(request: Request[Any, Any], limit: int) -> dict[str, Any]:
     raw = await read_body(request, limit)
     if not raw.strip():
         raise BadRequest("the request body is empty; expected a JSON object")
@@ -40,7 +41,3 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
     return data
-
-
-def json_bytes(data: Any) -> bytes:
-    return orjson.dumps(data)

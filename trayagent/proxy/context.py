@@ -38,7 +38,6 @@ class ProxyContext:
         return f"http://{self.config.proxy.bind_host}:{self.config.proxy.port}"
 
 
-
 # Typed handles for handlers: `request.app.ctx` is the ProxyContext.
 ProxyApp = Sanic[SanicConfig, ProxyContext]
 ProxyRequest = Request[ProxyApp, SimpleNamespace]

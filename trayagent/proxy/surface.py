@@ -23,8 +23,14 @@ def classify_path(path: str) -> PathClass:
 
 
 def protocol_for_path(path: str) -> ClientProtocol:
-    """The protocol whose error shape a client on this path understands."""
+    """The protocol whose error shape a client on this path understands.
+
+    google-genai ≥ 1.x may call `/v1/models/{model}:{method}` (api_version "v1"); the colon
+    tells it apart from OpenAI's `/v1/models/{model}`.
+    """
     if path.startswith("/v1beta/") or path == "/v1beta":
+        return "gemini"
+    if path.startswith("/v1/models/") and ":" in path:
         return "gemini"
     if path == "/v1/messages" or path.startswith("/v1/messages/"):
         return "anthropic"

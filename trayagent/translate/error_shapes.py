@@ -60,7 +60,10 @@ def render_openai_error(error: ProxyError) -> dict[str, Any]:
 
 
 def render_anthropic_error(error: ProxyError) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": _ANTHROPIC.get(error.kind, "api_error"), "message": error.message}}
+    return {
+        "type": "error",
+        "error": {"type": _ANTHROPIC.get(error.kind, "api_error"), "message": error.message},
+    }
 
 
 def render_gemini_error(error: ProxyError) -> dict[str, Any]:

@@ -14,3 +14,4 @@ def register(app: ProxyApp) -> None:
     ):
         app.add_route(post_without_account, path, methods=["POST"], name=name, stream=True)
     app.add_route(get_without_account, "/v1/models", methods=["GET"], name="openai_models")
+    app.add_route(get_without_account, "/v1/models/<target:path>", methods=["GET"], name="openai_model")

@@ -1,0 +1,44 @@
+"""Shared fixtures: an isolated trayagent home per test and real `trayagent serve` processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.serverproc import ServeProcess, free_port, isolated_env
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def env(home: Path) -> dict[str, str]:
+    return isolated_env(home)
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def serve_factory(tmp_path: Path) -> Iterator[type[ServeProcess]]:
+    """Start as many servers as a test needs; all are stopped at the end, whatever happened."""
+    started: list[ServeProcess] = []
+
+    class Tracked(ServeProcess):
+        def start(self, wait: bool = True, timeout: float = 20) -> ServeProcess:
+            started.append(self)
+            return super().start(wait, timeout)
+
+    yield Tracked
+    for server in started:
+        if server.proc is not None and server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait(5)
