@@ -134,15 +134,14 @@ def cmd_key_show(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_key_copy(args: argparse.Namespace, paths: Paths) -> int:
-    import pyperclip
+    from trayagent.clipboard import ClipboardUnavailable, copy_text
 
     config = _load(paths, create=True)
     key = resolve_api_key(config, _store(paths))
     try:
-        pyperclip.copy(key.value)
-    except pyperclip.PyperclipException as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        _err(f"no clipboard available ({reason}); here is the key instead:")
+        copy_text(key.value)
+    except ClipboardUnavailable as exc:
+        _err(f"no clipboard available ({exc}); here is the key instead:")
         print(key.value)
         return 0
     _err("API key copied to the clipboard")
