@@ -28,8 +28,8 @@ def _linux_command() -> list[str]:
     raise ClipboardUnavailable("no graphical display")
 
 
-def copy_text(text: str) -> None:
-    if sys.platform.startswith("linux"):
+def copy_text(text: str, platform: str = sys.platform) -> None:
+    if platform.startswith("linux"):
         command = _linux_command()
         try:
             subprocess.run(
