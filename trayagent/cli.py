@@ -28,7 +28,10 @@ def run(argv: Sequence[str]) -> int:
     args.verbose = getattr(args, "verbose", False)
     configure_logging("debug" if args.verbose else "warning", fmt=CLI_FORMAT)
     paths = resolve_paths(config_override=args.config)
-    command: Command = getattr(args, "handler", cmd_serve)
+    command: Command | None = getattr(args, "handler", None)
+    if command is None:
+        _err("the tray icon is not part of this version yet; running the proxy in the foreground (trayagent serve)")
+        command = cmd_serve
     try:
         return command(args, paths)
     except ConfigError as exc:
