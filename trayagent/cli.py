@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from trayagent import __version__
+from trayagent.apikey import SECRET_NAME as API_KEY_SECRET
 from trayagent.apikey import resolve_api_key, rotate_api_key
 from trayagent.config import Config, ensure_config_file, load_config
 from trayagent.errors import ConfigError, SecretError, ServeError
@@ -123,6 +124,9 @@ def cmd_config_check(args: argparse.Namespace, paths: Paths) -> int:
     from pathlib import Path
 
     target = Path(args.file) if args.file else paths.config_file
+    if not args.file and not target.exists():
+        print(f"no config file at {target} yet: the defaults apply (`trayagent serve` writes a commented one)")
+        return 0
     config = load_config(target)
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -170,8 +174,9 @@ def cmd_key_rotate(args: argparse.Namespace, paths: Paths) -> int:
 
 def cmd_status(args: argparse.Namespace, paths: Paths) -> int:
     config = _load(paths, create=False)
-    key = resolve_api_key(config, _store(paths))
-    status = _call_proxy(config, "GET", "/api/status", key.value)
+    # Read the key, never create one: a proxy that needs a key has already stored it.
+    key = config.proxy.api_key or _store(paths).get(API_KEY_SECRET) or ""
+    status = _call_proxy(config, "GET", "/api/status", key)
     if status is None:
         _err(f"no trayagent proxy is answering on http://127.0.0.1:{config.proxy.port}")
         return 1
@@ -192,7 +197,7 @@ def _call_proxy(config: Config, method: str, path: str, key: str) -> dict[str, A
     request = urllib.request.Request(
         f"http://127.0.0.1:{config.proxy.port}{path}",
         method=method,
-        headers={"Authorization": f"Bearer {key}"},
+        headers={"Authorization": f"Bearer {key}"} if key else {},
         data=b"" if method == "POST" else None,
     )
     try:

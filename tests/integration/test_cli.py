@@ -39,6 +39,10 @@ def test_config_path_honours_trayagent_home_and_the_option(home: Path, env: dict
 
 
 def test_config_check(home: Path, env: dict[str, str]) -> None:
+    before_first_run = run_cli(env, "config", "check")
+    assert before_first_run.returncode == 0 and "the defaults apply" in before_first_run.stdout
+    assert not (home / "config.yaml").exists()
+
     good = home / "good.yaml"
     good.write_text("proxy:\n  port: 9000\n")
     result = run_cli(env, "config", "check", str(good))
@@ -180,6 +184,7 @@ def test_status_asks_the_running_proxy(home: Path, env: dict[str, str]) -> None:
     result = run_cli(env, "status")
     assert result.returncode == 1
     assert f"no trayagent proxy is answering on http://127.0.0.1:{port}" in result.stderr
+    assert not (home / "data" / "secrets.json").exists()  # asking creates no key
     server = ServeProcess(home, None, env=env).start()
     try:
         deadline = time.monotonic() + 5
