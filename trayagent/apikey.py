@@ -41,7 +41,3 @@ def rotate_api_key(store: SecretStore) -> str:
     value = generate_api_key()
     store.set(SECRET_NAME, value)
     return value
-
-
-def mask_key(key: str) -> str:
-    return f"{key[:5]}…{key[-4:]}" if len(key) > 12 else "sk-…"

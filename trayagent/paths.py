@@ -22,10 +22,6 @@ class Paths:
     def secrets_file(self) -> Path:
         return self.data_dir / "secrets.json"
 
-    @property
-    def log_dir(self) -> Path:
-        return self.data_dir / "logs"
-
 
 def resolve_paths(env: Mapping[str, str] | None = None, config_override: str | os.PathLike[str] | None = None) -> Paths:
     """TRAYAGENT_HOME=DIR puts everything under DIR; otherwise the platform's user dirs.

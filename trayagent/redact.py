@@ -32,7 +32,3 @@ def redact(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
-
-
-def mask_email(email: str) -> str:
-    return redact(email)

@@ -12,7 +12,7 @@ from keyring.backends import fail, null
 
 from tests.fakes.keyrings import LockedKeyring, MemoryKeyring
 from trayagent import secrets as secrets_module
-from trayagent.apikey import ApiKey, mask_key, resolve_api_key, rotate_api_key
+from trayagent.apikey import ApiKey, resolve_api_key, rotate_api_key
 from trayagent.config import parse_config
 from trayagent.errors import SecretError
 from trayagent.secrets import SERVICE, FileSecretStore, KeyringSecretStore
@@ -118,8 +118,3 @@ def test_a_key_in_the_config_wins(tmp_path: Path) -> None:
     key = resolve_api_key(parse_config({"proxy": {"api_key": "sk-configured"}}), store)
     assert key == ApiKey("sk-configured", key.source) and key.from_config
     assert store.get("api_key") is None  # nothing generated behind the user's back
-
-
-def test_mask_key() -> None:
-    assert mask_key("sk-0123456789abcdef0123456789abcdef") == "sk-01…cdef"
-    assert mask_key("sk-short") == "sk-…"
