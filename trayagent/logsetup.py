@@ -1,13 +1,24 @@
-"""Logging for every trayagent process: one format, one level, secrets masked on the way out."""
+"""Logging for every trayagent process: one format, one level, secrets masked on the way out.
+
+The agent (tray or `serve`) owns the log file; its proxy child relays its records up the supervisor
+pipe, so one process writes and rotates `<data>/logs/trayagent.log`.
+"""
 
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import sys
+from pathlib import Path
 
 from trayagent.redact import redact
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+FILE_FORMAT = "%(asctime)s %(levelname)-7s %(process)d %(name)s: %(message)s"
+LOG_FILE_NAME = "trayagent.log"
+LOG_FILE_BYTES = 1_000_000
+LOG_FILE_BACKUPS = 3
+_SANIC_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
 
 
 class RedactingFormatter(logging.Formatter):
@@ -20,19 +31,54 @@ class RedactingFormatter(logging.Formatter):
 CLI_FORMAT = "trayagent: %(levelname)s: %(message)s"
 
 
-def configure_logging(level: str = "info", *, fmt: str = FORMAT) -> None:
+def terminal_handler(fmt: str = FORMAT) -> logging.Handler | None:
+    """A stderr handler, or None where there is no stderr (pythonw on Windows)."""
+    if sys.stderr is None:
+        return None
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(fmt, datefmt="%H:%M:%S"))
+    return handler
+
+
+def file_handler(data_dir: Path) -> logging.Handler:
+    """The rotating log file in the data directory (created 0700 by the caller)."""
+    log_dir = data_dir / "logs"
+    log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        log_dir / LOG_FILE_NAME, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
+    )
+    handler.setFormatter(RedactingFormatter(FILE_FORMAT))
+    return handler
+
+
+def log_file_path(data_dir: Path) -> Path:
+    return data_dir / "logs" / LOG_FILE_NAME
+
+
+def configure_logging(
+    level: str = "info", *, fmt: str = FORMAT, handlers: list[logging.Handler | None] | None = None
+) -> None:
+    """Route every record (Sanic's included) to `handlers` (default: stderr) at `level`."""
+    chosen = [h for h in (handlers if handlers is not None else [terminal_handler(fmt)]) if h is not None]
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level.upper())
+        if old not in chosen:
+            old.close()
+    for handler in chosen:
+        root.addHandler(handler)
+    set_level(level)
     # Sanic installs its own handlers on its loggers; route them through ours so masking applies.
-    for name in ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets"):
+    for name in _SANIC_LOGGERS:
         logger = logging.getLogger(name)
         for old in list(logger.handlers):
             logger.removeHandler(old)
         logger.propagate = True
+
+
+def set_level(level: str) -> None:
+    """Change the level live (a `log_level` edit in config.yaml)."""
+    logging.getLogger().setLevel(level.upper())
+    for name in _SANIC_LOGGERS:
         # Sanic's worker chatter ("Starting worker …") only when debugging; trayagent logs its own start line.
-        logger.setLevel(logging.NOTSET if level.lower() == "debug" else logging.WARNING)
+        logging.getLogger(name).setLevel(logging.NOTSET if level.lower() == "debug" else logging.WARNING)

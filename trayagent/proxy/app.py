@@ -24,7 +24,7 @@ from trayagent.errors import (
 from trayagent.proxy import auth
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
 from trayagent.proxy.replies import error_reply
-from trayagent.proxy.routes import admin, anthropic, gemini, health, openai
+from trayagent.proxy.routes import admin, anthropic, gemini, health, openai, slowstream
 from trayagent.proxy.surface import classify_path, protocol_for_path
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ _BASE_URL_HINT = {
 _CORS_EXPOSED = "Retry-After, X-Account, X-Mapped-Model"
 
 
-def create_app(ctx: ProxyContext, name: str | None = None) -> ProxyApp:
+def create_app(ctx: ProxyContext, name: str | None = None, *, test_routes: bool = False) -> ProxyApp:
+    """`test_routes` adds the test-only slow stream (see proxy/routes/slowstream.py); never on by default."""
     app: ProxyApp = Sanic(name or f"trayagent_{id(ctx):x}", ctx=ctx, configure_logging=False)
     proxy = ctx.config.proxy
     # Backstop for routes that let Sanic buffer the body; AI routes enforce the live limit themselves.
@@ -51,6 +52,8 @@ def create_app(ctx: ProxyContext, name: str | None = None) -> ProxyApp:
     app.register_middleware(_add_cors_headers, "response")
     for routes in (health, admin, openai, anthropic, gemini):
         routes.register(app)
+    if test_routes:
+        slowstream.register(app)
     return app
 
 

@@ -1,0 +1,296 @@
+"""The proxy child: what runs inside the process the supervisor spawns (Sanic, single process, own socket).
+
+It talks to its supervisor over one duplex pipe — up: ready / error / log records; down: config,
+config error, stop — and dies with its parent: PR_SET_PDEATHSIG on Linux, pipe EOF and a parent-pid
+check everywhere. Stops are requested through a switch the event loop awaits, so a stop that arrives
+during Sanic's start-up is never lost (Sanic's own SIGTERM handler can drop one there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from trayagent.apikey import resolve_api_key
+from trayagent.config import parse_config_text
+from trayagent.errors import PortInUse, TrayAgentError
+from trayagent.logsetup import configure_logging
+from trayagent.proxy.app import create_app
+from trayagent.proxy.context import ProxyApp, ProxyContext
+from trayagent.secrets import open_secret_store
+
+log = logging.getLogger("trayagent")
+
+SIGTERM_GRACE = 3.0  # a SIGTERM comes after the supervisor's own grace ran out (or from the OS): be quick
+ORPHAN_GRACE = 5.0  # parent gone: let streams finish briefly, then leave for sure
+
+
+@dataclass(frozen=True, slots=True)
+class ChildLaunch:
+    """Everything a proxy child needs, picklable for the spawn start method. The config travels as text."""
+
+    config_text: str
+    config_source: str | None
+    data_dir: str
+    host: str
+    port: int
+    log_level: str
+    parent_pid: int
+    config_error: str | None = None
+    bind_wait: float = 0.0  # keep retrying a busy address this long: a predecessor is releasing it
+    test_routes: bool = False
+
+    @property
+    def address(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def but(self, **changes: Any) -> ChildLaunch:
+        return replace(self, **changes)
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """Bind before Sanic starts, so a busy port is one clear error instead of a traceback."""
+    from trayagent.errors import ServeError
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if os.name == "nt":
+            # On Windows SO_REUSEADDR would let us steal a port another program listens on.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
+        else:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+            raise PortInUse(host, port) from None
+        if exc.errno == errno.EACCES:
+            raise ServeError(f"not allowed to listen on {host}:{port} (ports below 1024 need privileges)") from None
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def bind_when_free(host: str, port: int, wait: float) -> socket.socket:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return bind_listener(host, port)
+        except PortInUse:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
+def describe_auth(ctx: ProxyContext) -> str:
+    proxy = ctx.config.proxy
+    if proxy.auth_mode == "auto":
+        lan = "on" if proxy.allow_lan_access else "off"
+        return f"{proxy.effective_auth_mode} (auto, LAN access {lan})"
+    return proxy.effective_auth_mode
+
+
+class ParentLink:
+    """The child's end of the pipe; sends may come from several threads, so they are serialised."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+        self.broken = False
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        if self.broken:
+            return
+        with self._lock:
+            try:
+                self.conn.send(message)
+            except (OSError, ValueError):
+                self.broken = True
+
+
+class _PipeLogHandler(logging.Handler):
+    """Relays records to the supervisor, which owns the terminal and the log file."""
+
+    def __init__(self, link: ParentLink) -> None:
+        super().__init__()
+        self.link = link
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a bad format string must not kill the proxy
+            text = str(record.msg)
+        if self.link.broken:
+            if sys.stderr is not None:
+                sys.stderr.write(f"{record.levelname} {record.name}: {text}\n")
+            return
+        self.link.send(("log", record.levelno, record.name, text))
+
+
+class _StopSwitch:
+    """One stop request, from any thread or signal, delivered to the event loop once it runs."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.grace = SIGTERM_GRACE
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> asyncio.Event:
+        self._loop, self._event = loop, asyncio.Event()
+        if self.requested.is_set():
+            self._event.set()
+        return self._event
+
+    def request(self, grace: float) -> None:
+        if not self.requested.is_set():
+            self.grace = grace
+        self.requested.set()
+        if self._loop is not None and self._event is not None:
+            with contextlib.suppress(RuntimeError):  # loop already closed: we are on the way out anyway
+                self._loop.call_soon_threadsafe(self._event.set)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def child_main(conn: Connection, launch: ChildLaunch) -> None:
+    """Entry point of the spawned process."""
+    _die_with_parent(launch.parent_pid)
+    # Ctrl-C in a terminal reaches the whole process group; the supervisor decides how we stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    link = ParentLink(conn)
+    configure_logging(launch.log_level, handlers=[_PipeLogHandler(link)])
+    try:
+        config = parse_config_text(launch.config_text, Path(launch.config_source) if launch.config_source else None)
+        sock = bind_when_free(config.proxy.bind_host, config.proxy.port, launch.bind_wait)
+        store = open_secret_store(Path(launch.data_dir))
+        ctx = ProxyContext(
+            config=config, api_key=resolve_api_key(config, store), secrets=store, config_error=launch.config_error
+        )
+    except TrayAgentError as exc:
+        link.send(("error", os.getpid(), str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        conn.close()
+        sys.exit(1)
+    app = create_app(ctx, name="trayagent", test_routes=launch.test_routes)
+    _ChildRun(app, ctx, link, launch).install()
+    app.run(sock=sock, single_process=True, access_log=False, motd=False, debug=False, auto_reload=False)
+    conn.close()
+
+
+class _ChildRun:
+    """Wires the running app to its supervisor: announce readiness, obey stop and config messages."""
+
+    def __init__(self, app: ProxyApp, ctx: ProxyContext, link: ParentLink, launch: ChildLaunch) -> None:
+        self.app, self.ctx, self.link, self.launch = app, ctx, link, launch
+        self.stop = _StopSwitch()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def install(self) -> None:
+        self.app.after_server_start(self._started)
+        self.app.after_server_stop(self._stopped)
+
+    async def _started(self, app: ProxyApp) -> None:
+        self.loop = asyncio.get_running_loop()
+        event = self.stop.bind(self.loop)
+        # Replace Sanic's handlers: SIGTERM becomes a request the loop honours even mid start-up.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            self.loop.add_signal_handler(signal.SIGTERM, self.stop.request, SIGTERM_GRACE)
+            self.loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        app.add_task(self._stop_when_asked(event), name="trayagent-stop")
+        threading.Thread(target=self._read_parent, name="supervisor-link", daemon=True).start()
+        ctx, proxy = self.ctx, self.ctx.config.proxy
+        log.info(
+            "trayagent %s listening on %s · auth %s · API key in %s · config %s",
+            ctx.version,
+            ctx.address(),
+            describe_auth(ctx),
+            ctx.api_key.source,
+            ctx.config.source or "(defaults)",
+        )
+        if proxy.allow_lan_access and proxy.effective_auth_mode == "off":
+            log.warning("LAN access is on and auth_mode is off: anyone on your network can use your accounts")
+        self.link.send(("ready", os.getpid(), proxy.bind_host, proxy.port))
+
+    async def _stopped(self, app: ProxyApp) -> None:
+        log.info("trayagent stopped; %s is free", self.ctx.address())
+
+    async def _stop_when_asked(self, event: asyncio.Event) -> None:
+        await event.wait()
+        # Sanic reads this when it drains: in-flight requests get `grace` seconds to finish.
+        self.app.config.GRACEFUL_SHUTDOWN_TIMEOUT = self.stop.grace
+        self.app.stop(terminate=False)
+
+    def _read_parent(self) -> None:
+        conn = self.link.conn
+        while True:
+            try:
+                if not conn.poll(0.5):
+                    if os.getppid() != self.launch.parent_pid:
+                        break
+                    continue
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            self._obey(message)
+        self._orphaned()
+
+    def _obey(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "stop":
+            self.stop.request(float(message[1]))
+        elif kind == "config":
+            _, text, source, error, level = message
+            try:
+                config = parse_config_text(text, Path(source) if source else None)
+                key = resolve_api_key(config, self.ctx.secrets)  # may touch the keyring: not on the loop
+            except TrayAgentError as exc:
+                log.error("could not apply the new configuration: %s", exc)
+                return
+            self._on_loop(self._swap_config, config, key, error, level)
+        elif kind == "config_error":
+            self._on_loop(setattr, self.ctx, "config_error", message[1])
+
+    def _swap_config(self, config: Any, key: Any, error: str | None, level: str) -> None:
+        from trayagent.logsetup import set_level
+
+        self.ctx.config, self.ctx.api_key, self.ctx.config_error = config, key, error
+        self.app.config.REQUEST_MAX_SIZE = config.proxy.max_body_bytes
+        self.app.config.RESPONSE_TIMEOUT = int(config.proxy.request_timeout) + 30
+        set_level(level)
+        log.debug("configuration applied in the running proxy")
+
+    def _on_loop(self, fn: Any, *args: Any) -> None:
+        if self.loop is not None:
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(fn, *args)
+
+    def _orphaned(self) -> None:
+        # The supervisor only closes its end after we exit, so EOF here means it is gone.
+        self.link.broken = True
+        self.stop.request(ORPHAN_GRACE)
+        # If the loop cannot stop in time, leave anyway: an orphan must never hold the port.
+        time.sleep(ORPHAN_GRACE + 5)
+        os._exit(1)

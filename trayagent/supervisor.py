@@ -1,0 +1,422 @@
+"""The proxy supervisor: runs the proxy as a spawned child process and keeps it up. No GUI imports.
+
+Theory of operation. One worker thread owns every child; public methods only post commands to it and
+return a Future of the next settled status (running, error or stopped), so no caller ever blocks on
+a child unless it chooses to wait. The worker waits on the children's pipes and exit sentinels.
+- start: spawn a child, which binds its own socket and reports `ready` (or `error`, e.g. a busy port).
+- stop: ask the child over its pipe to drain (Sanic's graceful shutdown), then SIGTERM up to three
+  times (one can be lost during Sanic's start-up), then kill.
+- rebind (port / LAN change): a new child on the new address, then the old one drains its streams.
+  On the same port the old listener must close first, so the old child drains while the new one
+  waits for the port.
+- crash (an exit nobody asked for): restart after a backoff from `RestartPolicy`, or give up and say why.
+Children are spawned from this long-lived thread on purpose: Linux's PR_SET_PDEATHSIG fires when the
+*thread* that created a child ends, so a short-lived spawning thread would kill its child.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any, Literal
+
+from trayagent.proxychild import ChildLaunch, child_main
+from trayagent.restartpolicy import CrashHistory, RestartPolicy, describe_exit
+
+log = logging.getLogger("trayagent.supervisor")
+
+ProxyState = Literal["stopped", "starting", "running", "error"]
+SAME_PORT_BIND_WAIT = 5.0  # how long a replacement waits for its predecessor to let go of the port
+TERM_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyStatus:
+    state: ProxyState
+    reason: str | None = None  # why: the error, or what a start is doing
+    address: str | None = None  # where a proxy answers right now (also in `error` while an old one serves)
+    pid: int | None = None
+
+
+Listener = Callable[[ProxyStatus], None]
+ChildTarget = Callable[[Connection, ChildLaunch], None]
+
+
+@dataclass(eq=False)
+class _Child:
+    process: BaseProcess
+    conn: Connection
+    launch: ChildLaunch
+    spawned_at: float
+    conn_open: bool = True
+    ready_at: float | None = None
+    error: str | None = None  # a start-up failure the child reported itself
+    stop_asked_at: float | None = None
+    terms: int = 0
+    escalate_at: float | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+
+class Supervisor:
+    def __init__(
+        self,
+        launch: ChildLaunch,
+        *,
+        policy: RestartPolicy | None = None,
+        stop_grace: float = 10.0,
+        ready_timeout: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        target: ChildTarget = child_main,
+    ) -> None:
+        self._mp = multiprocessing.get_context("spawn")  # never fork: GUI toolkits may be loaded
+        self._launch = launch
+        self._policy = policy or RestartPolicy()
+        self._stop_grace = stop_grace
+        self._ready_timeout = ready_timeout
+        self._clock = clock
+        self._target = target
+        self._active: _Child | None = None
+        self._incoming: _Child | None = None  # a replacement starting while the active one still serves
+        self._draining: list[_Child] = []
+        self._drain_grace = stop_grace
+        self._history = CrashHistory()
+        self._restart_at: float | None = None
+        self._status = ProxyStatus("stopped")
+        self._waiters: list[Future[ProxyStatus]] = []
+        self._listeners: list[Listener] = []
+        self._commands: queue.SimpleQueue[tuple[Callable[[Future[ProxyStatus]], None], Future[ProxyStatus]]] = (
+            queue.SimpleQueue()
+        )
+        self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="proxy-supervisor", daemon=True)
+        self._thread.start()
+
+    # -- public API: every method posts to the worker and returns at once -------------------------------
+
+    @property
+    def status(self) -> ProxyStatus:
+        return self._status
+
+    @property
+    def launch(self) -> ChildLaunch:
+        return self._launch
+
+    def add_listener(self, listener: Listener) -> None:
+        """Called on the supervisor thread with every new status; must return quickly and never wait on us."""
+        self._listeners.append(listener)
+
+    def start(self) -> Future[ProxyStatus]:
+        return self._post(self._cmd_start)
+
+    def stop(self, grace: float | None = None) -> Future[ProxyStatus]:
+        return self._post(lambda fut: self._cmd_stop(fut, self._stop_grace if grace is None else grace))
+
+    def restart(self) -> Future[ProxyStatus]:
+        return self._post(lambda fut: self._cmd_restart(fut))
+
+    def reconfigure(self, launch: ChildLaunch, *, rebind: bool, drain_grace: float) -> Future[ProxyStatus]:
+        """Run with `launch` from now on: pushed into the running child, or a new child when `rebind`."""
+        return self._post(lambda fut: self._cmd_reconfigure(fut, launch, rebind, drain_grace))
+
+    def set_config_error(self, error: str | None) -> Future[ProxyStatus]:
+        return self._post(lambda fut: self._cmd_config_error(fut, error))
+
+    def close(self, grace: float | None = None, timeout: float = 60.0) -> ProxyStatus:
+        """Stop every child (draining ones too) and the worker. Blocks: for shutdown paths only."""
+        if self._thread.is_alive():
+            done = self._post(lambda fut: self._cmd_close(fut, self._stop_grace if grace is None else grace))
+            done.result(timeout)
+            self._thread.join(timeout)
+        return self._status
+
+    # -- worker -----------------------------------------------------------------------------------------
+
+    def _post(self, command: Callable[[Future[ProxyStatus]], None]) -> Future[ProxyStatus]:
+        future: Future[ProxyStatus] = Future()
+        if not self._thread.is_alive():
+            future.set_result(self._status)
+            return future
+        self._commands.put((command, future))
+        self._wake_w.send_bytes(b"!")
+        return future
+
+    def _children(self) -> list[_Child]:
+        return [c for c in (self._active, self._incoming, *self._draining) if c is not None]
+
+    def _run(self) -> None:
+        close_future: Future[ProxyStatus] | None = None
+        while True:
+            while True:
+                try:
+                    command, future = self._commands.get_nowait()
+                except queue.Empty:
+                    break
+                if self._closing:
+                    future.set_result(self._status)  # closing: nothing more to do
+                    continue
+                try:
+                    command(future)
+                except Exception as exc:  # a bug in a command must not kill the supervisor
+                    log.exception("supervisor command failed")
+                    if not future.done():
+                        future.set_exception(exc)
+                if self._closing and close_future is None:
+                    close_future = future
+            if self._closing and not self._children():
+                break
+            self._timers()
+            objects: dict[Any, tuple[str, _Child | None]] = {self._wake_r: ("wake", None)}
+            for child in self._children():
+                if child.conn_open:
+                    objects[child.conn] = ("conn", child)
+                objects[child.process.sentinel] = ("exit", child)
+            for obj in wait(list(objects), timeout=self._next_timer()):
+                kind, child = objects[obj]
+                if kind == "wake":
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+                elif child is not None and kind == "conn":
+                    self._read(child)
+                elif child is not None and child in self._children():
+                    self._reap(child)
+        self._publish(ProxyStatus("stopped"))
+        for waiter in self._waiters:
+            waiter.set_result(self._status)
+        if close_future is not None and not close_future.done():
+            close_future.set_result(self._status)
+
+    def _next_timer(self) -> float:
+        now = self._clock()
+        deadlines = [c.escalate_at for c in self._children() if c.escalate_at is not None]
+        deadlines += [c.spawned_at + self._ready_timeout for c in (self._active, self._incoming) if c and not c.ready_at]
+        if self._restart_at is not None:
+            deadlines.append(self._restart_at)
+        return max(0.0, min([0.5, *(d - now for d in deadlines)]))
+
+    def _timers(self) -> None:
+        now = self._clock()
+        if self._restart_at is not None and now >= self._restart_at:
+            self._restart_at = None
+            self._active = self._spawn(self._launch)
+        for child in self._children():
+            if child.escalate_at is not None and now >= child.escalate_at:
+                if child.terms < TERM_ATTEMPTS:
+                    child.terms += 1
+                    log.warning("proxy pid %s did not stop in time; sending SIGTERM (%d)", child.pid, child.terms)
+                    child.process.terminate()
+                    child.escalate_at = now + 1.0
+                else:
+                    log.warning("proxy pid %s ignored SIGTERM; killing it", child.pid)
+                    child.process.kill()
+                    child.escalate_at = now + 5.0
+            elif not child.ready_at and child.stop_asked_at is None and child.error is None:
+                if now - child.spawned_at > self._ready_timeout and child in (self._active, self._incoming):
+                    child.error = f"the proxy did not become ready within {self._ready_timeout:g} s"
+                    child.process.kill()
+
+    def _spawn(self, launch: ChildLaunch) -> _Child:
+        parent_end, child_end = self._mp.Pipe(duplex=True)
+        process = self._mp.Process(target=self._target, args=(child_end, launch), name="trayagent-proxy", daemon=True)
+        process.start()
+        child_end.close()
+        child = _Child(process=process, conn=parent_end, launch=launch, spawned_at=self._clock())
+        log.debug("spawned proxy pid %s for %s", child.pid, launch.address)
+        if self._active is None or self._active is child:
+            self._publish(ProxyStatus("starting", f"starting on {launch.address}", None, child.pid))
+        return child
+
+    def _read(self, child: _Child) -> None:
+        try:
+            while child.conn.poll():
+                self._on_message(child, child.conn.recv())
+        except (EOFError, OSError):
+            child.conn_open = False
+
+    def _on_message(self, child: _Child, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "log":
+            _, level, name, text = message
+            record = logging.makeLogRecord(
+                {"name": name, "levelno": level, "levelname": logging.getLevelName(level), "msg": text}
+            )
+            record.process = child.pid
+            logging.getLogger(name).handle(record)
+        elif kind == "error":
+            child.error = str(message[2])
+        elif kind == "ready" and message[1] == child.pid:
+            child.ready_at = self._clock()
+            if child.stop_asked_at is not None:
+                return
+            if child is self._incoming:
+                old, self._active, self._incoming = self._active, child, None
+                if old is not None:
+                    self._ask_stop(old, self._drain_grace, draining=True)
+            if child is self._active:
+                self._publish(ProxyStatus("running", None, child.launch.address, child.pid))
+
+    def _reap(self, child: _Child) -> None:
+        if child.conn_open:
+            self._read(child)
+        child.conn.close()
+        child.process.join(1)
+        exit_text = describe_exit(child.process.exitcode)
+        if child in self._draining:
+            self._draining.remove(child)
+            log.debug("proxy pid %s (%s) finished draining and %s", child.pid, child.launch.address, exit_text)
+            return
+        if child is self._incoming:
+            self._incoming = None
+            reason = child.error or f"the new proxy on {child.launch.address} {exit_text}"
+            active = self._active
+            if active is not None and active.ready_at is not None:
+                self._launch = active.launch  # the old config keeps serving, and is what a crash restarts
+                self._publish(
+                    ProxyStatus("error", f"{reason}; still serving on {active.launch.address}", active.launch.address)
+                )
+            else:
+                self._publish(ProxyStatus("error", reason))
+            return
+        self._active = None
+        if child.stop_asked_at is not None:
+            self._publish(ProxyStatus("stopped"))
+        elif child.error is not None:
+            self._publish(ProxyStatus("error", child.error))
+        else:
+            self._crashed(child, exit_text)
+
+    def _crashed(self, child: _Child, exit_text: str) -> None:
+        now = self._clock()
+        uptime = now - child.ready_at if child.ready_at is not None else 0.0
+        what = exit_text if child.ready_at is not None else f"{exit_text} while starting"
+        self._history = self._history.record(self._policy, now, uptime)
+        decision = self._history.decide(self._policy, now, what)
+        log.error("proxy pid %s %s", child.pid, what)
+        if decision.restart:
+            self._restart_at = now + decision.delay
+            self._publish(ProxyStatus("starting", decision.reason))
+        else:
+            self._publish(ProxyStatus("error", decision.reason))
+
+    def _ask_stop(self, child: _Child, grace: float, *, draining: bool = False) -> None:
+        if draining and child not in self._draining:
+            self._draining.append(child)
+        if child.stop_asked_at is not None:
+            # Already stopping (e.g. draining for minutes): only ever shorten its deadline.
+            deadline = self._clock() + grace + 1.0
+            child.escalate_at = min(child.escalate_at or deadline, deadline)
+            return
+        child.stop_asked_at = self._clock()
+        child.escalate_at = child.stop_asked_at + grace + 1.0
+        try:
+            child.conn.send(("stop", grace))
+        except (OSError, ValueError):
+            child.escalate_at = child.stop_asked_at  # no pipe: go straight to SIGTERM
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        for child in (self._active, self._incoming):
+            if child is not None and child.stop_asked_at is None:
+                try:
+                    child.conn.send(message)
+                except (OSError, ValueError):
+                    pass  # it is exiting; its sentinel will tell
+
+    def _publish(self, status: ProxyStatus) -> None:
+        if status == self._status:
+            return
+        self._status = status
+        log.debug("proxy %s%s", status.state, f": {status.reason}" if status.reason else "")
+        if status.state == "error":
+            log.error("proxy: %s", status.reason)
+        for listener in list(self._listeners):
+            try:
+                listener(status)
+            except Exception:
+                log.exception("a supervisor listener failed")
+        if status.state != "starting":
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                waiter.set_result(status)
+
+    # -- commands (run on the worker thread) ------------------------------------------------------------
+
+    def _cmd_start(self, future: Future[ProxyStatus]) -> None:
+        if self._active is not None or self._restart_at is not None:
+            if self._status.state == "running":
+                future.set_result(self._status)
+            else:
+                self._waiters.append(future)
+            return
+        self._history = CrashHistory()  # a deliberate start forgives earlier crashes
+        self._waiters.append(future)
+        self._active = self._spawn(self._launch)
+
+    def _cmd_stop(self, future: Future[ProxyStatus], grace: float) -> None:
+        self._restart_at = None
+        if self._incoming is not None:
+            self._ask_stop(self._incoming, 0.0, draining=True)
+            self._incoming = None
+        if self._active is None:
+            self._publish(ProxyStatus("stopped"))
+            future.set_result(self._status)
+            return
+        self._waiters.append(future)
+        self._ask_stop(self._active, grace)
+
+    def _cmd_restart(self, future: Future[ProxyStatus]) -> None:
+        if self._active is None:
+            self._cmd_start(future)
+            return
+        self._replace(future, self._launch, self._stop_grace)
+
+    def _cmd_reconfigure(self, future: Future[ProxyStatus], launch: ChildLaunch, rebind: bool, grace: float) -> None:
+        self._launch = launch
+        if self._active is None:
+            if self._status.state == "error":
+                self._cmd_start(future)  # the new config may be the fix (another port)
+            else:
+                future.set_result(self._status)  # stopped, or waiting to restart: the new launch applies then
+            return
+        if not rebind:
+            self._send(("config", launch.config_text, launch.config_source, launch.config_error, launch.log_level))
+            future.set_result(self._status)
+            return
+        self._replace(future, launch, grace)
+
+    def _replace(self, future: Future[ProxyStatus], launch: ChildLaunch, drain_grace: float) -> None:
+        active = self._active
+        assert active is not None
+        self._drain_grace = drain_grace
+        if self._incoming is not None:
+            self._ask_stop(self._incoming, 0.0, draining=True)
+            self._incoming = None
+        self._waiters.append(future)
+        if active.ready_at is not None and active.launch.port != launch.port:
+            self._incoming = self._spawn(launch)  # the old child serves until the new one is ready
+            return
+        # Same port (or still starting): the old listener must go first; its streams keep draining.
+        self._active = None
+        self._ask_stop(active, drain_grace if active.ready_at else 0.0, draining=True)
+        self._active = self._spawn(launch.but(bind_wait=SAME_PORT_BIND_WAIT))
+
+    def _cmd_config_error(self, future: Future[ProxyStatus], error: str | None) -> None:
+        self._launch = self._launch.but(config_error=error)
+        self._send(("config_error", error))
+        future.set_result(self._status)
+
+    def _cmd_close(self, future: Future[ProxyStatus], grace: float) -> None:
+        self._closing = True
+        self._restart_at = None
+        for child in self._children():
+            self._ask_stop(child, grace)
