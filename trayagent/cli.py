@@ -31,8 +31,7 @@ def run(argv: Sequence[str]) -> int:
     paths = resolve_paths(config_override=args.config)
     command: Command | None = getattr(args, "handler", None)
     if command is None:
-        _err("the tray icon is not part of this version yet; running the proxy in the foreground (trayagent serve)")
-        command = cmd_serve
+        command = cmd_tray
     try:
         return command(args, paths)
     except ConfigError as exc:
@@ -77,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", help="the file to check (default: the config in use)")
     check.set_defaults(handler=cmd_config_check)
 
+    autostart = sub.add_parser("autostart", parents=[common], help="start the tray agent at login")
+    autostart.add_argument("action", choices=["enable", "disable", "status"])
+    autostart.set_defaults(handler=cmd_autostart)
+
     key = sub.add_parser("key", parents=[common], help="the proxy's API key")
     key_sub = key.add_subparsers(metavar="ACTION", required=True)
     key_sub.add_parser("show", parents=[common], help="print the API key").set_defaults(handler=cmd_key_show)
@@ -104,14 +107,37 @@ def _store(paths: Paths) -> KeyringSecretStore:
 
 
 def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
-    from trayagent.proxy.context import ProxyContext
-    from trayagent.serve import run_proxy
+    from trayagent.serve import serve_foreground
 
-    config = _load(paths, create=True)
-    configure_logging("debug" if args.verbose else config.log_level)
-    store = _store(paths)
-    ctx = ProxyContext(config=config, api_key=resolve_api_key(config, store), secrets=store)
-    run_proxy(ctx)
+    if ensure_config_file(paths.config_file):
+        _err(f"first run: wrote a commented config to {paths.config_file}")
+    return serve_foreground(paths, verbose=args.verbose)
+
+
+def cmd_tray(args: argparse.Namespace, paths: Paths) -> int:
+    from pathlib import Path
+
+    from trayagent.agent import run_agent
+
+    if ensure_config_file(paths.config_file):
+        _err(f"first run: wrote a commented config to {paths.config_file}")
+    return run_agent(paths, verbose=args.verbose, config_override=Path(args.config) if args.config else None)
+
+
+def cmd_autostart(args: argparse.Namespace, paths: Paths) -> int:
+    from pathlib import Path
+
+    from trayagent import autostart
+    from trayagent.iconart import asset_path
+    from trayagent.logsetup import log_file_path
+
+    entry = autostart.for_platform(asset_path(), log_file_path(paths.data_dir))
+    if args.action == "enable":
+        override = Path(paths.config_file) if args.config else None
+        entry.enable(autostart.launch_command(config_override=override))
+    elif args.action == "disable":
+        entry.disable()
+    print(autostart.describe(entry))
     return 0
 
 

@@ -1,72 +1,81 @@
-"""`trayagent serve`: bind the listening socket, build the app, run it single-process until a signal."""
+"""`trayagent serve`: the proxy service in the foreground, hot-reloading config.yaml, until Ctrl-C or SIGTERM.
+
+The proxy itself runs in a supervised child process (restarted if it crashes); this process owns the
+terminal, the log file and the signals, and stops the child before it exits, so nothing is orphaned.
+SIGHUP restarts the proxy (handy after the supervisor gave up on a crash loop).
+"""
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import socket
+import signal
+import threading
+from types import FrameType
 
-from trayagent.errors import PortInUse, ServeError
-from trayagent.proxy.app import create_app
-from trayagent.proxy.context import ProxyApp, ProxyContext
+from trayagent.errors import ServeError
+from trayagent.instancelock import InstanceLock
+from trayagent.logsetup import configure_logging, file_handler, terminal_handler
+from trayagent.paths import Paths, ensure_private_dir
+from trayagent.service import ProxyService
+from trayagent.watcher import read_snapshot
 
 log = logging.getLogger("trayagent")
 
+TEST_ROUTES_ENV = "TRAYAGENT_TEST_ROUTES"
 
-def bind_listener(host: str, port: int) -> socket.socket:
-    """Bind before Sanic starts, so a busy port is one clear error instead of a traceback."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+
+def test_routes_enabled() -> bool:
+    """Test-only routes, read once at the composition root (see proxy/routes/slowstream.py)."""
+    return os.environ.get(TEST_ROUTES_ENV) == "1"
+
+
+def serve_foreground(paths: Paths, *, verbose: bool) -> int:
+    """Raises ConfigError (exit 2) for an invalid file at start, ServeError (exit 1) when the proxy cannot start.
+
+    The caller has written the first-run config file (`config.ensure_config_file`) and said so.
+    """
+    snapshot = read_snapshot(paths.config_file)
+    ensure_private_dir(paths.data_dir)
+    lock = InstanceLock(paths.data_dir)
+    if not lock.acquire("serve"):
+        raise ServeError(f"trayagent is already running for {paths.data_dir} ({lock.holder()})")
     try:
-        if os.name == "nt":
-            # On Windows SO_REUSEADDR would let us steal a port another program listens on.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
-        else:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
-    except OSError as exc:
-        sock.close()
-        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
-            raise PortInUse(host, port) from None
-        if exc.errno == errno.EACCES:
-            raise ServeError(f"not allowed to listen on {host}:{port} (ports below 1024 need privileges)") from None
-        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.set_inheritable(True)
-    return sock
-
-
-def describe_auth(ctx: ProxyContext) -> str:
-    proxy = ctx.config.proxy
-    if proxy.auth_mode == "auto":
-        lan = "on" if proxy.allow_lan_access else "off"
-        return f"{proxy.effective_auth_mode} (auto, LAN access {lan})"
-    return proxy.effective_auth_mode
-
-
-def run_proxy(ctx: ProxyContext) -> None:
-    """Serve until SIGINT/SIGTERM. Raises ServeError when the address cannot be bound."""
-    proxy = ctx.config.proxy
-    sock = bind_listener(proxy.bind_host, proxy.port)
-    app = create_app(ctx, name="trayagent")
-
-    @app.after_server_start
-    async def announce(app: ProxyApp) -> None:
-        log.info(
-            "trayagent %s listening on %s · auth %s · API key in %s · config %s",
-            ctx.version,
-            ctx.address(),
-            describe_auth(ctx),
-            ctx.api_key.source,
-            ctx.config.source or "(defaults)",
-        )
-        if proxy.allow_lan_access and proxy.effective_auth_mode == "off":
-            log.warning("LAN access is on and auth_mode is off: anyone on your network can use your accounts")
-        for warning in ctx.config.warnings:
+        level = "debug" if verbose else snapshot.config.log_level
+        configure_logging(level, handlers=[terminal_handler(), file_handler(paths.data_dir)])
+        for warning in snapshot.config.warnings:
             log.warning("config: %s", warning)
+        service = ProxyService(
+            paths, snapshot, log_level="debug" if verbose else None, test_routes=test_routes_enabled()
+        )
+        return _run(service)
+    finally:
+        lock.release()
 
-    @app.after_server_stop
-    async def farewell(app: ProxyApp) -> None:
-        log.info("trayagent stopped; %s is free", ctx.address())
 
-    app.run(sock=sock, single_process=True, access_log=False, motd=False, debug=False, auto_reload=False)
+def _run(service: ProxyService) -> int:
+    stop = threading.Event()
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    def on_hangup(signum: int, frame: FrameType | None) -> None:
+        log.info("SIGHUP: restarting the proxy")
+        service.restart()
+
+    previous = {sig: signal.signal(sig, on_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if hasattr(signal, "SIGHUP"):
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
+    try:
+        status = service.start().result()
+        if status.state != "running":
+            raise ServeError(status.reason or "the proxy did not start")
+        service.watch()
+        while not stop.wait(0.5):
+            pass
+        log.debug("stopping: letting in-flight requests finish")
+        return 0
+    finally:
+        service.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

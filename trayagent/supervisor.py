@@ -26,24 +26,16 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any, Literal
+from typing import Any
 
 from trayagent.proxychild import ChildLaunch, child_main
+from trayagent.proxystatus import ProxyStatus
 from trayagent.restartpolicy import CrashHistory, RestartPolicy, describe_exit
 
 log = logging.getLogger("trayagent.supervisor")
 
-ProxyState = Literal["stopped", "starting", "running", "error"]
 SAME_PORT_BIND_WAIT = 5.0  # how long a replacement waits for its predecessor to let go of the port
 TERM_ATTEMPTS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class ProxyStatus:
-    state: ProxyState
-    reason: str | None = None  # why: the error, or what a start is doing
-    address: str | None = None  # where a proxy answers right now (also in `error` while an old one serves)
-    pid: int | None = None
 
 
 Listener = Callable[[ProxyStatus], None]
@@ -100,6 +92,7 @@ class Supervisor:
         )
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._closing = False
+        self._close_future: Future[ProxyStatus] | None = None
         self._thread = threading.Thread(target=self._run, name="proxy-supervisor", daemon=True)
         self._thread.start()
 
@@ -156,7 +149,6 @@ class Supervisor:
         return [c for c in (self._active, self._incoming, *self._draining) if c is not None]
 
     def _run(self) -> None:
-        close_future: Future[ProxyStatus] | None = None
         while True:
             while True:
                 try:
@@ -172,8 +164,6 @@ class Supervisor:
                     log.exception("supervisor command failed")
                     if not future.done():
                         future.set_exception(exc)
-                if self._closing and close_future is None:
-                    close_future = future
             if self._closing and not self._children():
                 break
             self._timers()
@@ -183,24 +173,25 @@ class Supervisor:
                     objects[child.conn] = ("conn", child)
                 objects[child.process.sentinel] = ("exit", child)
             for obj in wait(list(objects), timeout=self._next_timer()):
-                kind, child = objects[obj]
+                kind, which = objects[obj]
                 if kind == "wake":
                     while self._wake_r.poll():
                         self._wake_r.recv_bytes()
-                elif child is not None and kind == "conn":
-                    self._read(child)
-                elif child is not None and child in self._children():
-                    self._reap(child)
+                elif which is not None and kind == "conn":
+                    self._read(which)
+                elif which is not None and which in self._children():
+                    self._reap(which)
         self._publish(ProxyStatus("stopped"))
         for waiter in self._waiters:
             waiter.set_result(self._status)
-        if close_future is not None and not close_future.done():
-            close_future.set_result(self._status)
+        if self._close_future is not None and not self._close_future.done():
+            self._close_future.set_result(self._status)
 
     def _next_timer(self) -> float:
         now = self._clock()
         deadlines = [c.escalate_at for c in self._children() if c.escalate_at is not None]
-        deadlines += [c.spawned_at + self._ready_timeout for c in (self._active, self._incoming) if c and not c.ready_at]
+        starting = [c for c in (self._active, self._incoming) if c is not None and not c.ready_at]
+        deadlines += [c.spawned_at + self._ready_timeout for c in starting]
         if self._restart_at is not None:
             deadlines.append(self._restart_at)
         return max(0.0, min([0.5, *(d - now for d in deadlines)]))
@@ -417,6 +408,7 @@ class Supervisor:
 
     def _cmd_close(self, future: Future[ProxyStatus], grace: float) -> None:
         self._closing = True
+        self._close_future = future
         self._restart_at = None
         for child in self._children():
             self._ask_stop(child, grace)

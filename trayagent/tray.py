@@ -1,0 +1,120 @@
+"""The tray icon: pystray showing a `TrayState` — picture, tooltip and menu. A view; the agent decides.
+
+pystray picks its backend when first imported (PYSTRAY_BACKEND forces one), so it is imported here,
+lazily, and only by the tray process. Updates may come from any thread: the GTK-based backends
+marshal them onto their main loop themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from trayagent.iconart import IconState, icon_image
+from trayagent.traymenu import ActionName, MenuEntry, TrayState, menu_entries, tooltip
+
+log = logging.getLogger("trayagent.tray")
+
+ICON_SIZE = 64  # backends scale it to the panel; 64 px stays sharp down to 16
+Actions = Mapping[ActionName, Callable[[], None]]
+
+
+def icon_state(state: TrayState) -> IconState:
+    if state.proxy.state == "error" or state.config_error:
+        return "error"
+    return "running" if state.proxy.state == "running" else "stopped"
+
+
+def to_pystray_menu(entries: tuple[MenuEntry, ...], actions: Actions) -> Any:
+    """pystray items for `entries`; an item's click calls `actions[entry.action]` with no arguments."""
+    import pystray
+
+    items: list[Any] = []
+    for entry in entries:
+        if entry.separator:
+            items.append(pystray.Menu.SEPARATOR)
+            continue
+        callback = actions.get(entry.action) if entry.action else None
+        checked = entry.checked
+        items.append(
+            pystray.MenuItem(
+                entry.text,
+                _click(callback) if callback else None,
+                enabled=entry.enabled,
+                checked=None if checked is None else (lambda _item, value=checked: value),
+            )
+        )
+    return pystray.Menu(*items)
+
+
+def _click(callback: Callable[[], None]) -> Callable[[Any, Any], None]:
+    def on_click(_icon: Any, _item: Any) -> None:
+        callback()
+
+    return on_click
+
+
+class TrayIcon:
+    def __init__(self, state: TrayState, actions: Actions) -> None:
+        import pystray
+
+        self._actions = actions
+        self._state = state
+        self._picture: IconState = icon_state(state)
+        self._lock = threading.Lock()
+        self.icon = pystray.Icon(
+            "trayagent",
+            icon_image(self._picture, ICON_SIZE),
+            tooltip(state),
+            to_pystray_menu(menu_entries(state), actions),
+        )
+
+    @property
+    def backend(self) -> str:
+        return type(self.icon).__module__.rsplit("_", 1)[-1]
+
+    @property
+    def has_menu(self) -> bool:
+        return bool(getattr(self.icon, "HAS_MENU", True))
+
+    def show(self, state: TrayState) -> None:
+        """Bring picture, tooltip and menu up to date with `state` (from any thread)."""
+        with self._lock:
+            old, self._state = self._state, state
+            picture = icon_state(state)
+            try:
+                if picture != self._picture:
+                    self._picture = picture
+                    self.icon.icon = icon_image(picture, ICON_SIZE)
+                self.icon.title = tooltip(state)
+                if menu_entries(state) != menu_entries(old):
+                    self.icon.menu = to_pystray_menu(menu_entries(state), self._actions)
+            except NotImplementedError:
+                pass  # the dummy backend (tests) draws nothing
+
+    def notify(self, message: str, title: str = "trayagent") -> None:
+        """Best effort: backends without notifications, or with no notification daemon, show nothing."""
+        if not getattr(self.icon, "HAS_NOTIFICATION", False):
+            return
+        try:
+            self.icon.notify(message, title)
+        except Exception as exc:
+            log.debug("notification not shown: %s", exc)
+
+    def run(self, setup: Callable[[], None]) -> None:
+        """Own the calling (main) thread until `stop()`; `setup` runs in a thread once the loop is up."""
+
+        def on_ready(icon: Any) -> None:
+            icon.visible = True
+            setup()
+
+        try:
+            self.icon.run(setup=on_ready)
+        except Exception as exc:
+            # gtk/appindicator raise from their D-Bus notifier cleanup after stop(); nothing is lost.
+            log.debug("tray loop ended with %r", exc)
+
+    def stop(self) -> None:
+        self.icon.stop()
