@@ -293,8 +293,8 @@ class Supervisor:
         what = exit_text if child.ready_at is not None else f"{exit_text} while starting"
         self._history = self._history.record(self._policy, now, uptime)
         decision = self._history.decide(self._policy, now, what)
-        log.error("proxy pid %s %s", child.pid, what)
         if decision.restart:
+            log.warning("proxy pid %s: %s", child.pid, decision.reason)
             self._restart_at = now + decision.delay
             self._publish(ProxyStatus("starting", decision.reason))
         else:

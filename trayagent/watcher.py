@@ -122,11 +122,28 @@ class ConfigWatcher:
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns)
 
+    def _settled(self, stat: tuple[int, int, int] | None) -> tuple[int, int, int] | None:
+        """Wait until the file stops changing (two looks 50 ms apart agree), at most about a second."""
+        for _ in range(20):
+            if self._stop.wait(0.05):
+                break
+            again = self._stat_of()
+            if again == stat:
+                break
+            stat = again
+        return stat
+
     def check(self, *, force: bool) -> None:
         """Re-read the file if it may have changed; report a new snapshot or a new error."""
         stat = self._stat_of()
         if not force and stat == self._stat:
             return
+        stat = self._settled(stat)
+        if stat is not None and stat[1] == 0:
+            # An in-place save truncates first: an empty file is usually half a save. Look again.
+            if self._stop.wait(self._missing_grace):
+                return
+            stat = self._settled(self._stat_of())
         self._stat = stat
         if stat is None:
             # Mid-save (vim renames the file away first) or deleted: look again before complaining.
