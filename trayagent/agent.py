@@ -212,17 +212,30 @@ class TrayAgent:
 
     # -- the loop -------------------------------------------------------------------------------------
 
+    def attach(self, tray: TrayIcon) -> None:
+        """Show the agent's state on `tray` from now on."""
+        self.tray = tray
+        self.service.add_listener(self._on_service)
+        self._refresh()
+
+    def begin(self) -> None:
+        """Start the proxy, the config watcher and the account poll (the tray loop is up)."""
+        self.service.start()
+        self.service.watch()
+        threading.Thread(target=self._poll_status, name="status-poll", daemon=True).start()
+        self._refresh()
+
     def run(self) -> int:
-        self.tray = TrayIcon(self.state(), self.actions())
-        if not self.tray.has_menu:
+        tray = TrayIcon(self.state(), self.actions())
+        if not tray.has_menu:
             log.warning(
                 "the %s tray backend has no menu: install trayagent[linux-gui] (PyGObject) for the full menu",
-                self.tray.backend,
+                tray.backend,
             )
-        self.service.add_listener(self._on_service)
+        self.attach(tray)
         previous = signal.signal(signal.SIGTERM, self._on_signal)
         try:
-            self.tray.run(self._setup)
+            tray.run(self._setup)
         finally:
             signal.signal(signal.SIGTERM, previous)
             self._quitting.set()
@@ -236,10 +249,7 @@ class TrayAgent:
         _reclaim_sigint(self._on_signal)
         assert self.tray is not None
         log.info("tray icon up (%s backend); log file %s", self.tray.backend, log_file_path(self.paths.data_dir))
-        self.service.start()
-        self.service.watch()
-        threading.Thread(target=self._poll_status, name="status-poll", daemon=True).start()
-        self._refresh()
+        self.begin()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: quitting", signum)

@@ -8,6 +8,7 @@ virtualenv to the base interpreter, where trayagent is not installed.
 
 from __future__ import annotations
 
+import ntpath
 import os
 import plistlib
 import subprocess
@@ -40,14 +41,20 @@ def launch_command(
 ) -> LaunchCommand:
     """How to start this installation of the tray agent at login."""
     environ = os.environ if environ is None else environ
-    python = Path(os.path.abspath(executable))
     if platform == "win32":
-        pythonw = python.with_name("pythonw.exe")  # no console window at login
-        argv = [str(pythonw if pythonw.exists() else python), "-m", APP_NAME]
-    elif (python.parent / APP_NAME).exists():
+        python_exe = ntpath.abspath(executable)
+        pythonw = ntpath.join(ntpath.dirname(python_exe), "pythonw.exe")  # no console window at login
+        argv = [pythonw if os.path.exists(pythonw) else python_exe, "-m", APP_NAME]
+        return _with_options(argv, environ, config_override)
+    python = Path(os.path.abspath(executable))
+    if (python.parent / APP_NAME).exists():
         argv = [str(python.parent / APP_NAME)]
     else:
         argv = [str(python), "-m", APP_NAME]
+    return _with_options(argv, environ, config_override)
+
+
+def _with_options(argv: list[str], environ: Mapping[str, str], config_override: Path | None) -> LaunchCommand:
     if config_override is not None:
         argv += ["--config", str(config_override)]
     env = {"TRAYAGENT_HOME": environ["TRAYAGENT_HOME"]} if environ.get("TRAYAGENT_HOME") else {}

@@ -42,6 +42,11 @@ class ServiceState:
 Listener = Callable[[ServiceState], None]
 
 
+def describe_problems(error: ConfigError) -> str:
+    """The problems without the file name (shown next to the path anyway): `proxy.port (line 3): expected …`."""
+    return "; ".join(error.problems)
+
+
 class ProxyService:
     def __init__(
         self,
@@ -61,7 +66,7 @@ class ProxyService:
         self._level_override = log_level
         self._test_routes = test_routes
         self._snapshot = initial if isinstance(initial, ConfigSnapshot) else None
-        self._config_error = None if isinstance(initial, ConfigSnapshot) else str(initial)
+        self._config_error = None if isinstance(initial, ConfigSnapshot) else describe_problems(initial)
         self._want_running = False
         self._listeners: list[Listener] = []
         self._watcher: ConfigWatcher | None = None
@@ -111,7 +116,7 @@ class ProxyService:
     def apply(self, event: ConfigEvent) -> None:
         """One saved version of config.yaml: switch to it, or keep the last good one and report why."""
         if isinstance(event, ConfigError):
-            self._config_error = str(event)
+            self._config_error = describe_problems(event)
             log.error("invalid config, keeping the last good configuration: %s", event)
             self.supervisor.set_config_error(self._config_error)
             self._publish()

@@ -1,0 +1,143 @@
+"""Every tray menu action, clicked on the `dummy` pystray backend, against a real agent and proxy child."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.serverproc import free_port, http
+from tests.streams import pid_alive, port_open, wait_until
+from trayagent.paths import Paths
+from trayagent.service import ProxyService
+from trayagent.watcher import read_snapshot
+
+pytestmark = pytest.mark.timeout(60)
+
+FAKE_XDG_OPEN = """#!/bin/sh
+echo "$@" >> "$(dirname "$0")/opened.txt"
+"""
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+        monkeypatch.setenv("HOME", str(tmp_path / "user"))
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user" / ".config"))
+        monkeypatch.delenv("DISPLAY", raising=False)
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        bin_dir = tmp_path / "bin"  # a recording xdg-open, found first on PATH
+        bin_dir.mkdir()
+        (bin_dir / "xdg-open").write_text(FAKE_XDG_OPEN)
+        (bin_dir / "xdg-open").chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        self.opened = bin_dir / "opened.txt"
+
+        from trayagent.agent import TrayAgent
+        from trayagent.tray import TrayIcon
+
+        self.port = free_port()
+        self.paths = Paths(config_file=tmp_path / "home" / "config.yaml", data_dir=tmp_path / "home" / "data")
+        self.paths.config_file.parent.mkdir()
+        self.paths.data_dir.mkdir(mode=0o700)
+        self.paths.config_file.write_text(f"proxy:\n  port: {self.port}\n")
+        self.service = ProxyService(self.paths, read_snapshot(self.paths.config_file), test_routes=True)
+        self.agent = TrayAgent(self.paths, self.service)
+        self.tray = TrayIcon(self.agent.state(), self.agent.actions())
+        self.agent.attach(self.tray)
+        self.agent.begin()
+
+    def items(self) -> dict[str, Any]:
+        return {str(i.text): i for i in self.tray.icon.menu.items if i.text}
+
+    def click(self, prefix: str) -> None:
+        (item,) = [i for text, i in self.items().items() if text.startswith(prefix)]
+        assert item.enabled, f"{prefix} is disabled"
+        item(self.tray.icon)
+
+    def labels(self) -> list[str]:
+        return list(self.items())
+
+    def enabled(self, text: str) -> bool:
+        return bool(self.items()[text].enabled)
+
+
+@pytest.fixture
+def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    h = Harness(tmp_path, monkeypatch)
+    assert wait_until(lambda: h.labels()[0].startswith("Running"), 20), h.labels()
+    yield h
+    h.service.close(grace=1)
+
+
+def test_start_stop_restart(harness: Harness) -> None:
+    h = harness
+    assert h.labels()[0] == f"Running on http://127.0.0.1:{h.port}"
+    assert not h.enabled("Start proxy") and h.enabled("Stop proxy")
+    assert wait_until(lambda: "0 accounts (0 available)" in h.tray.icon.title, 15), (
+        h.tray.icon.title
+    )  # from /api/status
+    first = h.service.state.proxy.pid
+
+    h.click("Stop proxy")
+    assert wait_until(lambda: h.labels()[0] == "Stopped", 15)
+    assert not port_open(h.port) and first is not None and not pid_alive(first)
+    assert h.enabled("Start proxy") and not h.enabled("Stop proxy") and not h.enabled("Restart")
+    assert h.tray.icon.title == "trayagent — stopped"
+
+    h.click("Start proxy")
+    assert wait_until(lambda: h.labels()[0].startswith("Running"), 15)
+    second = h.service.state.proxy.pid
+    h.click("Restart")
+    assert wait_until(lambda: h.service.state.proxy.state == "running" and h.service.state.proxy.pid != second, 15)
+    assert http(h.port, "GET", "/healthz").status == 200
+
+
+def test_copy_api_key_without_a_clipboard_shows_it_in_the_menu(harness: Harness) -> None:
+    harness.click("Copy API key")
+    key = json.loads((harness.paths.data_dir / "secrets.json").read_text())["api_key"]
+    assert wait_until(lambda: f"API key: {key}" in harness.labels(), 10), harness.labels()
+
+
+def test_open_config_file_and_folder(harness: Harness) -> None:
+    harness.click("Open config file")
+    harness.click("Open config folder")
+    expected = [str(harness.paths.config_file), str(harness.paths.config_file.parent)]
+    assert wait_until(lambda: harness.opened.exists() and harness.opened.read_text().split() == expected, 10)
+
+
+def test_start_at_login_checkbox(harness: Harness, tmp_path: Path) -> None:
+    desktop = tmp_path / "user" / ".config" / "autostart" / "trayagent.desktop"
+    assert harness.items()["Start at login"].checked is False
+    harness.click("Start at login")
+    assert wait_until(lambda: harness.items()["Start at login"].checked is True, 10)
+    assert "X-GNOME-Autostart-Delay=5" in desktop.read_text()
+    harness.click("Start at login")
+    assert wait_until(lambda: harness.items()["Start at login"].checked is False, 10)
+    assert not desktop.exists()
+
+
+def test_a_bad_save_shows_in_menu_tooltip_and_icon(harness: Harness) -> None:
+    harness.paths.config_file.write_text(f"proxy:\n  port: {harness.port}\n  cors: sometimes\n")
+    assert wait_until(lambda: any(t.startswith("Config error:") for t in harness.labels()), 10), harness.labels()
+    (line,) = [t for t in harness.labels() if t.startswith("Config error:")]
+    assert "proxy.cors (line 3): expected true or false" in line
+    assert "config error" in harness.tray.icon.title
+    from trayagent.tray import icon_state
+
+    assert icon_state(harness.agent.state()) == "error"
+    assert harness.labels()[0].startswith("Running")  # the proxy kept running on the last good config
+    assert http(harness.port, "GET", "/api/status").json()["config_error"].endswith('got "sometimes"')
+
+
+def test_quit_stops_the_proxy_and_frees_the_port(harness: Harness) -> None:
+    pid = harness.service.state.proxy.pid
+    harness.click("Quit")
+    assert wait_until(lambda: not port_open(harness.port), 15)
+    assert pid is not None and wait_until(lambda: not pid_alive(pid), 10)
+    assert harness.service.state.proxy.state == "stopped"

@@ -1,0 +1,114 @@
+"""The tray menu and tooltip as a pure function of state, and its pystray form on the `dummy` backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trayagent.proxystatus import ProxyStatus
+from trayagent.traymenu import MenuEntry, TrayState, menu_entries, tooltip
+
+RUNNING = ProxyStatus("running", address="http://127.0.0.1:8045", pid=42)
+CONFIG = Path("/home/me/.config/trayagent/config.yaml")
+
+
+def actionable(entries: tuple[MenuEntry, ...]) -> dict[str, bool]:
+    return {e.text: e.enabled for e in entries if e.action}
+
+
+def test_running() -> None:
+    state = TrayState(RUNNING, config_path=CONFIG, accounts_total=3, accounts_available=2)
+    entries = menu_entries(state)
+    assert [e.text for e in entries if not e.action and not e.separator] == [
+        "Running on http://127.0.0.1:8045",
+        "3 accounts (2 available)",
+    ]
+    assert all(not e.enabled for e in entries if not e.action and not e.separator)
+    assert actionable(entries) == {
+        "Start proxy": False,
+        "Stop proxy": True,
+        "Restart": True,
+        "Copy API key": True,
+        "Open config file": True,
+        "Open config folder": True,
+        "Start at login": True,
+        "Quit": True,
+    }
+    assert [e.checked for e in entries if e.action == "toggle_autostart"] == [False]
+    assert entries[-1].action == "quit"
+    assert tooltip(state) == "trayagent — http://127.0.0.1:8045 · 3 accounts (2 available)"
+
+
+def test_stopped() -> None:
+    state = TrayState(ProxyStatus("stopped"), autostart=True)
+    entries = menu_entries(state)
+    assert entries[0].text == "Stopped"
+    assert actionable(entries)["Start proxy"] and not actionable(entries)["Stop proxy"]
+    assert not actionable(entries)["Restart"]
+    assert [e.checked for e in entries if e.action == "toggle_autostart"] == [True]
+    assert tooltip(state) == "trayagent — stopped"
+
+
+def test_error_with_a_config_error_and_a_long_reason() -> None:
+    reason = "port 8045 is already in use on 127.0.0.1; " + "x" * 200
+    state = TrayState(
+        ProxyStatus("error", reason), config_error="config.yaml: proxy.port (line 3): expected an integer 1-65535"
+    )
+    entries = menu_entries(state)
+    assert entries[0].text.startswith("Error: port 8045 is already in use") and entries[0].text.endswith("…")
+    assert len(entries[0].text) == 72
+    assert entries[1].text.startswith("Config error: config.yaml: proxy.port (line 3)")
+    assert actionable(entries)["Start proxy"] and actionable(entries)["Restart"]
+    assert len(tooltip(state)) <= 127
+
+
+def test_error_while_the_old_address_still_serves() -> None:
+    state = TrayState(ProxyStatus("error", "port 9000 is busy; still serving on x", "http://127.0.0.1:8045"))
+    assert actionable(menu_entries(state))["Stop proxy"]  # something is serving: it can be stopped
+    assert not actionable(menu_entries(state))["Start proxy"]
+
+
+def test_a_revealed_key_is_shown_when_there_is_no_clipboard() -> None:
+    entries = menu_entries(TrayState(RUNNING, revealed_key="sk-abc"))
+    assert "API key: sk-abc" in [e.text for e in entries]
+
+
+@pytest.fixture
+def pystray_dummy(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")  # read when pystray is first imported
+    import pystray
+
+    if pystray.Icon.__module__ not in ("pystray._base", "pystray._dummy"):
+        pytest.fail(f"pystray was imported earlier with another backend: {pystray.Icon.__module__}")
+    return pystray
+
+
+def test_pystray_menu_on_the_dummy_backend(pystray_dummy: Any) -> None:
+    from trayagent.tray import TrayIcon, to_pystray_menu
+
+    clicked: list[str] = []
+    actions = {name: (lambda name=name: clicked.append(name)) for name in ("start", "stop", "restart", "quit")}
+    state = TrayState(RUNNING, autostart=True)
+    menu = to_pystray_menu(menu_entries(state), actions)  # type: ignore[arg-type]
+    items = [i for i in menu.items if i is not pystray_dummy.Menu.SEPARATOR]
+    assert [(i.text, i.enabled) for i in items][:4] == [
+        ("Running on http://127.0.0.1:8045", False),
+        ("Start proxy", False),
+        ("Stop proxy", True),
+        ("Restart", True),
+    ]
+    by_text = {i.text: i for i in items}
+    assert by_text["Start at login"].checked is True
+    assert by_text["Stop proxy"].checked is None
+    by_text["Stop proxy"](None)
+    by_text["Quit"](None)
+    by_text["Copy API key"](None)  # no action mapped here: a click does nothing
+    assert clicked == ["stop", "quit"]
+
+    icon = TrayIcon(state, actions)  # type: ignore[arg-type]
+    assert icon.icon.title == tooltip(state)
+    icon.show(TrayState(ProxyStatus("stopped")))
+    assert icon.icon.title == "trayagent — stopped"
+    assert [i.text for i in icon.icon.menu.items][0] == "Stopped"
