@@ -1,0 +1,99 @@
+"""A virtual desktop for GUI tests: Xvfb, a private D-Bus session bus and `trayer` as the system tray.
+
+Each tool is required; when one is missing the GUI tests skip and say which (`scripts/bootstrap test`
+installs them on Debian). No test here depends on a notification daemon or a keyring.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.serverproc import REPO
+
+TOOLS = ("Xvfb", "trayer", "xdotool", "xclip", "import", "xwininfo", "dbus-daemon")
+SCREEN = (800, 600)
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@dataclass(frozen=True)
+class Desktop:
+    env: dict[str, str]  # DISPLAY and DBUS_SESSION_BUS_ADDRESS for programs on this desktop
+
+    def run(self, *args: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, env={**os.environ, **self.env}, capture_output=True, text=True, timeout=timeout)
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.run("import", "-window", "root", str(ARTIFACTS / name))
+
+
+def _missing() -> str | None:
+    absent = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if absent:
+        return f"GUI test tools not installed: {', '.join(absent)} (scripts/bootstrap test installs them)"
+    probe = subprocess.run(
+        [sys.executable, "-c", "import gi; gi.require_version('Gtk', '3.0')"], capture_output=True, timeout=30
+    )
+    if probe.returncode != 0:
+        return "PyGObject with GTK 3 is not installed (pip install -e '.[linux-gui]'; gir1.2-gtk-3.0)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def desktop() -> Iterator[Desktop]:
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    read_fd, write_fd = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
+        pass_fds=[write_fd],
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    started: list[subprocess.Popen[bytes]] = []
+    bus_pid: int | None = None
+    try:
+        display = os.read(read_fd, 16).decode().strip()
+        os.close(read_fd)
+        env = {"DISPLAY": f":{display}", "NO_AT_BRIDGE": "1"}  # no accessibility bus to leave behind
+        bus = subprocess.run(
+            ["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        address, pid = bus.stdout.split()
+        bus_pid = int(pid)
+        env["DBUS_SESSION_BUS_ADDRESS"] = address
+        trayer = subprocess.Popen(
+            ["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "200"]
+            + ["--height", "40", "--transparent", "false"],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append(trayer)
+        desk = Desktop(env)
+        deadline = time.monotonic() + 10
+        while "panel" not in desk.run("xwininfo", "-root", "-children").stdout:
+            assert time.monotonic() < deadline, "trayer did not come up"
+            time.sleep(0.1)
+        yield desk
+    finally:
+        for proc in started:
+            proc.terminate()
+            proc.wait(10)
+        if bus_pid is not None:
+            os.kill(bus_pid, 15)
+        xvfb.terminate()
+        xvfb.wait(10)

@@ -1,0 +1,136 @@
+"""The real tray under Xvfb + trayer, driven like a person would: right-click, arrow keys, Return.
+
+Screenshots of the docked icon and the open menu are kept in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.gui.conftest import ARTIFACTS, SCREEN, Desktop
+from tests.serverproc import free_port, isolated_env, run_cli
+from tests.streams import pid_alive, port_open, wait_until
+from trayagent.proxystatus import ProxyStatus
+from trayagent.traymenu import ActionName, TrayState, menu_entries
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
+
+ICON = (SCREEN[0] - 17, 20)  # trayer sits top-right; the only icon docks at its right end
+
+
+def keys_to(state: TrayState, action: ActionName) -> list[str]:
+    """GTK menus skip disabled items and separators: count the enabled ones, from the pure menu builder."""
+    enabled = [e.action for e in menu_entries(state) if e.action and e.enabled]
+    return ["Down"] * (enabled.index(action) + 1) + ["Return"]
+
+
+def docked_icon_colour(shot: Path) -> str:
+    """The dominant tile colour around the icon's spot in a screenshot: blue (running), grey (stopped)."""
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        rgb = image.convert("RGB")
+        pixels = [rgb.getpixel((ICON[0] + dx, ICON[1] + dy)) for dx in range(-12, 13, 3) for dy in range(-12, 13, 3)]
+    blue = sum(1 for r, g, b in pixels if b > r + 60 and b > 120)  # type: ignore[misc]
+    grey = sum(1 for r, g, b in pixels if max(r, g, b) - min(r, g, b) < 12 and 90 < r < 200)  # type: ignore[misc]
+    return "blue" if blue > len(pixels) // 3 else "grey" if grey > len(pixels) // 3 else "none"
+
+
+class Agent:
+    def __init__(self, desktop: Desktop, home: Path) -> None:
+        self.desktop, self.home = desktop, home
+        self.port = free_port()
+        (home / "config.yaml").write_text(f"proxy:\n  port: {self.port}\n")
+        self.env = {**isolated_env(home), **desktop.env}
+        self.log_path = home / "agent.out"
+        with self.log_path.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "trayagent", "--verbose"], env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def proxy_pid(self) -> int:
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    return int(child)
+        raise AssertionError("no proxy child")
+
+    def menu(self, state: TrayState, action: ActionName, screenshot: str | None = None) -> None:
+        x, y = ICON
+        self.desktop.run("xdotool", "mousemove", str(x), str(y), "click", "3")
+        time.sleep(0.8)  # the popup maps and grabs the keyboard
+        if screenshot:
+            self.desktop.screenshot(screenshot)
+        self.desktop.run("xdotool", "key", "--delay", "80", *keys_to(state, action))
+
+
+@pytest.fixture
+def agent(desktop: Desktop, home: Path) -> Iterator[Agent]:
+    a = Agent(desktop, home)
+    try:
+        assert wait_until(lambda: "tray icon up" in a.output() and port_open(a.port), 30), a.output()
+        time.sleep(0.5)  # docking into trayer
+        yield a
+    finally:
+        if a.proc.poll() is None:
+            a.proc.kill()
+            a.proc.wait(10)
+
+
+def test_copy_key_stop_and_quit_from_the_real_menu(agent: Agent) -> None:
+    running = TrayState(
+        ProxyStatus("running", address=f"http://127.0.0.1:{agent.port}"), accounts_total=0, accounts_available=0
+    )
+    stopped = TrayState(ProxyStatus("stopped"))
+    proxy = agent.proxy_pid()
+    agent.desktop.screenshot("tray-running.png")
+    assert docked_icon_colour(ARTIFACTS / "tray-running.png") == "blue"  # the running icon is in the tray
+
+    agent.menu(running, "copy_key", screenshot="tray-menu-running.png")
+    key = json.loads((agent.home / "data" / "secrets.json").read_text())["api_key"]
+    assert wait_until(lambda: agent.desktop.run("xclip", "-o", "-selection", "clipboard").stdout == key, 10)
+
+    agent.menu(running, "stop")
+    assert wait_until(lambda: not port_open(agent.port), 15), agent.output()
+    assert not pid_alive(proxy)
+
+    def icon_is_grey() -> bool:
+        agent.desktop.screenshot("tray-stopped.png")
+        return docked_icon_colour(ARTIFACTS / "tray-stopped.png") == "grey"
+
+    assert wait_until(icon_is_grey, 10, interval=0.3)
+    agent.menu(stopped, "quit", screenshot="tray-menu-stopped.png")
+    assert agent.proc.wait(30) == 0, agent.output()
+    assert not port_open(agent.port)
+    assert "Traceback" not in agent.output()
+
+
+def test_quit_while_running_stops_the_proxy_and_leaves_no_process(agent: Agent) -> None:
+    proxy = agent.proxy_pid()
+    running = TrayState(
+        ProxyStatus("running", address=f"http://127.0.0.1:{agent.port}"), accounts_total=0, accounts_available=0
+    )
+    agent.menu(running, "quit")
+    assert agent.proc.wait(30) == 0, agent.output()
+    assert wait_until(lambda: not pid_alive(proxy), 10)
+    assert not port_open(agent.port)
+
+
+def test_a_second_trayagent_says_so_and_exits(agent: Agent) -> None:
+    second = run_cli(agent.env, timeout=30)
+    assert second.returncode == 1
+    assert f"trayagent is already running (the tray agent, pid {agent.proc.pid})" in second.stderr
+    assert port_open(agent.port)  # the first one is untouched
+    agent.proc.terminate()  # SIGTERM, as a session logout sends it: a clean stop
+    assert agent.proc.wait(30) == 0, agent.output()
+    assert not port_open(agent.port)
