@@ -102,7 +102,7 @@ def test_copy_key_stop_and_quit_from_the_real_menu(agent: Agent) -> None:
 
     agent.menu(running, "stop")
     assert wait_until(lambda: not port_open(agent.port), 15), agent.output()
-    assert not pid_alive(proxy)
+    assert wait_until(lambda: not pid_alive(proxy), 15)  # the listener closes first, then the process exits
 
     def icon_is_grey() -> bool:
         agent.desktop.screenshot("tray-stopped.png")
