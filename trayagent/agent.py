@@ -97,6 +97,8 @@ class TrayAgent:
         self._revealed_key: str | None = None
         self._last: ServiceState = service.state
         self._quitting = threading.Event()
+        self._close_lock = threading.Lock()
+        self._closed = False
         self._poll_now = threading.Event()
         self.tray: TrayIcon | None = None
 
@@ -199,12 +201,18 @@ class TrayAgent:
 
     def quit(self) -> None:
         """Stop the proxy (in-flight requests get a grace period), free the port, end the tray loop."""
-        if self._quitting.is_set():
-            return
-        self._quitting.set()
-        threading.Thread(target=self._shutdown, name="tray-quit").start()
+        if not self._quitting.is_set():
+            threading.Thread(target=self.close, name="tray-quit").start()
 
-    def _shutdown(self) -> None:
+    def close(self) -> None:
+        """Quit, synchronously: stop the proxy and the agent's threads, then end the tray loop. Once only."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._quitting.set()
+        self._poll_now.set()  # wakes the status poll so it sees the quit
+        self._work.shutdown(wait=False, cancel_futures=True)
         self.service.close(QUIT_GRACE_S)
         log.info("trayagent quit; the proxy is stopped")
         if self.tray is not None:
@@ -238,10 +246,7 @@ class TrayAgent:
             tray.run(self._setup)
         finally:
             signal.signal(signal.SIGTERM, previous)
-            self._quitting.set()
-            self._poll_now.set()
-            self._work.shutdown(wait=False, cancel_futures=True)
-            self.service.close(QUIT_GRACE_S)  # no-op after Quit; stops the proxy if the loop ended otherwise
+            self.close()  # a no-op after Quit; stops the proxy if the loop ended some other way
         return 0
 
     def _setup(self) -> None:

@@ -68,12 +68,20 @@ def configure_logging(
     for handler in chosen:
         root.addHandler(handler)
     set_level(level)
+    logging.getLogger("PIL").setLevel(logging.INFO)  # Pillow's chunk-by-chunk PNG debug lines are noise
     # Sanic installs its own handlers on its loggers; route them through ours so masking applies.
     for name in _SANIC_LOGGERS:
         logger = logging.getLogger(name)
         for old in list(logger.handlers):
             logger.removeHandler(old)
         logger.propagate = True
+
+
+def relay_record(*, name: str, level: int, text: str, pid: int | None) -> None:
+    """Log a line another process formatted (the proxy child's), under its logger name and pid."""
+    record = logging.makeLogRecord({"name": name, "levelno": level, "levelname": logging.getLevelName(level)})
+    record.msg, record.process = text, pid
+    logging.getLogger(name).handle(record)
 
 
 def set_level(level: str) -> None:

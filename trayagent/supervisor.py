@@ -6,9 +6,8 @@ a child unless it chooses to wait. The worker waits on the children's pipes and 
 - start: spawn a child, which binds its own socket and reports `ready` (or `error`, e.g. a busy port).
 - stop: ask the child over its pipe to drain (Sanic's graceful shutdown), then SIGTERM up to three
   times (one can be lost during Sanic's start-up), then kill.
-- rebind (port / LAN change): a new child on the new address, then the old one drains its streams.
-  On the same port the old listener must close first, so the old child drains while the new one
-  waits for the port.
+- rebind (port / LAN change): a new child on the new address, then the old one drains its streams;
+  on the same port the old listener closes first and the new child waits for the port.
 - crash (an exit nobody asked for): restart after a backoff from `RestartPolicy`, or give up and say why.
 Children are spawned from this long-lived thread on purpose: Linux's PR_SET_PDEATHSIG fires when the
 *thread* that created a child ends, so a short-lived spawning thread would kill its child.
@@ -28,6 +27,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from trayagent.logsetup import relay_record
 from trayagent.proxychild import ChildLaunch, child_main
 from trayagent.proxystatus import ProxyStatus
 from trayagent.restartpolicy import CrashHistory, RestartPolicy, describe_exit
@@ -36,10 +36,9 @@ log = logging.getLogger("trayagent.supervisor")
 
 SAME_PORT_BIND_WAIT = 5.0  # how long a replacement waits for its predecessor to let go of the port
 TERM_ATTEMPTS = 3
-
-
 Listener = Callable[[ProxyStatus], None]
 ChildTarget = Callable[[Connection, ChildLaunch], None]
+Command = Callable[[Future[ProxyStatus]], None]
 
 
 @dataclass(eq=False)
@@ -87,9 +86,7 @@ class Supervisor:
         self._status = ProxyStatus("stopped")
         self._waiters: list[Future[ProxyStatus]] = []
         self._listeners: list[Listener] = []
-        self._commands: queue.SimpleQueue[tuple[Callable[[Future[ProxyStatus]], None], Future[ProxyStatus]]] = (
-            queue.SimpleQueue()
-        )
+        self._commands: queue.SimpleQueue[tuple[Command, Future[ProxyStatus]]] = queue.SimpleQueue()
         self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._closing = False
         self._close_future: Future[ProxyStatus] | None = None
@@ -102,10 +99,6 @@ class Supervisor:
     def status(self) -> ProxyStatus:
         return self._status
 
-    @property
-    def launch(self) -> ChildLaunch:
-        return self._launch
-
     def add_listener(self, listener: Listener) -> None:
         """Called on the supervisor thread with every new status; must return quickly and never wait on us."""
         self._listeners.append(listener)
@@ -117,7 +110,7 @@ class Supervisor:
         return self._post(lambda fut: self._cmd_stop(fut, self._stop_grace if grace is None else grace))
 
     def restart(self) -> Future[ProxyStatus]:
-        return self._post(lambda fut: self._cmd_restart(fut))
+        return self._post(self._cmd_restart)
 
     def reconfigure(self, launch: ChildLaunch, *, rebind: bool, drain_grace: float) -> Future[ProxyStatus]:
         """Run with `launch` from now on: pushed into the running child, or a new child when `rebind`."""
@@ -136,7 +129,7 @@ class Supervisor:
 
     # -- worker -----------------------------------------------------------------------------------------
 
-    def _post(self, command: Callable[[Future[ProxyStatus]], None]) -> Future[ProxyStatus]:
+    def _post(self, command: Command) -> Future[ProxyStatus]:
         future: Future[ProxyStatus] = Future()
         if not self._thread.is_alive():
             future.set_result(self._status)
@@ -182,10 +175,12 @@ class Supervisor:
                 elif which is not None and which in self._children():
                     self._reap(which)
         self._publish(ProxyStatus("stopped"))
-        for waiter in self._waiters:
-            waiter.set_result(self._status)
-        if self._close_future is not None and not self._close_future.done():
-            self._close_future.set_result(self._status)
+        leftovers: list[Future[ProxyStatus] | None] = [*self._waiters, self._close_future]
+        while not self._commands.empty():  # posted while we were closing: nothing left to do for them
+            leftovers.append(self._commands.get_nowait()[1])
+        for pending in leftovers:
+            if pending is not None and not pending.done():
+                pending.set_result(self._status)
 
     def _next_timer(self) -> float:
         now = self._clock()
@@ -238,12 +233,7 @@ class Supervisor:
     def _on_message(self, child: _Child, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "log":
-            _, level, name, text = message
-            record = logging.makeLogRecord(
-                {"name": name, "levelno": level, "levelname": logging.getLevelName(level), "msg": text}
-            )
-            record.process = child.pid
-            logging.getLogger(name).handle(record)
+            relay_record(name=message[2], level=message[1], text=message[3], pid=child.pid)
         elif kind == "error":
             child.error = str(message[2])
         elif kind == "ready" and message[1] == child.pid:
@@ -270,20 +260,15 @@ class Supervisor:
         if child is self._incoming:
             self._incoming = None
             reason = child.error or f"the new proxy on {child.launch.address} {exit_text}"
-            active = self._active
-            if active is not None and active.ready_at is not None:
-                self._launch = active.launch  # the old config keeps serving, and is what a crash restarts
-                self._publish(
-                    ProxyStatus("error", f"{reason}; still serving on {active.launch.address}", active.launch.address)
-                )
-            else:
-                self._publish(ProxyStatus("error", reason))
-            return
+            old = self._active
+            if old is None or old.ready_at is None:
+                return self._publish(ProxyStatus("error", reason))
+            self._launch = old.launch  # the old config keeps serving, and is what a crash restarts
+            where = old.launch.address
+            return self._publish(ProxyStatus("error", f"{reason}; still serving on {where}", where))
         self._active = None
-        if child.stop_asked_at is not None:
-            self._publish(ProxyStatus("stopped"))
-        elif child.error is not None:
-            self._publish(ProxyStatus("error", child.error))
+        if child.stop_asked_at is not None or child.error is not None:
+            self._publish(ProxyStatus("error", child.error) if child.error else ProxyStatus("stopped"))
         else:
             self._crashed(child, exit_text)
 

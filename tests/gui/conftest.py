@@ -62,8 +62,15 @@ def desktop() -> Iterator[Desktop]:
     started: list[subprocess.Popen[bytes]] = []
     bus_pid: int | None = None
     try:
-        display = os.read(read_fd, 16).decode().strip()
+        # Xvfb may write the number and the newline separately; closing the pipe before the newline
+        # arrives makes its second write fail, and Xvfb exits ("Cannot write display number").
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = os.read(read_fd, 16)
+            assert chunk, "Xvfb exited before it chose a display"
+            answer += chunk
         os.close(read_fd)
+        display = answer.decode().strip()
         env = {"DISPLAY": f":{display}", "NO_AT_BRIDGE": "1"}  # no accessibility bus to leave behind
         bus = subprocess.run(
             ["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],

@@ -14,6 +14,10 @@ PURE_MODULES = [
     PACKAGE / "proxy" / "surface.py",
     PACKAGE / "redact.py",
     PACKAGE / "errors.py",
+    PACKAGE / "traymenu.py",
+    PACKAGE / "configchange.py",
+    PACKAGE / "restartpolicy.py",
+    PACKAGE / "proxystatus.py",
 ]
 FORBIDDEN = {
     "sanic",
