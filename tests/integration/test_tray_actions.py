@@ -144,3 +144,37 @@ def test_quit_stops_the_proxy_and_frees_the_port(harness: Harness) -> None:
     assert wait_until(lambda: not port_open(harness.port), 15)
     assert pid is not None and wait_until(lambda: not pid_alive(pid), 10)
     assert harness.service.state.proxy.state == "stopped"
+
+
+def test_an_agent_started_on_an_invalid_file_waits_for_a_good_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    from trayagent.agent import TrayAgent
+    from trayagent.errors import ConfigError
+    from trayagent.tray import TrayIcon
+
+    port = free_port()
+    paths = Paths(config_file=tmp_path / "config.yaml", data_dir=tmp_path / "data")
+    paths.data_dir.mkdir(mode=0o700)
+    paths.config_file.write_text(f"proxy:\n  port: {port}\n  auth_mode: sometimes\n")
+    with pytest.raises(ConfigError) as invalid:
+        read_snapshot(paths.config_file)
+    agent = TrayAgent(paths, ProxyService(paths, invalid.value))
+    tray = TrayIcon(agent.state(), agent.actions())
+    agent.attach(tray)
+    agent.begin()
+    try:
+        labels = [str(i.text) for i in tray.icon.menu.items if i.text]
+        assert labels[0] == "Stopped"
+        assert labels[1].startswith("Config error: proxy.auth_mode (line 3): expected one of off, strict")
+        assert not port_open(port)
+        assert agent.service.watch().ready.wait(10)
+        paths.config_file.write_text(f"proxy:\n  port: {port}\n  auth_mode: strict\n")
+        assert wait_until(lambda: port_open(port), 15)
+        assert wait_until(lambda: str(tray.icon.menu.items[0].text).startswith("Running"), 10)
+        assert http(port, "GET", "/healthz").status == 401  # the good file's settings are the ones in force
+    finally:
+        agent.close()
