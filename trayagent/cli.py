@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trayagent",
         description="One local base URL for OpenAI, Anthropic and Gemini clients, served through Google accounts.",
+        epilog="Without a command: the tray agent (with no display, the proxy in the foreground, as `serve`).",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"trayagent {__version__}")
