@@ -44,18 +44,46 @@ def _local_lock(path: Path) -> threading.Lock:
         return _local_locks.setdefault(str(path), threading.Lock())
 
 
+class FileLock:
+    """The lock as an object, for holders that take and release it from different threads (asyncio code)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        local = _local_lock(self.path)
+        local.acquire()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                _lock(fd)
+            except BaseException:
+                os.close(fd)
+                raise
+        except BaseException:
+            local.release()
+            raise
+        self._fd = fd
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            _unlock(fd)
+        finally:
+            os.close(fd)
+            _local_lock(self.path).release()
+
+
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Hold the exclusive lock named by `path` (the file is created, 0600, and left in place)."""
-    local = _local_lock(path)
-    with local:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            _lock(fd)
-            try:
-                yield
-            finally:
-                _unlock(fd)
-        finally:
-            os.close(fd)
+    lock = FileLock(path)
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
