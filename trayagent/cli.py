@@ -97,7 +97,7 @@ def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
     config = _load(paths, create=True)
     configure_logging("debug" if args.verbose else config.log_level)
     store = _store(paths)
-    ctx = ProxyContext(config=config, api_key=resolve_api_key(config, store), secrets=store)
+    ctx = ProxyContext(config=config, api_key=resolve_api_key(config, store), secrets=store, data_dir=paths.data_dir)
     run_proxy(ctx)
     return 0
 
