@@ -21,7 +21,7 @@ import aiohttp
 from trayagent.accounts.google_auth import GoogleAuth
 from trayagent.accounts.login import LOGIN_TIMEOUT_S, LoginSession
 from trayagent.accounts.oauth import TokenGrant
-from trayagent.accounts.project import ProjectInfo, resolve_project
+from trayagent.accounts.project import resolve_project
 from trayagent.accounts.quota import read_available_models
 from trayagent.accounts.record import Account, access_token_name, new_account, refresh_token_name
 from trayagent.accounts.store import AccountStore
@@ -128,7 +128,14 @@ class AccountService:
     async def refresh(self, account: Account, *, recheck_project: bool = False) -> Outcome:
         """Re-read the account's project (when unknown or asked) and its quota; record the result."""
         try:
-            changes = await self._check(account, recheck_project)
+            try:
+                changes = await self._check(account, recheck_project)
+            except GoogleError as exc:
+                if exc.status != 401:
+                    raise
+                # The access token died early (revoked, or expired at Google): one refresh, one more try.
+                await asyncio.to_thread(self.tokens.invalidate, account.id)
+                changes = await self._check(account, recheck_project)
         except TokenRevoked as exc:
             current = await asyncio.to_thread(self._current, account)
             return Outcome(current, str(exc))
@@ -147,7 +154,7 @@ class AccountService:
         changes: dict[str, Any] = {}
         project = account.project_id
         if project is None or recheck_project:
-            info = await self._resolve_project(account, token)
+            info = await resolve_project(self.cloud, token)
             project = info.project_id
             changes.update(project_id=info.project_id, tier=info.tier, tier_name=info.tier_name)
         try:
@@ -156,22 +163,13 @@ class AccountService:
             if exc.status != 404 or "project_id" in changes:
                 raise
             # The project is gone: find (or make) the account's project again, once.
-            info = await self._resolve_project(account, token)
+            info = await resolve_project(self.cloud, token)
             changes.update(project_id=info.project_id, tier=info.tier, tier_name=info.tier_name)
             reply = await self.cloud.call("fetchAvailableModels", {"project": info.project_id}, token)
         changes.update(quota=read_available_models(reply), quota_checked_at=self._now(), quota_error=None)
         if account.status == "needs_verification":  # it works again: the user has verified it
             changes.update(enabled=True, disabled_reason=None, validation_url=None)
         return changes
-
-    async def _resolve_project(self, account: Account, token: str) -> ProjectInfo:
-        try:
-            return await resolve_project(self.cloud, token)
-        except GoogleError as exc:
-            if exc.status == 401:  # the token died early (revoked elsewhere): one refresh, one more try
-                await asyncio.to_thread(self.tokens.invalidate, account.id)
-                return await resolve_project(self.cloud, await self.tokens.access_token(account))
-            raise
 
     def _failure_changes(self, account: Account, exc: GoogleError) -> dict[str, Any]:
         if exc.validation_url or exc.reason == "VALIDATION_REQUIRED":
