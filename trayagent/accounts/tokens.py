@@ -51,7 +51,7 @@ class TokenKeeper:
 
     async def access_token(self, account: Account) -> str:
         """A token valid for at least a few more minutes. TokenRevoked when the account cannot have one."""
-        if not account.enabled and account.disabled_reason and "refresh token" in account.disabled_reason:
+        if account.status == "disabled":  # (an account awaiting verification may still ask)
             raise TokenRevoked(f"{redact(account.email)} is disabled: {account.disabled_reason}")
         token = self._fresh(self._cache.get(account.id))
         if token is not None:
