@@ -26,6 +26,16 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.generation import (
+    GenerationScript,
+    ScriptedReply,
+    aggregate,
+    check_envelope,
+    chunk_payloads,
+    count_tokens,
+    stream,
+)
+
 CLIENT_ID = "fake-client.apps.googleusercontent.com"
 CLIENT_SECRET = "fake-secret"
 REQUIRED_SCOPES = {
@@ -76,6 +86,14 @@ class Failure:
     details: list[dict[str, Any]] | None = None
     headers: dict[str, str] | None = None
     body: Any = None
+    metadata: dict[str, str] | None = None  # ErrorInfo metadata, e.g. {"quotaResetDelay": "1h16m0.667s"}
+    retry_delay: str | None = None  # adds a RetryInfo detail, e.g. "1.203s"
+    cut_after: int | None = None  # streams: drop the connection after this many chunks (status 200)
+    empty: bool = False  # streams: answer 200 with no data at all
+
+    @property
+    def misbehaves_in_stream(self) -> bool:
+        return self.status == 200 and (self.cut_after is not None or self.empty)
 
 
 @dataclass
@@ -98,6 +116,7 @@ class FakeGoogle:
         self.login_as: str | None = None  # the account the authorize page "signs in"
         self.deny_consent = False
         self._failures: list[Failure] = []
+        self.generation = GenerationScript()
         self._codes: dict[str, dict[str, str]] = {}
         self._access: dict[str, tuple[str, float]] = {}  # access token -> (email, expiry)
         self._lock = threading.Lock()
@@ -133,6 +152,13 @@ class FakeGoogle:
         with self._lock:
             self._failures.append(failure)
         return failure
+
+    def reply(self, *chunks: list[dict[str, Any]], **kwargs: Any) -> ScriptedReply:
+        """Script the next generation reply (for `email=` only, `times=` times); see tests.fakes.generation."""
+        scripted = ScriptedReply(chunks=list(chunks), **kwargs)
+        with self._lock:
+            self.generation.replies.append(scripted)
+        return scripted
 
     def calls_to(self, method: str, email: str | None = None) -> list[Call]:
         with self._lock:
@@ -239,7 +265,12 @@ class FakeGoogle:
             text = failure.body if isinstance(failure.body, str) else json.dumps(failure.body)
             return web.Response(status=failure.status, text=text, headers=failure.headers)
         if google_api:
-            return api_error(failure.status, failure.message, failure.reason, failure.details, failure.headers)
+            details = list(failure.details or [])
+            if failure.retry_delay:
+                details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": failure.retry_delay})
+            return api_error(
+                failure.status, failure.message, failure.reason, details, failure.headers, metadata=failure.metadata
+            )
         return web.json_response(
             {"error": failure.reason or "server_error", "error_description": failure.message or "scripted"},
             status=failure.status,
@@ -394,7 +425,9 @@ class FakeGoogle:
         except ValueError:
             body = None
         self._record(method, email, base, body, request)
-        scripted = await self._scripted(self._take_failure(method, email, base), google_api=True)
+        failure = self._take_failure(method, email, base)
+        stream_failure = failure if failure is not None and failure.misbehaves_in_stream else None
+        scripted = await self._scripted(failure if stream_failure is None else None, google_api=True)
         if scripted is not None:
             return scripted
         if email is None:
@@ -402,6 +435,8 @@ class FakeGoogle:
         if not request.headers.get("User-Agent"):
             return api_error(400, "missing User-Agent")
         handler = self._methods().get(method)
+        if method in _GENERATION and isinstance(body, dict):
+            return await self._generate(request, method, self.accounts[email], body, stream_failure)
         if handler is None:
             return api_error(404, f"Method not found: {method}", status_text="NOT_FOUND")
         account = self.accounts[email]
@@ -424,6 +459,33 @@ class FakeGoogle:
             "onboardUser": self._onboard_user,
             "fetchAvailableModels": self._fetch_available_models,
         }
+
+    async def _generate(
+        self, request: web.Request, method: str, account: FakeAccount, body: dict[str, Any], failure: Failure | None
+    ) -> web.StreamResponse:
+        if account.validation_url:
+            return api_error(
+                403,
+                "Verify your account to continue.",
+                reason="VALIDATION_REQUIRED",
+                status_text="PERMISSION_DENIED",
+                metadata={"validation_url": account.validation_url},
+            )
+        if method == "countTokens":
+            if set(body) != {"request"}:  # the real backend refuses project/model here
+                return api_error(400, f"Invalid JSON payload received. Unknown name: {sorted(set(body) - {'request'})}")
+            return web.json_response({"totalTokens": count_tokens(body["request"])})
+        refused = check_envelope(account, body)
+        if refused is not None:
+            return refused
+        with self._lock:
+            scripted = self.generation.take(account.email, body["model"])
+        payloads = chunk_payloads(scripted, body["model"], body["request"])
+        if method == "generateContent":
+            return web.json_response(aggregate(payloads))
+        if request.query.get("alt") != "sse":
+            return api_error(400, "streamGenerateContent needs alt=sse here")
+        return await stream(request, payloads, failure, scripted.chunk_delay)
 
     def _load_code_assist(self, account: FakeAccount, body: dict[str, Any]) -> web.Response:
         metadata = body.get("metadata")
@@ -476,6 +538,9 @@ class FakeGoogle:
             models[name] = info
         deprecated = {"gemini-3-pro": {"newModelId": "gemini-3-pro-high"}}
         return web.json_response({"models": models, "deprecatedModelIds": deprecated})
+
+
+_GENERATION = ("streamGenerateContent", "generateContent", "countTokens")
 
 
 def api_error(
