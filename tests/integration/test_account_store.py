@@ -17,6 +17,7 @@ from trayagent.accounts.record import ModelQuota, new_account
 from trayagent.accounts.store import AccountStore
 
 pytestmark = pytest.mark.timeout(60)
+ROUNDS = 15
 
 _WRITER = """
 import sys, time
@@ -64,14 +65,14 @@ def test_a_writer_killed_mid_write_leaves_a_valid_file(tmp_path: Path):
 
 
 def test_processes_writing_at_once_lose_nothing(tmp_path: Path):
-    writers = [_writer(tmp_path, tag, 30) for tag in ("a", "b", "c")]
+    writers = [_writer(tmp_path, tag, ROUNDS) for tag in ("a", "b", "c")]
     outputs = [w.communicate(timeout=50) for w in writers]
 
     assert [w.returncode for w in writers] == [0, 0, 0], outputs
     accounts = AccountStore(tmp_path).load()
     assert sorted(a.email for a in accounts) == sorted(f"{t}-{i}@example.com" for t in "abc" for i in range(5))
     # Every process's last change to each of its records survived the others' writes.
-    last = {f"{t}-{i}@example.com": f"{t} round {25 + i}" for t in "abc" for i in range(5)}
+    last = {f"{t}-{i}@example.com": f"{t} round {ROUNDS - 5 + i}" for t in "abc" for i in range(5)}
     assert {a.email: a.name for a in accounts} == last
     assert all(
         len(a.quota) == 400 and a.quota["gemini-model-1"] == ModelQuota(0.5, a.quota["gemini-model-1"].reset_at)
