@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.google import FakeGoogle
 from tests.serverproc import ServeProcess, free_port, isolated_env
 
 
@@ -42,3 +43,11 @@ def serve_factory(tmp_path: Path) -> Iterator[type[ServeProcess]]:
         if server.proc is not None and server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait(5)
+
+
+@pytest.fixture
+def google() -> Iterator[FakeGoogle]:
+    """A fake Google (OAuth + Cloud Code) on a free loopback port, for one test."""
+    fake = FakeGoogle().start()
+    yield fake
+    fake.stop()

@@ -10,14 +10,16 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from trayagent import __version__
+from trayagent import __version__, cli_accounts
 from trayagent.apikey import SECRET_NAME as API_KEY_SECRET
 from trayagent.apikey import resolve_api_key, rotate_api_key
+from trayagent.cli_context import load_for as _load
+from trayagent.cli_context import say as _err
+from trayagent.cli_context import secret_store as _store
 from trayagent.config import Config, ensure_config_file, load_config
-from trayagent.errors import ConfigError, SecretError, ServeError
+from trayagent.errors import AccountError, ConfigError, SecretError, ServeError
 from trayagent.logsetup import CLI_FORMAT, configure_logging
-from trayagent.paths import Paths, ensure_private_dir, resolve_paths
-from trayagent.secrets import KeyringSecretStore, open_secret_store
+from trayagent.paths import Paths, resolve_paths
 
 Command = Callable[[argparse.Namespace, Paths], int]
 
@@ -37,15 +39,12 @@ def run(argv: Sequence[str]) -> int:
     except ConfigError as exc:
         _err(f"invalid config: {exc}")
         return 2
-    except (SecretError, ServeError) as exc:
+    except (SecretError, ServeError, AccountError) as exc:
         _err(str(exc))
         return 1
     except KeyboardInterrupt:
+        _err("cancelled")
         return 130
-
-
-def _err(message: str) -> None:
-    print(f"trayagent: {message}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", help="the file to check (default: the config in use)")
     check.set_defaults(handler=cmd_config_check)
 
+    cli_accounts.register(sub, common)
+
     autostart = sub.add_parser("autostart", parents=[common], help="start the tray agent at login")
     autostart.add_argument("action", choices=["enable", "disable", "status"])
     autostart.set_defaults(handler=cmd_autostart)
@@ -91,20 +92,6 @@ def _parser() -> argparse.ArgumentParser:
         handler=cmd_key_rotate
     )
     return parser
-
-
-def _load(paths: Paths, *, create: bool) -> Config:
-    """The config in force; on first run (`create`) write the commented sample and say so."""
-    if create and ensure_config_file(paths.config_file):
-        _err(f"first run: wrote a commented config to {paths.config_file}")
-    if not paths.config_file.exists():
-        return Config()
-    return load_config(paths.config_file)
-
-
-def _store(paths: Paths) -> KeyringSecretStore:
-    ensure_private_dir(paths.data_dir)
-    return open_secret_store(paths.data_dir)
 
 
 def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:

@@ -198,6 +198,8 @@ class UpstreamSettings:
     endpoints: tuple[str, ...] = field(default=DEFAULT_ENDPOINTS, metadata=_check(_endpoint_list))
     user_agent: str | None = field(default=None, metadata=_check(_optional(_text)))
     http_proxy: str | None = field(default=None, metadata=_check(_optional(_url("http", "https", "socks5", "socks5h"))))
+    connect_timeout: float = field(default=10.0, metadata=_check(_number(0.1, 600)))
+    read_timeout: float = field(default=120.0, metadata=_check(_number(0.1, 3600)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +221,7 @@ class SchedulingSettings:
     fixed_account: str | None = field(default=None, metadata=_check(_optional(_text)))
     max_attempts: int = field(default=3, metadata=_check(_integer(1, 50)))
     cooldown_cap_s: float = field(default=300.0, metadata=_check(_number(0, 7 * 86400)))
+    quota_refresh_minutes: float = field(default=15.0, metadata=_check(_number(0, 7 * 24 * 60)))
 
 
 @dataclass(frozen=True, slots=True)

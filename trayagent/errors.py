@@ -5,6 +5,11 @@
      ├── SecretError              neither the OS keyring nor the fallback file could keep a secret
      ├── ServeError               the proxy could not start (CLI exit 1)
      │    └── PortInUse
+     ├── AccountError             an account could not be added, used or saved (CLI exit 1)
+     │    ├── AccountsFileError   data/accounts.json is unreadable (a copy is kept) or unwritable
+     │    ├── LoginFailed         Google sign-in denied, tampered with, timed out or cancelled
+     │    ├── TokenRevoked        Google refused the refresh token (invalid_grant): the account is disabled
+     │    └── GoogleError         Google answered with an error, or did not answer in time
      └── ProxyError               a failure a client sees: an HTTP status + a neutral `kind`
           ├── BadRequest          400  invalid_request
           ├── AuthError           401  authentication
@@ -55,6 +60,46 @@ class PortInUse(ServeError):
         self.host = host
         self.port = port
         super().__init__(f"port {port} is already in use on {host}")
+
+
+class AccountError(TrayAgentError):
+    """An account could not be added, used or saved; the message is for the user."""
+
+
+class AccountsFileError(AccountError):
+    """data/accounts.json cannot be read (it is copied aside, never replaced) or written."""
+
+
+class LoginFailed(AccountError):
+    """Google sign-in did not complete: consent denied, wrong state, timeout or cancel."""
+
+
+class TokenRevoked(AccountError):
+    """The refresh token is dead (`invalid_grant`); the account is disabled until signed in again."""
+
+
+class GoogleError(AccountError):
+    """A call to Google failed. `status` is None when nothing came back (network error, timeout)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        reason: str | None = None,
+        validation_url: str | None = None,
+        body: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.validation_url = validation_url
+        self.body = body
+
+    @property
+    def transient(self) -> bool:
+        """Worth another try later: no answer, a timeout, 408, 429 or a 5xx."""
+        return self.status is None or self.status in (408, 429) or self.status >= 500
 
 
 class ProxyError(TrayAgentError):

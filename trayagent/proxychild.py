@@ -187,7 +187,11 @@ def child_main(conn: Connection, launch: ChildLaunch) -> None:
         sock = bind_when_free(config.proxy.bind_host, config.proxy.port, launch.bind_wait)
         store = open_secret_store(Path(launch.data_dir))
         ctx = ProxyContext(
-            config=config, api_key=resolve_api_key(config, store), secrets=store, config_error=launch.config_error
+            config=config,
+            api_key=resolve_api_key(config, store),
+            secrets=store,
+            data_dir=Path(launch.data_dir),  # the account registry lives in the proxy process
+            config_error=launch.config_error,
         )
     except TrayAgentError as exc:
         link.send(("error", os.getpid(), str(exc).splitlines()[0] if str(exc) else type(exc).__name__))

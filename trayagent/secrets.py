@@ -12,6 +12,7 @@ import logging
 import os
 import stat
 import threading
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ import keyring.errors
 
 from trayagent.atomicfile import write_atomic
 from trayagent.errors import SecretError
+from trayagent.filelock import locked
 
 SERVICE = "trayagent"
 log = logging.getLogger(__name__)
@@ -44,7 +46,10 @@ class FileSecretStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+
+    def _locked(self) -> AbstractContextManager[None]:
+        # The proxy, the tray and CLI commands all read-modify-write this file.
+        return locked(self.path.with_name(f".{self.path.name}.lock"))
 
     @property
     def location(self) -> str:
@@ -78,17 +83,17 @@ class FileSecretStore:
             raise SecretError(f"cannot write {self.path}: {exc}") from None
 
     def get(self, name: str) -> str | None:
-        with self._lock:
+        with self._locked():
             return self._read().get(name)
 
     def set(self, name: str, value: str) -> None:
-        with self._lock:
+        with self._locked():
             data = self._read()
             data[name] = value
             self._write(data)
 
     def delete(self, name: str) -> None:
-        with self._lock:
+        with self._locked():
             data = self._read()
             if data.pop(name, None) is not None:
                 self._write(data)

@@ -221,7 +221,7 @@ def test_status_api(server: ServeProcess) -> None:
     assert status["address"] == f"http://127.0.0.1:{server.port}"
     assert (status["auth_mode"], status["effective_auth_mode"]) == ("auto", "off")
     assert status["config_path"] == str(server.home / "config.yaml")
-    assert status["accounts"] == {"total": 0, "available": 0}
+    assert status["accounts"] == {"total": 0, "available": 0, "disabled": 0, "needs_verification": 0, "error": None}
     assert "sk-" not in str(status)
 
 

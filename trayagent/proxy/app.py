@@ -54,7 +54,26 @@ def create_app(ctx: ProxyContext, name: str | None = None, *, test_routes: bool 
         routes.register(app)
     if test_routes:
         slowstream.register(app)
+    if ctx.data_dir is not None:
+        app.register_listener(_open_accounts, "before_server_start")
+        app.register_listener(_close_accounts, "after_server_stop")
     return app
+
+
+async def _open_accounts(app: ProxyApp) -> None:
+    from trayagent.accounts.registry import AccountRegistry
+
+    ctx = app.ctx
+    assert ctx.data_dir is not None
+    registry = AccountRegistry(ctx.config, ctx.data_dir, ctx.secrets)
+    await registry.start()
+    ctx.accounts = registry
+
+
+async def _close_accounts(app: ProxyApp) -> None:
+    registry, app.ctx.accounts = app.ctx.accounts, None
+    if registry is not None:
+        await registry.stop()
 
 
 async def _guard(request: ProxyRequest) -> HTTPResponse | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from sanic import Request, Sanic
 from sanic.config import Config as SanicConfig
@@ -15,6 +17,9 @@ from trayagent.apikey import ApiKey, resolve_api_key
 from trayagent.config import Config
 from trayagent.secrets import SecretStore
 
+if TYPE_CHECKING:
+    from trayagent.accounts.registry import AccountRegistry
+
 
 @dataclass
 class ProxyContext:
@@ -23,6 +28,8 @@ class ProxyContext:
     config: Config
     api_key: ApiKey
     secrets: SecretStore
+    data_dir: Path | None = None  # None: no account pool (tests of the bare app)
+    accounts: AccountRegistry | None = None  # set while the server runs
     version: str = __version__
     config_error: str | None = None
     started_at: float = field(default_factory=time.time)

@@ -7,7 +7,7 @@ import time
 
 from sanic.response import HTTPResponse
 
-from trayagent.proxy.context import ProxyApp, ProxyRequest
+from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
 from trayagent.proxy.replies import json_reply
 
 
@@ -28,9 +28,16 @@ async def status(request: ProxyRequest) -> HTTPResponse:
             "config_error": ctx.config_error,
             "config_warnings": list(ctx.config.warnings),
             "uptime_s": round(time.time() - ctx.started_at, 1),
-            "accounts": {"total": 0, "available": 0},
+            "accounts": _account_counts(ctx),
         }
     )
+
+
+def _account_counts(ctx: ProxyContext) -> dict[str, object]:
+    registry = ctx.accounts
+    if registry is None:
+        return {"total": 0, "available": 0, "disabled": 0, "needs_verification": 0, "error": None}
+    return {**registry.counts(), "error": registry.error}
 
 
 async def reload_key(request: ProxyRequest) -> HTTPResponse:

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 from trayagent.errors import NoAccountAvailable
 from trayagent.proxy.body import read_json_object
-from trayagent.proxy.context import ProxyRequest
+from trayagent.proxy.context import ProxyContext, ProxyRequest
 
 NO_ACCOUNT_MESSAGE = (
     "no Google account yet: run `trayagent accounts login` to sign one in "
@@ -18,14 +18,26 @@ NO_ACCOUNT_MESSAGE = (
 )
 
 
-def no_account() -> NoAccountAvailable:
-    return NoAccountAvailable(NO_ACCOUNT_MESSAGE)
+def no_account(ctx: ProxyContext) -> NoAccountAvailable:
+    registry = ctx.accounts
+    counts = registry.counts() if registry is not None else {"total": 0, "available": 0}
+    if counts["total"] == 0:
+        return NoAccountAvailable(NO_ACCOUNT_MESSAGE)
+    if counts["available"] == 0:
+        return NoAccountAvailable(
+            f"all {counts['total']} Google account(s) are disabled or need verification: "
+            "see `trayagent accounts list`, then sign in again or verify them"
+        )
+    return NoAccountAvailable(
+        f"{counts['available']} Google account(s) are ready, but this version of trayagent "
+        "does not forward requests to Google yet"
+    )
 
 
 async def post_without_account(request: ProxyRequest, **_: str) -> NoReturn:
     await read_json_object(request, request.app.ctx.config.proxy.max_body_bytes)
-    raise no_account()
+    raise no_account(request.app.ctx)
 
 
 async def get_without_account(request: ProxyRequest, **_: str) -> NoReturn:
-    raise no_account()
+    raise no_account(request.app.ctx)

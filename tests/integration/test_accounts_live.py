@@ -1,0 +1,75 @@
+"""A running `trayagent serve` picks up account changes made by CLI commands, and keeps quota fresh."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.google import FakeGoogle
+from tests.serverproc import ServeProcess, run_cli
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 8.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def test_live_pickup_quota_refresh_and_damage(
+    serve_factory: type[ServeProcess], home: Path, port: int, google: FakeGoogle
+):
+    config = google.config_yaml(port, extra="scheduling:\n  quota_refresh_minutes: 0.02\n")
+    server = serve_factory(home, config).start()
+    env = server.env
+
+    def accounts() -> dict[str, Any]:
+        return server.request("GET", "/api/status").json()["accounts"]
+
+    assert accounts()["total"] == 0
+    google.add_account("alice@example.com", project="pa")
+    added = run_cli(env, "accounts", "add", "--refresh-token", google.issue_refresh_token("alice@example.com"))
+    assert added.returncode == 0, added.stderr
+
+    assert eventually(lambda: accounts()["available"] == 1), accounts()
+    reply = server.request("POST", "/v1/chat/completions", body=b'{"model":"x","messages":[]}')
+    assert reply.status == 503 and "1 Google account(s) are ready" in reply.json()["error"]["message"]
+
+    # The proxy re-reads quota on its own, every quota_refresh_minutes.
+    after_add = len(google.calls_to("fetchAvailableModels"))
+    assert eventually(lambda: len(google.calls_to("fetchAvailableModels")) > after_add)
+
+    # A damaged file is reported while the last good list keeps serving.
+    path = home / "data" / "accounts.json"
+    good = path.read_text()
+    path.write_text(good[: len(good) // 2])
+    status = eventually(lambda: accounts() if accounts()["error"] else None)
+    assert status and "is damaged" in status["error"] and status["total"] == 1
+    path.write_text(good)
+    assert eventually(lambda: accounts()["error"] is None)
+
+    # A revoked account is disabled by the periodic check, once, and the log names it masked.
+    google.revoke("alice@example.com")
+    google.expire_access_tokens()
+    path.write_text(good.replace('"quota_checked_at": "', '"quota_checked_at": "2000'))  # force a stale check
+    assert eventually(lambda: accounts()["disabled"] == 1), accounts()
+    refreshes = len(google.calls_to("refresh", "alice@example.com"))
+    time.sleep(2.5)
+    assert len(google.calls_to("refresh", "alice@example.com")) == refreshes
+    log = server.output()
+    assert "al***@ex***" in log and "alice@example.com" not in log
+
+    removed = run_cli(env, "accounts", "remove", "alice@example.com")
+    assert removed.returncode == 0
+    assert eventually(lambda: accounts()["total"] == 0)
+    reply = server.request("POST", "/v1/chat/completions", body=b'{"model":"x","messages":[]}')
+    assert "no Google account yet" in reply.json()["error"]["message"]
+    assert server.stop() == 0

@@ -1,0 +1,1 @@
+"""Google accounts: the record, its storage, OAuth sign-in, tokens, project and quota discovery."""

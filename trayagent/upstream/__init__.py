@@ -1,0 +1,1 @@
+"""Talking to Google's Cloud Code `v1internal` API over aiohttp."""
