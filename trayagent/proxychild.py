@@ -94,6 +94,10 @@ def bind_when_free(host: str, port: int, wait: float) -> socket.socket:
             time.sleep(0.05)
 
 
+def _registry_settings(config: Any) -> tuple[Any, ...]:
+    return (config.upstream, config.oauth, config.scheduling)
+
+
 def describe_auth(ctx: ProxyContext) -> str:
     proxy = ctx.config.proxy
     if proxy.auth_mode == "auto":
@@ -284,7 +288,23 @@ class _ChildRun:
         self.app.config.REQUEST_MAX_SIZE = config.proxy.max_body_bytes
         self.app.config.RESPONSE_TIMEOUT = int(config.proxy.request_timeout) + 30
         set_level(level)
+        registry = self.ctx.accounts
+        if registry is not None and _registry_settings(registry.config) != _registry_settings(config):
+            self.app.add_task(self._renew_accounts(config), name="accounts-renew")
         log.debug("configuration applied in the running proxy")
+
+    async def _renew_accounts(self, config: Any) -> None:
+        """The account registry copies its settings (upstream, oauth, scheduling) at start: start a new one."""
+        from trayagent.accounts.registry import AccountRegistry
+
+        old, data_dir = self.ctx.accounts, self.ctx.data_dir
+        if old is None or data_dir is None:
+            return
+        fresh = AccountRegistry(config, data_dir, self.ctx.secrets)
+        await fresh.start()
+        self.ctx.accounts = fresh
+        await old.stop()
+        log.info("account settings reloaded")
 
     def _on_loop(self, fn: Any, *args: Any) -> None:
         if self.loop is not None:

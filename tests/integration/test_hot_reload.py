@@ -192,3 +192,18 @@ def test_bare_trayagent_without_a_display_says_so_and_serves(home: Path) -> None
     assert "no graphical display (neither DISPLAY nor WAYLAND_DISPLAY is set); running the proxy in the foreground" in (
         output
     )
+
+
+def test_account_settings_apply_live_through_a_fresh_registry(home: Path) -> None:
+    port = free_port()
+    server = ServeProcess(home, f"proxy:\n  port: {port}\n", env=reload_env(home)).start()
+    try:
+        before = proxy_children(server.proc.pid)  # type: ignore[union-attr]
+        save_atomically(home / "config.yaml", f"proxy:\n  port: {port}\nscheduling:\n  max_attempts: 5\n")
+        assert wait_until(lambda: "account settings reloaded" in server.output(), 10), server.output()
+        assert "scheduling.max_attempts 3 → 5" in server.output()
+        accounts = status(port)["accounts"]
+        assert isinstance(accounts, dict) and accounts["total"] == 0 and accounts["error"] is None
+        assert proxy_children(server.proc.pid) == before  # no restart: the same proxy process
+    finally:
+        assert server.stop() == 0, server.output()
