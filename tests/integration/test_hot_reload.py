@@ -207,3 +207,24 @@ def test_account_settings_apply_live_through_a_fresh_registry(home: Path) -> Non
         assert proxy_children(server.proc.pid) == before  # no restart: the same proxy process
     finally:
         assert server.stop() == 0, server.output()
+
+
+def test_a_display_that_cannot_be_reached_also_falls_back_to_serve(home: Path) -> None:
+    port = free_port()
+    (home / "config.yaml").write_text(f"proxy:\n  port: {port}\n")
+    env = {**isolated_env(home), "DISPLAY": ":4321"}  # set, but no X server behind it
+    log = (home / "tray.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "trayagent"], env=env, stdout=log, stderr=log)
+    log.close()
+    try:
+        assert wait_until(lambda: port_open(port), 30), (home / "tray.log").read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    output = (home / "tray.log").read_text()
+    assert "trayagent: no tray is available (" in output and "running the proxy in the foreground instead" in output
+    log_file = (home / "data" / "logs" / "trayagent.log").read_text()
+    assert "listening on" in log_file and "trayagent stopped" in log_file  # the rotating log in the data dir
