@@ -135,7 +135,10 @@ class Supervisor:
             future.set_result(self._status)
             return future
         self._commands.put((command, future))
-        self._wake_w.send_bytes(b"!")
+        try:
+            self._wake_w.send_bytes(b"!")
+        except OSError:
+            future.set_result(self._status)  # the worker ended meanwhile
         return future
 
     def _children(self) -> list[_Child]:
@@ -181,6 +184,8 @@ class Supervisor:
         for pending in leftovers:
             if pending is not None and not pending.done():
                 pending.set_result(self._status)
+        self._wake_r.close()
+        self._wake_w.close()
 
     def _next_timer(self) -> float:
         now = self._clock()
@@ -345,15 +350,13 @@ class Supervisor:
             self._incoming = None
         if self._active is None:
             self._publish(ProxyStatus("stopped"))
-            future.set_result(self._status)
-            return
+            return future.set_result(self._status)
         self._waiters.append(future)
         self._ask_stop(self._active, grace)
 
     def _cmd_restart(self, future: Future[ProxyStatus]) -> None:
         if self._active is None:
-            self._cmd_start(future)
-            return
+            return self._cmd_start(future)
         self._replace(future, self._launch, self._stop_grace)
 
     def _cmd_reconfigure(self, future: Future[ProxyStatus], launch: ChildLaunch, rebind: bool, grace: float) -> None:
@@ -366,8 +369,7 @@ class Supervisor:
             return
         if not rebind:
             self._send(("config", launch.config_text, launch.config_source, launch.config_error, launch.log_level))
-            future.set_result(self._status)
-            return
+            return future.set_result(self._status)
         self._replace(future, launch, grace)
 
     def _replace(self, future: Future[ProxyStatus], launch: ChildLaunch, drain_grace: float) -> None:
@@ -392,8 +394,6 @@ class Supervisor:
         future.set_result(self._status)
 
     def _cmd_close(self, future: Future[ProxyStatus], grace: float) -> None:
-        self._closing = True
-        self._close_future = future
-        self._restart_at = None
+        self._closing, self._close_future, self._restart_at = True, future, None
         for child in self._children():
             self._ask_stop(child, grace)
