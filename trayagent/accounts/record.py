@@ -88,7 +88,8 @@ class Account:
         if not account_id:
             raise ValueError(f"account {email} has no id")
         tier = data.get("tier", "unknown")
-        quota_raw = data.get("quota") or {}
+        quota_raw = data.get("quota")
+        quota_raw = {} if quota_raw is None else quota_raw
         if not isinstance(quota_raw, dict):
             raise ValueError(f"account {email}: quota should be an object")
         quota: dict[str, ModelQuota] = {}
