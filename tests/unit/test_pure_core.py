@@ -21,6 +21,7 @@ PURE_MODULES = [
     *(PACKAGE / "accounts" / name for name in ("record.py", "oauth.py", "quota.py", "table.py")),
     PACKAGE / "upstream" / "google_error.py",
     PACKAGE / "upstream" / "identity.py",
+    PACKAGE / "upstream" / "sse.py",
 ]
 FORBIDDEN = {
     "sanic",
