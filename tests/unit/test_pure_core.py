@@ -18,7 +18,7 @@ PURE_MODULES = [
     PACKAGE / "configchange.py",
     PACKAGE / "restartpolicy.py",
     PACKAGE / "proxystatus.py",
-    *(PACKAGE / "accounts" / name for name in ("record.py", "oauth.py", "quota.py", "table.py")),
+    *(PACKAGE / "accounts" / name for name in ("record.py", "oauth.py", "quota.py", "table.py", "ratelimit.py")),
     PACKAGE / "upstream" / "google_error.py",
     PACKAGE / "upstream" / "identity.py",
     PACKAGE / "upstream" / "sse.py",
