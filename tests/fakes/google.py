@@ -435,9 +435,7 @@ class FakeGoogle:
         if not request.headers.get("User-Agent"):
             return api_error(400, "missing User-Agent")
         handler = self._methods().get(method)
-        if method in _GENERATION and isinstance(body, dict):
-            return await self._generate(request, method, self.accounts[email], body, stream_failure)
-        if handler is None:
+        if handler is None and method not in _GENERATION:
             return api_error(404, f"Method not found: {method}", status_text="NOT_FOUND")
         account = self.accounts[email]
         if account.validation_url:
@@ -450,6 +448,8 @@ class FakeGoogle:
             )
         if not isinstance(body, dict):
             return api_error(400, "Invalid JSON payload received.")
+        if handler is None:
+            return await self._generate(request, method, account, body, stream_failure)
         with self._lock:
             return handler(account, body)
 
@@ -463,14 +463,6 @@ class FakeGoogle:
     async def _generate(
         self, request: web.Request, method: str, account: FakeAccount, body: dict[str, Any], failure: Failure | None
     ) -> web.StreamResponse:
-        if account.validation_url:
-            return api_error(
-                403,
-                "Verify your account to continue.",
-                reason="VALIDATION_REQUIRED",
-                status_text="PERMISSION_DENIED",
-                metadata={"validation_url": account.validation_url},
-            )
         if method == "countTokens":
             if set(body) != {"request"}:  # the real backend refuses project/model here
                 return api_error(400, f"Invalid JSON payload received. Unknown name: {sorted(set(body) - {'request'})}")

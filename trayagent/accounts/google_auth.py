@@ -8,12 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
-import orjson
 
 from trayagent.accounts.oauth import TokenGrant, token_grant
 from trayagent.config import OAuthSettings
 from trayagent.errors import GoogleError, TokenRevoked
-from trayagent.upstream.google_error import google_error
+from trayagent.upstream.google_error import json_reply
 
 _TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
 
@@ -86,15 +85,7 @@ class GoogleAuth:
             raise GoogleError(f"{what}: {host} did not answer in time") from None
         except aiohttp.ClientError as exc:
             raise GoogleError(f"{what}: cannot reach {host} ({type(exc).__name__}: {exc})") from None
-        if status != 200:
-            raise google_error(status, raw, what)
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise GoogleError(f"{what}: {host} answered something that is not JSON", status=status) from None
-        if not isinstance(parsed, dict):
-            raise GoogleError(f"{what}: unexpected answer from {host}", status=status)
-        return parsed
+        return json_reply(status, raw, what)
 
 
 def _words(exc: GoogleError) -> str:

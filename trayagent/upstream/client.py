@@ -16,7 +16,7 @@ import orjson
 
 from trayagent.config import UpstreamSettings
 from trayagent.errors import GoogleError
-from trayagent.upstream.google_error import google_error
+from trayagent.upstream.google_error import json_reply
 from trayagent.upstream.identity import user_agent
 
 # Control calls (project, quota) are small: they get a whole-call limit on top of the session's.
@@ -77,15 +77,7 @@ class CloudCodeClient:
             raise GoogleError(f"{method} on {host}: {_network_words(exc)}") from None
         except asyncio.CancelledError:
             raise
-        if status != 200:
-            raise google_error(status, raw, f"{method} on {host}")
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise GoogleError(f"{method} on {host}: the reply is not JSON", status=status) from None
-        if not isinstance(data, dict):
-            raise GoogleError(f"{method} on {host}: unexpected reply", status=status)
-        return data
+        return json_reply(status, raw, f"{method} on {host}")
 
 
 def _network_words(exc: aiohttp.ClientError) -> str:

@@ -59,3 +59,16 @@ def google_error(status: int, raw: bytes, what: str) -> GoogleError:
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def json_reply(status: int, raw: bytes, what: str) -> dict[str, Any]:
+    """The JSON object of a reply to the call described by `what`; GoogleError for an error or a non-object."""
+    if status != 200:
+        raise google_error(status, raw, what)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise GoogleError(f"{what}: the reply is not JSON", status=status) from None
+    if not isinstance(data, dict):
+        raise GoogleError(f"{what}: unexpected reply (not a JSON object)", status=status)
+    return data
