@@ -1,183 +1,247 @@
-"""What an upstream failure means for the account pool: its class, what it cools down, for how long, what next.
+"""Classifying an upstream failure: what went wrong, whom it blocks, for how long, and what to do next.
 
-Pure; the table is spec/scheduling.md "Classifying upstream failures". Durations come from Google's own
-hints first (`quotaResetDelay`, `RetryInfo.retryDelay`, `Retry-After`), then from a per-class backoff that
-grows with the account's consecutive failures. Every cooldown is capped by `cooldown_cap_s`, except
-"needs the user", which lasts until the user acts.
+This is the table "Classifying upstream failures" of spec/scheduling.md, as code. Pure: the caller passes
+the clock reading and the counts the pool keeps; nothing here remembers anything.
 """
 
 from __future__ import annotations
 
-import email.utils
-import re
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
+
+from trayagent.accounts.record import parse_time
+from trayagent.upstream.error_body import ErrorBody, header, parse_error_body, parse_retry_after
 
 FailureKind = Literal[
     "quota", "rate", "capacity", "auth", "needs_user", "forbidden", "signature", "client", "not_found", "transient"
 ]
-# What the cooldown applies to: one model on one account, the whole account, one model everywhere, nothing.
+# What a cooldown blocks: one model on one account, the whole account, one model on every account, nothing.
 Scope = Literal["account_model", "account", "model", "none"]
-NextStep = Literal["rotate", "retry_same", "refresh_then_retry", "repair_then_retry", "return_to_client"]
+Step = Literal[
+    "rotate",  # try another account
+    "retry_same",  # wait `retry_in_s`, then the same account again
+    "refresh_then_retry",  # refresh the access token, then the same account again
+    "repair_signature_then_retry",  # strip/repair thinking signatures, then the same account again
+    "resolve_project_then_retry",  # look the project up again (loadCodeAssist), then the same account again
+    "return_to_client",  # nothing to gain by retrying: answer the client now
+]
 
-QUOTA_BACKOFF_S = (60.0, 300.0, 1800.0, 7200.0)
-WAIT_IN_PLACE_S = 2.0  # a rate limit this short is waited out on the same account
-FORBIDDEN_COOLDOWN_S = 600.0
-NOT_FOUND_COOLDOWN_S = 5.0
+QUOTA_BACKOFF_S = (60.0, 300.0, 1800.0, 7200.0)  # per consecutive failure, when nothing says when quota returns
+RATE_DEFAULT_S = (5.0, 10.0, 20.0, 30.0)  # "5–30 s" when the upstream gives no delay
+CAPACITY_S = (5.0, 10.0, 15.0)
+TRANSIENT_S = (5.0, 10.0)
+FORBIDDEN_S = 600.0
+NOT_FOUND_S = 5.0
+TRANSIENT_RETRY_S = 1.0  # the backoff before retrying the same account once after a 5xx or network error
+GRACE_S = 2.0  # a rate-limit delay this short is waited out on the same account
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_SIGNATURE_WORDS = ("thought signature", "thought_signature", "thoughtsignature", "invalid `signature`", "signature")
+# Kinds that say something about the account itself, so they count as its consecutive failures.
+# Capacity is the model's problem everywhere; client and signature errors are the request's.
+ACCOUNT_FAULTS: frozenset[FailureKind] = frozenset(
+    {"quota", "rate", "auth", "needs_user", "forbidden", "not_found", "transient"}
+)
+
+# "Invalid `signature` in `thinking` block", "thinking.signature: Field required", "Corrupted thought
+# signature", "Function call is missing a thought_signature".
+_SIGNATURE_TEXT = ("thought signature", "thought_signature", "thoughtsignature", "`signature`", ".signature")
+# Google's generic RESOURCE_EXHAUSTED message mentions quota without being about quota; it is a rate limit.
+_GENERIC_EXHAUSTED = "(e.g. check quota)"
 
 
 @dataclass(frozen=True, slots=True)
 class Failure:
+    """One classified upstream failure. `cooldown_s`: None = none, math.inf = until the user acts."""
+
     kind: FailureKind
     scope: Scope
-    cooldown_s: float | None  # None: no cooldown (or, for needs_user, until the user acts)
-    next_step: NextStep
-    message: str
-    status: int | None = None
-    reason: str | None = None
+    cooldown_s: float | None
+    step: Step
+    message: str  # for status views and, when retries run out, the client's error
+    status: int | None = None  # upstream HTTP status; None for a network error or timeout
+    reason: str = ""  # ErrorInfo.reason when the upstream gave one
+    retry_in_s: float = 0.0  # how long to wait before a retry on the same account
     validation_url: str | None = None
+    disable: bool = False  # the account must be disabled in storage (reason: `message`) until the user acts
 
-
-def parse_duration(value: Any) -> float | None:
-    """Google durations: "1h16m0.667s", "1.203s", "500ms", "30s", a number, or {"seconds", "nanos"}."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if value >= 0 else None
-    if isinstance(value, dict):
-        try:
-            return float(value.get("seconds") or 0) + float(value.get("nanos") or 0) / 1e9
-        except (TypeError, ValueError):
-            return None
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower()
-    total, pos = 0.0, 0
-    for match in _DURATION_PART.finditer(text):
-        if match.start() != pos:
-            return None
-        number, unit = float(match.group(1)), match.group(2)
-        total += number * {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[unit]
-        pos = match.end()
-    if pos != len(text) or pos == 0:
-        try:
-            return max(0.0, float(text))  # a bare number of seconds
-        except ValueError:
-            return None
-    return total
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """`Retry-After`: seconds, or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - now)
-
-
-@dataclass(frozen=True, slots=True)
-class _Hints:
-    message: str
-    reason: str | None
-    quota_reset_s: float | None
-    retry_delay_s: float | None
-    validation_url: str | None
-
-
-def _hints(body: Any, text: str) -> _Hints:
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return _Hints(text.strip()[:500], None, None, None, None)
-    reason = quota_reset = retry_delay = validation_url = None
-    for detail in error.get("details") or []:
-        if not isinstance(detail, dict):
-            continue
-        if detail.get("reason") and reason is None:
-            reason = str(detail["reason"])
-        raw = detail.get("metadata")
-        metadata: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        if quota_reset is None and metadata.get("quotaResetDelay") is not None:
-            quota_reset = parse_duration(metadata["quotaResetDelay"])
-        url = metadata.get("validation_url") or metadata.get("validationUrl")
-        if isinstance(url, str) and url.startswith("https://"):
-            validation_url = url
-        if retry_delay is None and detail.get("retryDelay") is not None:
-            retry_delay = parse_duration(detail["retryDelay"])
-    return _Hints(str(error.get("message") or text).strip()[:500], reason, quota_reset, retry_delay, validation_url)
+    @property
+    def blames_account(self) -> bool:
+        return self.kind in ACCOUNT_FAULTS
 
 
 def classify(
     status: int | None,
-    body: Any = None,
-    text: str = "",
+    body: bytes | str | Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
     *,
-    failures: int = 1,
-    cooldown_cap_s: float = 300.0,
-    now: float = 0.0,
+    model: str,
+    now: float,
+    cap_s: float = 300.0,
+    before_first_byte: bool = True,
+    account_failures: int = 0,
+    capacity_strikes: int = 0,
+    retries_here: int = 0,
     quota_reset_at: float | None = None,
 ) -> Failure:
     """Classify one failed upstream call.
 
-    `status` None means no HTTP answer (network error, timeout before the first byte). `failures` counts this
-    account's consecutive failures, this one included. `quota_reset_at` is the model's reset time from the
-    account's quota data, used when Google gives no delay.
+    Args:
+        status: the HTTP status, or None when no response came (network error, timeout); then `body` may
+            describe the error in words.
+        account_failures: the account's consecutive failures before this one (drives quota/rate/5xx backoff).
+        capacity_strikes: consecutive capacity failures of `model` before this one.
+        retries_here: how often this request already retried this same account (the once-only fixes:
+            token refresh, signature repair, project lookup, the grace and 5xx retries).
+        quota_reset_at: the account's cached reset time for `model` (`ModelQuota.reset_at`).
     """
-    hints = _hints(body, text)
-    lowered = hints.message.lower()
-    retry_after = parse_retry_after((headers or {}).get("Retry-After") or (headers or {}).get("retry-after"), now)
-    step = max(1, failures)
+    seen = _Seen(status, parse_error_body(body), headers, model, now, account_failures, capacity_strikes, retries_here)
+    failure = _classify(seen, quota_reset_at)
+    if failure.cooldown_s is not None and math.isfinite(failure.cooldown_s):
+        failure = replace(failure, cooldown_s=max(0.0, min(failure.cooldown_s, cap_s)))
+    if not before_first_byte:
+        # Bytes already reached the client: no retry can be spliced in; the stream ends with an error event.
+        failure = replace(failure, step="return_to_client", retry_in_s=0.0)
+    return failure
 
-    def capped(seconds: float) -> float:
-        return min(seconds, cooldown_cap_s)
 
-    def failure(kind: FailureKind, scope: Scope, cooldown: float | None, next_step: NextStep) -> Failure:
-        return Failure(kind, scope, cooldown, next_step, hints.message, status, hints.reason, hints.validation_url)
+def sign_in_lost(detail: str) -> Failure:
+    """The token refresh after a 401 failed (invalid_grant…): disable the account, try another."""
+    message = f"sign-in no longer valid ({detail}); sign in to this account again"
+    return Failure("auth", "account", math.inf, "rotate", message, status=401, disable=True)
 
+
+def format_duration(seconds: float) -> str:
+    """Short human wording: 41 s, 5 min, 1 h 16 min."""
+    if math.isinf(seconds):
+        return "until you act"
+    whole = max(0, math.ceil(seconds))
+    if whole < 120:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{round(whole / 60)} min"
+    hours, rest = divmod(whole, 3600)
+    minutes = round(rest / 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """Everything one classification looks at."""
+
+    status: int | None
+    error: ErrorBody
+    headers: Mapping[str, str] | None
+    model: str
+    now: float
+    account_failures: int
+    capacity_strikes: int
+    retries_here: int
+
+    def retry_after(self) -> float | None:
+        return parse_retry_after(header(self.headers, "Retry-After"), self.now)
+
+
+def _classify(seen: _Seen, quota_reset_at: float | None) -> Failure:
+    status, error = seen.status, seen.error
+    detail = error.detail
+    text = detail.lower()
+    if status is None:
+        return _transient(seen, f"network error: {detail or 'no response'}")
+    if error.reason == "MODEL_CAPACITY_EXHAUSTED" or (
+        (status == 429 or status >= 500) and "no capacity available" in text
+    ):
+        # Capacity is global: cool the model, not the account, so one busy model cannot burn every account.
+        delay = CAPACITY_S[min(seen.capacity_strikes, len(CAPACITY_S) - 1)]
+        message = f"{seen.model} is out of capacity upstream; retry in {format_duration(delay)}"
+        return Failure("capacity", "model", delay, "rotate", message, status, error.reason)
     if status == 429:
-        reason = hints.reason or ""
-        if reason == "MODEL_CAPACITY_EXHAUSTED" or "capacity" in lowered:
-            return failure("capacity", "model", capped(min(5.0 * step, 15.0)), "rotate")
-        is_rate = reason == "RATE_LIMIT_EXCEEDED" or (
-            reason != "QUOTA_EXHAUSTED" and ("per minute" in lowered or "rate limit" in lowered)
-        )
-        if not is_rate and (reason == "QUOTA_EXHAUSTED" or "quota" in lowered):
-            delay = hints.quota_reset_s
-            if delay is None and quota_reset_at is not None and quota_reset_at > now:
-                delay = quota_reset_at - now
-            if delay is None:
-                delay = QUOTA_BACKOFF_S[min(step, len(QUOTA_BACKOFF_S)) - 1]
-            return failure("quota", "account_model", capped(delay), "rotate")
-        delay = hints.retry_delay_s if hints.retry_delay_s is not None else retry_after
-        if delay is None:
-            delay = min(5.0 * 2 ** (step - 1), 30.0)
-        delay = capped(delay)
-        return failure("rate", "account", delay, "retry_same" if delay <= WAIT_IN_PLACE_S else "rotate")
+        if error.reason == "QUOTA_EXHAUSTED":
+            return _quota(seen, quota_reset_at)
+        if error.reason == "RATE_LIMIT_EXCEEDED" or "per minute" in text:
+            return _rate(seen)
+        if "quota" in text.replace(_GENERIC_EXHAUSTED, ""):
+            return _quota(seen, quota_reset_at)
+        return _rate(seen)
     if status == 401:
-        return failure("auth", "account", None, "refresh_then_retry")
+        if seen.retries_here == 0:
+            return Failure("auth", "account", None, "refresh_then_retry", "access token rejected (401)", status)
+        return replace(sign_in_lost("401 again after a token refresh"), reason=error.reason)
     if status == 403:
-        if hints.reason == "VALIDATION_REQUIRED" or hints.validation_url or "verify your account" in lowered:
-            return failure("needs_user", "account", None, "rotate")
-        return failure("forbidden", "account", capped(FORBIDDEN_COOLDOWN_S), "rotate")
+        url = error.validation_url
+        if error.reason == "VALIDATION_REQUIRED" or url or "verify your account" in text:
+            where = f": {url}" if url else " (sign in to that Google account in a browser)"
+            return Failure(
+                "needs_user",
+                "account",
+                math.inf,
+                "rotate",
+                f"Google asks you to verify this account{where}",
+                status,
+                error.reason,
+                validation_url=url,
+                disable=True,
+            )
+        message = f"access denied (403): {detail or 'forbidden'}"
+        return Failure("forbidden", "account", FORBIDDEN_S, "rotate", message, status, error.reason)
     if status == 400:
-        if any(word in lowered for word in _SIGNATURE_WORDS):
-            return failure("signature", "none", None, "repair_then_retry")
-        return failure("client", "none", None, "return_to_client")
+        if any(marker in text for marker in _SIGNATURE_TEXT):
+            step: Step = "repair_signature_then_retry" if seen.retries_here == 0 else "return_to_client"
+            message = f"thinking signatures rejected (400): {detail}"
+            return Failure("signature", "none", None, step, message, status, error.reason)
+        return Failure("client", "none", None, "return_to_client", detail or "bad request (400)", status, error.reason)
     if status == 404:
-        return failure("not_found", "account", capped(NOT_FOUND_COOLDOWN_S), "rotate")
-    if status is None or status == 408 or status >= 500:
-        # Transient: the same account once more (after a short pause), then set it aside and rotate.
-        if step < 2:
-            return failure("transient", "none", None, "retry_same")
-        return failure("transient", "account", capped(min(5.0 * step, 10.0)), "rotate")
-    return failure("client", "none", None, "return_to_client")
+        step = "resolve_project_then_retry" if seen.retries_here == 0 else "rotate"
+        message = f"model or project not found (404): {detail or seen.model}"
+        return Failure("not_found", "account_model", NOT_FOUND_S, step, message, status, error.reason)
+    if status == 408 or status >= 500:
+        return _transient(seen, f"upstream error {status}: {detail or 'no details'}")
+    # Any other 4xx (409, 413, 422…) is about the request itself: retrying elsewhere would fail the same way.
+    return Failure("client", "none", None, "return_to_client", detail or f"upstream status {status}", status)
+
+
+def _quota(seen: _Seen, quota_reset_at: float | None) -> Failure:
+    error, now = seen.error, seen.now
+    # The upstream's own word first (quotaResetDelay, its timestamp twin, RetryInfo, Retry-After, the prose),
+    # then the reset time our last quota fetch saw if still ahead, and only then blind backoff.
+    stamp = parse_time(error.metadata.get("quotaResetTimeStamp"))
+    delay = _first(
+        error.quota_reset_delay_s,
+        None if stamp is None or stamp <= now else stamp - now,
+        error.retry_delay_s,
+        seen.retry_after(),
+        error.message_delay_s(),
+        None if quota_reset_at is None or quota_reset_at <= now else quota_reset_at - now,
+    )
+    if delay is not None:
+        when = f"resets in {format_duration(delay)}"
+    else:
+        delay = QUOTA_BACKOFF_S[min(seen.account_failures, len(QUOTA_BACKOFF_S) - 1)]
+        when = f"no reset time given, next try in {format_duration(delay)}"
+    message = f"quota for {seen.model} exhausted on this account; {when}"
+    return Failure("quota", "account_model", delay, "rotate", message, seen.status, error.reason)
+
+
+def _rate(seen: _Seen) -> Failure:
+    error = seen.error
+    delay = _first(error.retry_delay_s, seen.retry_after(), error.quota_reset_delay_s, error.message_delay_s())
+    if delay is not None and delay <= GRACE_S and seen.retries_here == 0:
+        message = f"rate limited upstream; retrying in {format_duration(delay)}"
+        return Failure("rate", "account", delay, "retry_same", message, seen.status, error.reason, retry_in_s=delay)
+    if delay is None:
+        delay = RATE_DEFAULT_S[min(seen.account_failures, len(RATE_DEFAULT_S) - 1)]
+    message = f"rate limited upstream; retry in {format_duration(delay)}"
+    return Failure("rate", "account", delay, "rotate", message, seen.status, error.reason)
+
+
+def _transient(seen: _Seen, message: str) -> Failure:
+    delay = TRANSIENT_S[min(seen.account_failures, len(TRANSIENT_S) - 1)]
+    if seen.retries_here == 0:
+        return Failure(
+            "transient", "account_model", delay, "retry_same", message, seen.status, retry_in_s=TRANSIENT_RETRY_S
+        )
+    return Failure("transient", "account_model", delay, "rotate", message, seen.status)
+
+
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from trayagent.accounts.quota import by_family
@@ -83,8 +83,8 @@ def _when(moment: float, now: float) -> str:
     delta = moment - now
     if delta <= 0:
         return "now"
-    local = time.localtime(moment)
-    clock = time.strftime("%H:%M", local) if delta < 20 * 3600 else time.strftime("%b %d %H:%M", local)
+    local = datetime.fromtimestamp(moment)  # the user's clock
+    clock = local.strftime("%H:%M" if delta < 20 * 3600 else "%b %d %H:%M")
     return f"{clock}, in {_duration(delta)}"
 
 

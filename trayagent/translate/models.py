@@ -1,90 +1,144 @@
-"""Which upstream model serves a requested model name: user mapping, wildcards, built-in aliases, else as is.
+"""Model routing: the upstream model that serves a requested model name.
 
-Pure. `ModelRouter` compiles the rules once per config; `resolve` is a dict lookup for names seen before.
+Order: the user's `models.mapping` (exact, then wildcards by specificity), requested names that already are
+upstream models, the built-in aliases for common clients, then pass-through.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-RouteRule = Literal["mapping", "wildcard", "alias", "passthrough"]
+# So OpenAI and Anthropic clients work unchanged (spec/upstream.md "Model names").
+DEFAULT_ALIASES: Mapping[str, str] = {
+    "gpt-4*": "gemini-2.5-flash",
+    "gpt-3.5*": "gemini-2.5-flash",
+    "gpt-4o*": "gemini-2.5-flash",
+    "claude-*sonnet*": "claude-sonnet-4-6",
+    "claude-*opus*": "claude-opus-4-6-thinking",
+    "claude-*haiku*": "gemini-2.5-flash",
+}
 
-# Common client defaults, so tools configured for other vendors work unchanged (spec/upstream.md).
-DEFAULT_ALIASES: tuple[tuple[str, str], ...] = (
-    ("gpt-4o*", "gemini-2.5-flash"),
-    ("gpt-4*", "gemini-2.5-flash"),
-    ("gpt-3.5*", "gemini-2.5-flash"),
-    ("claude-*sonnet*", "claude-sonnet-4-6"),
-    ("claude-*opus*", "claude-opus-4-6-thinking"),
-    ("claude-*haiku*", "gemini-2.5-flash"),
+# Names the backend serves. A client asking for one of them gets it, even when a built-in alias would
+# match: without this, "claude-*sonnet*" would turn a request for claude-sonnet-4-6-thinking into
+# claude-sonnet-4-6. The user's own mapping still wins over this list.
+KNOWN_UPSTREAM_MODELS: frozenset[str] = frozenset(
+    {
+        "gemini-2.5-flash",
+        "gemini-2.5-pro",
+        "gemini-3-flash",
+        "gemini-3-pro-high",
+        "gemini-3-pro-low",
+        "gemini-3-pro-image",
+        "claude-sonnet-4-6",
+        "claude-sonnet-4-6-thinking",
+        "claude-opus-4-6-thinking",
+        "gpt-oss-120b-medium",
+    }
 )
-_CACHE_LIMIT = 4096
+
+RouteSource = Literal["mapping", "mapping_wildcard", "upstream", "alias", "passthrough"]
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    requested: str
-    upstream: str
-    rule: RouteRule
+    """Where a requested name went and which rule sent it there (for logs and `X-Mapped-Model`)."""
+
+    model: str
+    source: RouteSource
+    rule: str | None = None  # the mapping key or alias pattern that matched
 
 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
-    text: str
+    key: str
     target: str
     regex: re.Pattern[str]
 
-    @property
-    def specificity(self) -> int:
-        return len(self.text.replace("*", ""))
 
+def normalize_name(requested: str) -> str:
+    """The lookup form of a requested name: trimmed, lower-case, without the Gemini SDK's `models/` prefix.
 
-def normalize(requested: str) -> str:
-    """The bare model name: Gemini clients send `models/x`; names compare case-insensitively."""
-    name = requested.strip()
+    Matching is case-insensitive because clients capitalise freely ("GPT-4o", "Claude-3-Opus") while
+    every upstream id is lower-case; the same holds for pass-through, so "Gemini-2.5-Pro" still works.
+    """
+    name = requested.strip().lower()
     if name.startswith("models/"):
         name = name[len("models/") :]
-    return name.lower()
-
-
-def _compile(patterns: Mapping[str, str] | tuple[tuple[str, str], ...]) -> tuple[_Pattern, ...]:
-    items = patterns.items() if isinstance(patterns, Mapping) else patterns
-    compiled = [
-        _Pattern(key.lower(), target, re.compile(".*".join(map(re.escape, key.lower().split("*")))))
-        for key, target in items
-        if "*" in key
-    ]
-    # Most specific first; equal specificity: the longer pattern, then alphabetical, so the order is stable.
-    return tuple(sorted(compiled, key=lambda p: (-p.specificity, -len(p.text), p.text)))
+    return name
 
 
 class ModelRouter:
-    def __init__(self, mapping: Mapping[str, str]) -> None:
-        self._exact = {normalize(k): v for k, v in mapping.items() if "*" not in k}
-        self._wildcards = _compile(mapping)
-        self._aliases = _compile(DEFAULT_ALIASES)
-        self._cache: dict[str, Route] = {}
+    """Resolves requested model names. Build one per config snapshot; `route` compiles nothing.
 
-    def resolve(self, requested: str) -> Route:
-        route = self._cache.get(requested)
-        if route is None:
-            route = self._route(requested)
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()  # client-chosen names: keep the memory bounded
-            self._cache[requested] = route
-        return route
+    Wildcards: `*` matches any run of characters, including none; everything else is literal. Among
+    matching patterns the one with the most non-`*` characters wins; ties go to the pattern with fewer
+    `*`, then to the alphabetically first key, so the result never depends on YAML key order.
+    """
 
-    def _route(self, requested: str) -> Route:
-        name = normalize(requested)
-        if name in self._exact:
-            return Route(requested, self._exact[name], "mapping")
+    __slots__ = ("_aliases", "_exact", "_upstream", "_wildcards")
+
+    def __init__(
+        self,
+        mapping: Mapping[str, str] | None = None,
+        *,
+        upstream_models: Iterable[str] = KNOWN_UPSTREAM_MODELS,
+        aliases: Mapping[str, str] = DEFAULT_ALIASES,
+    ) -> None:
+        mapping = mapping or {}
+        exact: dict[str, tuple[str, str]] = {}
+        wildcard: dict[str, str] = {}
+        # Sorted so that keys differing only in case resolve the same way whatever their file order.
+        for key in sorted(mapping):
+            target = mapping[key].strip().removeprefix("models/")
+            folded = normalize_name(key)
+            if "*" in folded:
+                wildcard.setdefault(folded, target)
+            else:
+                exact.setdefault(folded, (key, target))
+        self._exact = exact
+        self._wildcards = _compile(wildcard)
+        self._upstream = frozenset(normalize_name(m) for m in upstream_models)
+        self._aliases = _compile({normalize_name(k): v for k, v in aliases.items()})
+
+    def route(self, requested: str) -> Route:
+        name = normalize_name(requested)
+        hit = self._exact.get(name)
+        if hit is not None:
+            return Route(hit[1], "mapping", hit[0])
         for pattern in self._wildcards:
             if pattern.regex.fullmatch(name):
-                return Route(requested, pattern.target, "wildcard")
+                return Route(pattern.target, "mapping_wildcard", pattern.key)
+        if name in self._upstream:
+            return Route(name, "upstream")
         for pattern in self._aliases:
             if pattern.regex.fullmatch(name):
-                return Route(requested, pattern.target, "alias")
-        return Route(requested, name, "passthrough")
+                return Route(pattern.target, "alias", pattern.key)
+        return Route(name, "passthrough")
+
+    def resolve(self, requested: str) -> str:
+        return self.route(requested).model
+
+
+def resolve_model(requested: str, mapping: Mapping[str, str] | None = None) -> str:
+    """One-off resolution (CLI, tests). The proxy keeps a `ModelRouter` per config instead."""
+    return ModelRouter(mapping).resolve(requested)
+
+
+def specificity(pattern: str) -> tuple[int, int]:
+    """Sort key of a wildcard pattern, most specific first: more literal characters, then fewer `*`."""
+    stars = pattern.count("*")
+    return (-(len(pattern) - stars), stars)
+
+
+def _compile(patterns: Mapping[str, str]) -> tuple[_Pattern, ...]:
+    ordered = sorted(patterns, key=lambda key: (specificity(key), key))
+    return tuple(_Pattern(key, patterns[key], _wildcard_regex(key)) for key in ordered)
+
+
+def _wildcard_regex(pattern: str) -> re.Pattern[str]:
+    # Runs of `*` collapse to one `.*`: same language, no needless backtracking.
+    pieces = [re.escape(piece) for piece in re.split(r"\*+", pattern)]
+    return re.compile(".*".join(pieces), re.DOTALL)

@@ -1,104 +1,144 @@
-"""An incremental Server-Sent Events decoder, and the unwrapping of Cloud Code's `{"response": …}` chunks.
+"""Server-sent events: an incremental decoder (bytes in, events out) for the upstream's SSE streams.
 
-Pure. Bytes arrive in arbitrary TCP pieces: an event, a line, a `\\r\\n` pair or a UTF-8 character may
-be split anywhere. `feed()` returns the events completed so far; `finish()` flushes the last one.
-Comments (`:`), keep-alives, `id:`/`retry:` and unknown fields are tolerated, as the SSE spec says.
+Follows the WHATWG event-stream rules, except that `finish()` also delivers a last event that lacks its
+closing blank line (the upstream sometimes ends that way; dropping the final chunk would lose usage data).
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-_LINE_END = re.compile(rb"\r\n|\r|\n")
+# Work is done per line by C-level splitting, never per byte in Python (this runs on every chunk).
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
-class SseEvent:
+class SSEEvent:
     data: str
     event: str = "message"
-    id: str | None = None
+    id: str = ""  # the last event id seen on the stream so far, as the standard defines it
 
 
-class SseDecoder:
+class SSEDecoder:
+    """Feed raw chunks as they arrive; get back the events they complete.
+
+    Chunks may split anywhere: inside a UTF-8 character (an incremental decoder holds the partial bytes),
+    between `\\r` and `\\n` (remembered in `_after_cr`), or in the middle of a long line (kept as pieces in
+    `_tail` and joined once, so a big line arriving in many chunks costs linear time).
+    """
+
+    __slots__ = ("_after_cr", "_data", "_event", "_last_id", "_started", "_tail", "_utf8", "retry_ms")
+
     def __init__(self) -> None:
-        self._tail = b""  # an unfinished line
-        self._skip_lf = False  # the last piece ended with "\r": a leading "\n" belongs to it
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._tail: list[str] = []
+        self._after_cr = False
+        self._started = False
         self._data: list[str] = []
         self._event = ""
-        self._id: str | None = None
+        self._last_id = ""
+        self.retry_ms: int | None = None  # the stream's `retry:` advice; we never reconnect, only report it
 
-    def feed(self, chunk: bytes) -> list[SseEvent]:
-        if self._skip_lf and chunk[:1] == b"\n":
-            chunk = chunk[1:]
-        self._skip_lf = False
-        if not chunk:
-            return []
-        buffer = self._tail + chunk if self._tail else chunk
-        if buffer.endswith(b"\r"):
-            lines = _LINE_END.split(buffer[:-1])
-            self._tail = b""
-            self._skip_lf = True
-        else:
-            lines = _LINE_END.split(buffer)
-            self._tail = lines.pop()
-        events: list[SseEvent] = []
-        for line in lines:
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
-        return events
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        return self._text(self._utf8.decode(chunk))
 
-    def finish(self) -> list[SseEvent]:
-        """The stream ended: a last line and event without their blank line still count."""
-        events = []
+    def finish(self) -> list[SSEEvent]:
+        """End of stream: flush a partial character, a last unterminated line and a pending event."""
+        events = self._text(self._utf8.decode(b"", final=True))
         if self._tail:
-            tail, self._tail = self._tail, b""
-            event = self._line(tail)
-            if event is not None:
-                events.append(event)
-        event = self._line(b"")
-        if event is not None:
-            events.append(event)
+            line = "".join(self._tail)
+            self._tail.clear()
+            self._line(line, events)
+        self._after_cr = False
+        self._dispatch(events)
         return events
 
-    def _line(self, raw: bytes) -> SseEvent | None:
-        if not raw:
-            return self._dispatch()
-        if raw[:1] == b":":
-            return None  # a comment or keep-alive
-        line = raw.decode("utf-8", "replace")
+    def _text(self, text: str) -> list[SSEEvent]:
+        if not text:
+            return []
+        if not self._started:
+            self._started = True
+            if text[0] == "\ufeff":
+                text = text[1:]
+        if self._after_cr:
+            self._after_cr = False
+            if text[:1] == "\n":
+                text = text[1:]
+        lines = _LINE_END.split(text)
+        last = lines.pop()  # what follows the last line break: an unfinished line, or ""
+        if not lines:
+            if last:
+                self._tail.append(last)
+            return []
+        if self._tail:
+            self._tail.append(lines[0])
+            lines[0] = "".join(self._tail)
+            self._tail.clear()
+        if last:
+            self._tail.append(last)
+        else:
+            # A lone `\r` at the very end: a `\n` opening the next chunk belongs to it.
+            self._after_cr = text[-1] == "\r"
+        events: list[SSEEvent] = []
+        for line in lines:
+            self._line(line, events)
+        return events
+
+    def _line(self, line: str, events: list[SSEEvent]) -> None:
+        if not line:
+            self._dispatch(events)
+            return
+        if line[0] == ":":  # a comment: keep-alives are sent this way
+            return
         name, colon, value = line.partition(":")
-        if colon and value.startswith(" "):
+        if colon and value[:1] == " ":
             value = value[1:]
         if name == "data":
             self._data.append(value)
         elif name == "event":
             self._event = value
-        elif name == "id" and "\0" not in value:
-            self._id = value
-        return None  # retry and unknown fields: nothing for us
+        elif name == "id":
+            if "\0" not in value:
+                self._last_id = value
+        elif name == "retry":
+            if value.isascii() and value.isdigit():
+                self.retry_ms = int(value)
+        # Any other field name is ignored, as the standard says.
 
-    def _dispatch(self) -> SseEvent | None:
-        if not self._data:
-            self._event = ""
-            return None
-        event = SseEvent(data="\n".join(self._data), event=self._event or "message", id=self._id)
-        self._data = []
+    def _dispatch(self, events: list[SSEEvent]) -> None:
+        if self._data:
+            events.append(SSEEvent("\n".join(self._data), self._event or "message", self._last_id))
+            self._data = []
         self._event = ""
-        return event
 
 
-def unwrap_response(data: str | bytes) -> dict[str, Any] | None:
-    """The GenerateContentResponse inside a Cloud Code chunk; None for `[DONE]`, non-JSON or non-objects."""
-    try:
-        payload = orjson.loads(data)
-    except orjson.JSONDecodeError:
+def decode_all(payload: bytes) -> list[SSEEvent]:
+    """A whole stream at once (tests, recorded transcripts)."""
+    decoder = SSEDecoder()
+    return decoder.feed(payload) + decoder.finish()
+
+
+def event_json(data: str) -> dict[str, Any] | None:
+    """The JSON object carried by an event, unwrapped from the v1internal `{"response": …}` envelope.
+
+    None for data that carries nothing (empty, `[DONE]`). Raises ValueError when the data is not a JSON
+    object; an upstream error sent in-stream comes back as `{"error": {…}}` for the caller to act on.
+    """
+    text = data.strip()
+    if not text or text == "[DONE]":
         return None
-    if not isinstance(payload, dict):
-        return None
-    inner = payload.get("response")
-    return inner if isinstance(inner, dict) else payload
+    value = orjson.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a JSON object in the event data, got {type(value).__name__}")
+    return unwrap_response(value)
+
+
+def unwrap_response(body: dict[str, Any]) -> dict[str, Any]:
+    """`{"response": X, "traceId": …}` → X; anything else is returned as it is."""
+    inner = body.get("response")
+    return inner if isinstance(inner, dict) else body
