@@ -63,8 +63,9 @@ def authorization_url(settings: OAuthSettings, redirect_uri: str, state: str, pk
         "code_challenge": pkce.challenge,
         "code_challenge_method": "S256",
     }
-    separator = "&" if urllib.parse.urlsplit(settings.auth_url).query else "?"
-    return f"{settings.auth_url}{separator}{urllib.parse.urlencode(params, quote_via=urllib.parse.quote)}"
+    base = settings.auth_url.rstrip("?&")
+    separator = "&" if urllib.parse.urlsplit(base).query else "?"
+    return f"{base}{separator}{urllib.parse.urlencode(params, quote_via=urllib.parse.quote)}"
 
 
 def code_from_callback(query: Mapping[str, str], expected_state: str) -> str:

@@ -107,7 +107,7 @@ class Account:
             project_id=_text(data, "project_id"),
             tier=tier if tier in TIERS else "unknown",
             tier_name=_text(data, "tier_name"),
-            enabled=bool(data.get("enabled", True)),
+            enabled=data.get("enabled", True) is not False,  # only an explicit false disables
             disabled_reason=_text(data, "disabled_reason"),
             validation_url=_text(data, "validation_url"),
             quota=quota,
@@ -156,7 +156,7 @@ def parse_time(value: Any) -> float | None:
     # Python < 3.11 parsers choke on nanoseconds; keep at most microseconds.
     if "." in text:
         head, _, rest = text.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]  # only the fraction, not the zone's digits
         zone = rest[len(digits) :]
         text = f"{head}.{digits[:6] or '0'}{zone}"
     try:

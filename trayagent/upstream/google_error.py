@@ -43,7 +43,8 @@ def google_error(status: int, raw: bytes, what: str) -> GoogleError:
                     validation_url = url
     elif isinstance(error, str):  # OAuth token endpoint shape
         reason = error
-        message = f"{error}: {body.get('error_description', '')}".rstrip(": ") if isinstance(body, dict) else error
+        description = body.get("error_description") if isinstance(body, dict) else None
+        message = f"{error}: {description}" if isinstance(description, str) and description else error
     else:
         message = raw.decode("utf-8", "replace").strip()
     message = _short(redact(message)) or f"HTTP {status}"
