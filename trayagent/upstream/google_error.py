@@ -1,4 +1,4 @@
-"""Reading Google's error replies: `{"error": {"code", "message", "status", "details": [...]}}`.
+"""Google's error replies as GoogleError, for the accounts layer (the details are read by `error_body`).
 
 Pure. OAuth endpoints answer `{"error": "invalid_grant", "error_description": "..."}` instead; both
 shapes, and bodies that are not JSON at all (a proxy's HTML page), become one GoogleError.
@@ -12,41 +12,25 @@ import orjson
 
 from trayagent.errors import GoogleError
 from trayagent.redact import redact
+from trayagent.upstream.error_body import parse_error_body
 
 _MAX_MESSAGE = 300
 
 
-def parse_error_body(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-
-
 def google_error(status: int, raw: bytes, what: str) -> GoogleError:
     """The error for an HTTP `status` reply with body `raw` to the call described by `what`."""
-    body = parse_error_body(raw)
-    error = body.get("error") if isinstance(body, dict) else None
-    reason: str | None = None
+    body = _json(raw)
     validation_url: str | None = None
-    if isinstance(error, dict):
-        message = str(error.get("message") or error.get("status") or "")
-        for detail in error.get("details") or []:
-            if not isinstance(detail, dict):
-                continue
-            if detail.get("reason") and reason is None:
-                reason = str(detail["reason"])
-            metadata = detail.get("metadata")
-            if isinstance(metadata, dict):
-                url = metadata.get("validation_url") or metadata.get("validationUrl")
-                if isinstance(url, str) and url.startswith("https://"):
-                    validation_url = url
-    elif isinstance(error, str):  # OAuth token endpoint shape
-        reason = error
-        description = body.get("error_description") if isinstance(body, dict) else None
-        message = f"{error}: {description}" if isinstance(description, str) and description else error
+    if isinstance(body, dict) and isinstance(body.get("error"), str):  # OAuth token endpoint shape
+        reason: str | None = body["error"]
+        description = body.get("error_description")
+        message = f"{reason}: {description}" if isinstance(description, str) and description else str(reason)
     else:
-        message = raw.decode("utf-8", "replace").strip()
+        parsed = parse_error_body(raw)
+        reason = parsed.reason or None
+        message = parsed.message or parsed.status or parsed.text
+        url = parsed.validation_url
+        validation_url = url if url and url.startswith("https://") else None
     message = _short(redact(message)) or f"HTTP {status}"
     return GoogleError(
         f"{what} failed: {message} (HTTP {status})",
@@ -55,6 +39,13 @@ def google_error(status: int, raw: bytes, what: str) -> GoogleError:
         validation_url=validation_url,
         body=body,
     )
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _short(text: str) -> str:
