@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +21,9 @@ from trayagent.secrets import SecretStore
 
 if TYPE_CHECKING:
     from trayagent.accounts.registry import AccountRegistry
+    from trayagent.proxy.exchange import Exchange
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,6 +38,8 @@ class ProxyContext:
     version: str = __version__
     config_error: str | None = None
     started_at: float = field(default_factory=time.time)
+    # Called with every finished AI exchange (request monitor, metrics); each must return at once.
+    observers: list[Callable[[Exchange], None]] = field(default_factory=list)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def reload_api_key(self) -> ApiKey:
@@ -40,6 +47,14 @@ class ProxyContext:
         with self._reload_lock:
             self.api_key = resolve_api_key(self.config, self.secrets)
             return self.api_key
+
+    def finish(self, exchange: Exchange) -> None:
+        """Hand a finished exchange to the observers; one failing observer never hurts the others."""
+        for observe in self.observers:
+            try:
+                observe(exchange)
+            except Exception:
+                log.exception("an exchange observer failed")
 
     def address(self) -> str:
         return f"http://{self.config.proxy.bind_host}:{self.config.proxy.port}"
