@@ -17,7 +17,10 @@
           ├── RouteNotFound       404  not_found
           ├── MethodNotAllowed    405  not_found
           ├── PayloadTooLarge     413  request_too_large
-          ├── NoAccountAvailable  503  unavailable
+          ├── RateLimited         429  rate_limit   every usable account is cooling down or out of quota
+          ├── UpstreamRejected    4xx  invalid_request  Google refused the request itself (client's to fix)
+          ├── StreamBroken        502  api_error    the upstream failed after the reply had started
+          ├── NoAccountAvailable  503  unavailable  (also: every account tried failed transiently)
           └── InternalError       500  api_error
 
 `kind` is protocol-neutral; `trayagent.translate.error_shapes` turns a ProxyError into the
@@ -112,11 +115,12 @@ class ProxyError(TrayAgentError):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.extra_headers: dict[str, str] = {}  # e.g. X-Account / X-Mapped-Model of a proxied request
 
     def headers(self) -> dict[str, str]:
         if self.retry_after is None:
-            return {}
-        return {"Retry-After": str(max(1, round(self.retry_after)))}
+            return self.extra_headers
+        return {**self.extra_headers, "Retry-After": str(max(1, round(self.retry_after)))}
 
 
 class BadRequest(ProxyError):
@@ -147,6 +151,28 @@ class MethodNotAllowed(ProxyError):
 class PayloadTooLarge(ProxyError):
     status_code = 413
     kind = "request_too_large"
+
+
+class RateLimited(ProxyError):
+    status_code = 429
+    kind = "rate_limit"
+
+
+class UpstreamRejected(ProxyError):
+    """Google refused the request as such (400 INVALID_ARGUMENT, 413…): retrying elsewhere cannot help."""
+
+    kind = "invalid_request"
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status_code = status if 400 <= status < 500 and status not in (401, 403, 429) else 400
+        if self.status_code == 413:
+            self.kind = "request_too_large"
+
+
+class StreamBroken(ProxyError):
+    status_code = 502
+    kind = "api_error"
 
 
 class NoAccountAvailable(ProxyError):

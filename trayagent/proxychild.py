@@ -291,18 +291,27 @@ class _ChildRun:
         registry = self.ctx.accounts
         if registry is not None and _registry_settings(registry.config) != _registry_settings(config):
             self.app.add_task(self._renew_accounts(config), name="accounts-renew")
+        elif self.ctx.dispatcher is not None:
+            self.ctx.dispatcher.configure(config)
         log.debug("configuration applied in the running proxy")
 
     async def _renew_accounts(self, config: Any) -> None:
         """The account registry copies its settings (upstream, oauth, scheduling) at start: start a new one."""
         from trayagent.accounts.registry import AccountRegistry
+        from trayagent.proxy.app import proxy_pool
+        from trayagent.proxy.dispatch import build_dispatcher
 
         old, data_dir = self.ctx.accounts, self.ctx.data_dir
         if old is None or data_dir is None:
             return
         fresh = AccountRegistry(config, data_dir, self.ctx.secrets)
         await fresh.start()
+        old_dispatcher = self.ctx.dispatcher
         self.ctx.accounts = fresh
+        self.ctx.dispatcher = build_dispatcher(config, fresh, proxy_pool(self.ctx), self.ctx.signatures)
+        if old_dispatcher is not None:
+            # Requests already on the old registry keep its connections until they finish.
+            await old_dispatcher.drained(config.proxy.request_timeout)
         await old.stop()
         log.info("account settings reloaded")
 

@@ -32,7 +32,7 @@ CASES = [
         "request_too_large",
         "INVALID_ARGUMENT",
     ),
-    (errors.NoAccountAvailable("none"), "server_error", "service_unavailable", "api_error", "UNAVAILABLE"),
+    (errors.NoAccountAvailable("none"), "server_error", "service_unavailable", "overloaded_error", "UNAVAILABLE"),
     (errors.InternalError("oops"), "server_error", None, "api_error", "INTERNAL"),
 ]
 

@@ -19,9 +19,11 @@ import aiohttp
 from trayagent.accounts.record import Account
 from trayagent.accounts.service import AccountService
 from trayagent.accounts.store import AccountStore, FileSignature
+from trayagent.accounts.tokens import TokenKeeper
 from trayagent.config import Config
 from trayagent.errors import AccountsFileError
 from trayagent.secrets import SecretStore
+from trayagent.upstream.client import CloudCodeClient
 from trayagent.upstream.session import open_session
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,9 @@ class AccountRegistry:
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
         self._refreshing = asyncio.Lock()
+        self._pending: set[asyncio.Task[bool]] = set()
+        # Called with (before, after) whenever the list is replaced (e.g. the pool lifts a verified account).
+        self.listeners: list[Callable[[tuple[Account, ...], tuple[Account, ...]], None]] = []
 
     async def start(self) -> None:
         session = self._session = open_session(self.config.upstream)
@@ -72,6 +77,30 @@ class AccountRegistry:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The pooled upstream session (None until started)."""
+        return self._session
+
+    @property
+    def tokens(self) -> TokenKeeper:
+        return self._running().tokens
+
+    @property
+    def cloud(self) -> CloudCodeClient:
+        return self._running().cloud
+
+    def _running(self) -> AccountService:
+        if self.service is None:
+            raise RuntimeError("the account registry is not started")
+        return self.service
+
+    def schedule_reload(self) -> None:
+        """Look at the file soon (something in this process just wrote it) without waiting for it here."""
+        task = asyncio.get_running_loop().create_task(self.reload())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     def counts(self) -> dict[str, int]:
         statuses = [a.status for a in self.accounts]
@@ -104,7 +133,12 @@ class AccountRegistry:
         after = {a.id for a in accounts}
         if before != after:
             log.info("accounts: %d in the pool (%+d)", len(accounts), len(after) - len(before))
-        self.accounts = tuple(accounts)
+        previous, self.accounts = self.accounts, tuple(accounts)
+        for listener in self.listeners:
+            try:
+                listener(previous, self.accounts)
+            except Exception:
+                log.exception("accounts: a listener failed")
         return True
 
     async def refresh_quota(self, accounts: tuple[Account, ...] | None = None, jitter_s: float = 0.0) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from typing import Any
 
 from sanic import Request, Sanic
@@ -13,6 +15,7 @@ from sanic.exceptions import SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
+from trayagent.accounts.pool import AccountPool
 from trayagent.errors import (
     BadRequest,
     InternalError,
@@ -23,6 +26,7 @@ from trayagent.errors import (
 )
 from trayagent.proxy import auth
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
+from trayagent.proxy.dispatch import build_dispatcher
 from trayagent.proxy.replies import error_reply
 from trayagent.proxy.routes import admin, anthropic, gemini, health, openai, slowstream
 from trayagent.proxy.surface import classify_path, protocol_for_path
@@ -68,10 +72,18 @@ async def _open_accounts(app: ProxyApp) -> None:
     registry = AccountRegistry(ctx.config, ctx.data_dir, ctx.secrets)
     await registry.start()
     ctx.accounts = registry
+    ctx.dispatcher = build_dispatcher(ctx.config, registry, proxy_pool(ctx), ctx.signatures)
+
+
+def proxy_pool(ctx: ProxyContext) -> AccountPool:
+    """The proxy's one account pool, made on first use and kept across registry renewals."""
+    if ctx.pool is None:
+        ctx.pool = AccountPool(ctx.config.scheduling, now=time.time, rng=random.Random())
+    return ctx.pool
 
 
 async def _close_accounts(app: ProxyApp) -> None:
-    registry, app.ctx.accounts = app.ctx.accounts, None
+    registry, app.ctx.accounts, app.ctx.dispatcher = app.ctx.accounts, None, None
     if registry is not None:
         await registry.stop()
 

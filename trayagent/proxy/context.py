@@ -17,10 +17,13 @@ from sanic.config import Config as SanicConfig
 from trayagent import __version__
 from trayagent.apikey import ApiKey, resolve_api_key
 from trayagent.config import Config
+from trayagent.proxy.signatures import SignatureCache
 from trayagent.secrets import SecretStore
 
 if TYPE_CHECKING:
+    from trayagent.accounts.pool import AccountPool
     from trayagent.accounts.registry import AccountRegistry
+    from trayagent.proxy.dispatch import Dispatcher
     from trayagent.proxy.exchange import Exchange
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,9 @@ class ProxyContext:
     secrets: SecretStore
     data_dir: Path | None = None  # None: no account pool (tests of the bare app)
     accounts: AccountRegistry | None = None  # set while the server runs
+    dispatcher: Dispatcher | None = None  # set while the server runs, renewed with the registry
+    pool: AccountPool | None = None  # cooldowns and sessions: outlive registry renewals
+    signatures: SignatureCache = field(default_factory=SignatureCache)
     version: str = __version__
     config_error: str | None = None
     started_at: float = field(default_factory=time.time)

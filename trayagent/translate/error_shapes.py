@@ -32,7 +32,7 @@ _ANTHROPIC = {
     "not_found": "not_found_error",
     "request_too_large": "request_too_large",
     "rate_limit": "rate_limit_error",
-    "unavailable": "api_error",
+    "unavailable": "overloaded_error",  # Claude Code retries this; it logs out on 403
     "api_error": "api_error",
 }
 

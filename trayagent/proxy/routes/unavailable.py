@@ -11,11 +11,7 @@ from typing import NoReturn
 from trayagent.errors import NoAccountAvailable
 from trayagent.proxy.body import read_json_object
 from trayagent.proxy.context import ProxyContext, ProxyRequest
-
-NO_ACCOUNT_MESSAGE = (
-    "no Google account yet: run `trayagent accounts login` to sign one in "
-    "(or `trayagent accounts add --refresh-token TOKEN`), then retry"
-)
+from trayagent.proxy.dispatch import NO_ACCOUNT_MESSAGE
 
 
 def no_account(ctx: ProxyContext) -> NoAccountAvailable:
@@ -30,14 +26,10 @@ def no_account(ctx: ProxyContext) -> NoAccountAvailable:
         )
     return NoAccountAvailable(
         f"{counts['available']} Google account(s) are ready, but this version of trayagent "
-        "does not forward requests to Google yet"
+        "does not forward this protocol to Google yet (Gemini-native /v1beta routes work)"
     )
 
 
 async def post_without_account(request: ProxyRequest, **_: str) -> NoReturn:
     await read_json_object(request, request.app.ctx.config.proxy.max_body_bytes)
-    raise no_account(request.app.ctx)
-
-
-async def get_without_account(request: ProxyRequest, **_: str) -> NoReturn:
     raise no_account(request.app.ctx)

@@ -1,0 +1,484 @@
+"""The dispatcher: a Gemini-format request in; an account picked, the upstream called, failures classified,
+retried or rotated; a stream of Gemini chunks (or one merged reply) out.
+
+Every protocol front end goes through here. For streams nothing is returned before the first real chunk,
+so a failure before it (a 429, an empty stream) moves to the next account without the client seeing it.
+After that a failure ends the stream with `StreamBroken`, which the front end renders as an error event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import orjson
+
+from trayagent.accounts.pool import AccountPool, NoneAvailable, Wait
+from trayagent.accounts.project import resolve_project
+from trayagent.accounts.ratelimit import Failure, format_duration, sign_in_lost
+from trayagent.accounts.record import Account
+from trayagent.accounts.registry import AccountRegistry
+from trayagent.config import Config
+from trayagent.errors import (
+    GoogleError,
+    NoAccountAvailable,
+    ProxyError,
+    RateLimited,
+    StreamBroken,
+    TokenRevoked,
+    UpstreamRejected,
+)
+from trayagent.proxy.exchange import Exchange
+from trayagent.proxy.signatures import SignatureCache
+from trayagent.redact import redact
+from trayagent.translate.gemini import merge_chunks, repair_signatures
+from trayagent.translate.models import KNOWN_UPSTREAM_MODELS, ModelRouter, Route
+from trayagent.upstream.generation import (
+    ChunkStream,
+    GenerationClient,
+    UpstreamFailure,
+    count_tokens_body,
+    envelope,
+    is_real_chunk,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT_S = 6.0  # total time one request may spend waiting for a cooldown to end before failing
+NO_ACCOUNT_MESSAGE = (
+    "no Google account yet: run `trayagent accounts login` to sign one in "
+    "(or `trayagent accounts add --refresh-token TOKEN`), then retry"
+)
+_BUSY_KINDS = frozenset({"quota", "rate", "capacity"})
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class HubRequest:
+    """What a front end hands over: the client's model name, a Gemini GenerateContentRequest, a session."""
+
+    model: str
+    request: Mapping[str, Any]
+    session_key: str | None = None
+
+
+class Reply:
+    """A streamed reply whose first real chunk has arrived: response headers may go out now."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        first: dict[str, Any],
+        rest: AsyncIterator[dict[str, Any]],
+        stream: ChunkStream,
+        account: Account,
+        route: Route,
+        hub: HubRequest,
+        exchange: Exchange,
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._first: dict[str, Any] | None = first
+        self._rest = rest
+        self._stream = stream
+        self.account = account
+        self.route = route
+        self._hub = hub
+        self._exchange = exchange
+        self.headers = proxied_headers(account, route.model)
+        self._open = True
+        dispatcher.enter()
+
+    async def chunks(self) -> AsyncIterator[dict[str, Any]]:
+        """Every real chunk, the first included. StreamBroken when the upstream fails part-way."""
+        d, exchange, session_key = self._dispatcher, self._exchange, self._hub.session_key
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+        try:
+            async for chunk in self._rest:
+                if not is_real_chunk(chunk):
+                    continue
+                d.signatures.observe(chunk, session_key)
+                usage = chunk.get("usageMetadata")
+                if usage is not None:
+                    exchange.usage = usage
+                yield chunk
+        except UpstreamFailure as exc:
+            failure = d.pool.classify(
+                self.account, self.route.model, exc.status, exc.body, exc.headers, before_first_byte=False
+            )
+            d.note_failure(self.account, self.route.model, failure, exchange)
+            raise StreamBroken(f"the reply from Google broke off part-way: {failure.message}") from None
+
+    def close(self) -> None:
+        """Always call when done: frees the upstream connection (early if the client went away)."""
+        self._stream.aclose()
+        if self._open:
+            self._open = False
+            self._dispatcher.leave()
+
+
+def proxied_headers(account: Account | None, model: str) -> dict[str, str]:
+    headers = {"X-Mapped-Model": model}
+    if account is not None:
+        headers["X-Account"] = mask_email(account.email)
+    return headers
+
+
+def mask_email(email: str) -> str:
+    return redact(email)
+
+
+class Dispatcher:
+    """One per account registry; the pool and the signature cache outlive it (they belong to the proxy)."""
+
+    def __init__(
+        self,
+        config: Config,
+        registry: AccountRegistry,
+        pool: AccountPool,
+        signatures: SignatureCache,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.registry = registry
+        self.pool = pool
+        self.signatures = signatures
+        self._sleep = sleep
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._router_key: tuple[object, ...] = ()
+        self._router = ModelRouter()
+        self.configure(config)
+
+    def configure(self, config: Config) -> None:
+        """Apply a new config snapshot (hot reload): timeouts, mapping, scheduling."""
+        self.config = config
+        self.pool.settings = config.scheduling
+        session = self.registry.session
+        assert session is not None, "the registry must be started first"
+        self.client = GenerationClient(session, config.upstream, config.proxy.request_timeout)
+        self._router_key = ()
+
+    # -- routing --------------------------------------------------------------------------------
+
+    def route(self, requested: str) -> Route:
+        return self.router().route(requested)
+
+    def router(self) -> ModelRouter:
+        accounts = self.registry.accounts
+        key = (self.config.models.mapping, accounts)
+        if key != self._router_key:
+            self._router = ModelRouter(self.config.models.mapping, upstream_models=self.upstream_models())
+            self._router_key = key
+        return self._router
+
+    def upstream_models(self) -> list[str]:
+        """Models the accounts' quota data lists, or the usual names before any quota is known."""
+        seen = {model for account in self.registry.accounts if account.enabled for model in account.quota}
+        return sorted(seen or KNOWN_UPSTREAM_MODELS)
+
+    def model_names(self) -> list[str]:
+        """Every name a client may ask for: upstream models, then the user's mapping keys (not wildcards)."""
+        names = self.upstream_models()
+        extra = [key for key in self.config.models.mapping if "*" not in key and key not in names]
+        return names + sorted(extra)
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    async def stream(self, hub: HubRequest, exchange: Exchange) -> Reply:
+        """The reply once its first real chunk is in; ProxyError (429/503/4xx) when no account can give one."""
+        route = self.route(hub.model)
+        exchange.upstream_model = route.model
+        request = dict(hub.request)
+        session_id = hub.session_key or f"-{uuid.uuid4().int % 10**18}"
+
+        async def attempt(account: Account, token: str, project: str) -> Reply:
+            payload = envelope(project, route.model, request, session_id)
+            stream = await self.client.open_stream(payload, token)
+            chunks = stream.chunks()
+            try:
+                async for chunk in chunks:
+                    if is_real_chunk(chunk):
+                        self.signatures.observe(chunk, hub.session_key)
+                        if "usageMetadata" in chunk:
+                            exchange.usage = chunk["usageMetadata"]
+                        return Reply(self, chunk, chunks, stream, account, route, hub, exchange)
+            except BaseException:
+                stream.aclose()
+                raise
+            raise UpstreamFailure("Google ended the stream without sending anything", 503)
+
+        def repair() -> None:
+            request.update(repair_signatures(request, route.model))
+
+        return await self._with_accounts(route, hub, exchange, attempt, repair)
+
+    async def complete(self, hub: HubRequest, exchange: Exchange) -> tuple[dict[str, Any], dict[str, str]]:
+        """One merged reply (non-streaming clients), with the headers to send. Nothing has reached the
+        client yet when a stream breaks here, so a broken stream is simply tried again."""
+        broken: StreamBroken | None = None
+        for _ in range(2):
+            reply = await self.stream(hub, exchange)
+            try:
+                chunks = [chunk async for chunk in reply.chunks()]
+            except StreamBroken as exc:
+                broken = exc
+                continue
+            finally:
+                reply.close()
+            return merge_chunks(chunks), reply.headers
+        assert broken is not None
+        broken.extra_headers = proxied_headers(None, exchange.upstream_model or hub.model)
+        raise broken
+
+    async def count_tokens(self, hub: HubRequest, exchange: Exchange) -> tuple[dict[str, Any], dict[str, str]]:
+        route = self.route(hub.model)
+        exchange.upstream_model = route.model
+        payload = count_tokens_body(hub.request)
+        answered: list[Account] = []
+
+        async def attempt(account: Account, token: str, project: str) -> dict[str, Any]:
+            reply = await self.client.count_tokens(payload, token)
+            answered.append(account)
+            return reply
+
+        reply = await self._with_accounts(route, hub, exchange, attempt, lambda: None)
+        return reply, proxied_headers(answered[-1] if answered else None, route.model)
+
+    # -- the retry / rotation loop --------------------------------------------------------------
+
+    async def _with_accounts(
+        self,
+        route: Route,
+        hub: HubRequest,
+        exchange: Exchange,
+        attempt: Callable[[Account, str, str], Awaitable[_T]],
+        repair: Callable[[], None],
+    ) -> _T:
+        self.enter()
+        try:
+            return await self._rotate(route, hub, exchange, attempt, repair)
+        except ProxyError as exc:
+            if not exc.extra_headers:
+                exc.extra_headers = {"X-Mapped-Model": route.model}
+                if exchange.account:
+                    exc.extra_headers["X-Account"] = exchange.account
+            raise
+        finally:
+            self.leave()
+
+    async def _rotate(
+        self,
+        route: Route,
+        hub: HubRequest,
+        exchange: Exchange,
+        attempt: Callable[[Account, str, str], Awaitable[_T]],
+        repair: Callable[[], None],
+    ) -> _T:
+        model = route.model
+        tried: set[str] = set()
+        last: Failure | None = None
+        waited = 0.0
+        while True:
+            accounts = self.registry.accounts
+            decision = self.pool.pick(accounts, model, hub.session_key, exclude=tried)
+            if isinstance(decision, Wait) and waited + decision.seconds <= MAX_WAIT_S:
+                await self._sleep(max(decision.seconds, 0.01))
+                waited += max(decision.seconds, 0.01)
+                continue
+            if isinstance(decision, Wait | NoneAvailable):
+                raise self._exhausted(decision, last, model)
+            account = decision.account
+            tried.add(account.id)
+            exchange.account = mask_email(account.email)
+            result = await self._on_account(account, model, exchange, attempt, repair)
+            if not isinstance(result, Failure):
+                return result
+            last = result
+            if len(tried) >= self.pool.max_attempts(accounts):
+                raise self._exhausted(None, last, model)
+
+    async def _on_account(
+        self,
+        account: Account,
+        model: str,
+        exchange: Exchange,
+        attempt: Callable[[Account, str, str], Awaitable[_T]],
+        repair: Callable[[], None],
+    ) -> _T | Failure:
+        """Use one account, retrying it where the failure says so; the result or the failure that ends it."""
+        retries_here = 0
+        while True:
+            try:
+                token = await self.registry.tokens.access_token(account)
+                project = account.project_id or await self._resolve_project(account, token)
+                account = replace(account, project_id=project)
+                exchange.attempts += 1
+                result = await attempt(account, token, project)
+            except TokenRevoked as exc:
+                failure = sign_in_lost(str(exc))
+                self.note_failure(account, model, failure, exchange, disabled_already=True)
+                return failure
+            except (UpstreamFailure, GoogleError) as exc:
+                status, body, headers = _failure_parts(exc)
+                failure = self.pool.classify(account, model, status, body, headers, retries_here=retries_here)
+                self.note_failure(account, model, failure, exchange)
+                if failure.disable:
+                    await self._disable(account, failure)
+            else:
+                self.pool.record_success(account, model)
+                return result
+            retries_here += 1
+            step = failure.step
+            if step == "retry_same":
+                await self._sleep(failure.retry_in_s)
+            elif step == "refresh_then_retry":
+                await asyncio.to_thread(self.registry.tokens.invalidate, account.id)
+            elif step == "repair_signature_then_retry":
+                repair()
+            elif step == "resolve_project_then_retry":
+                account = replace(account, project_id=None)
+            elif step == "return_to_client":
+                raise UpstreamRejected(failure.message, failure.status or 400)
+            else:
+                return failure
+
+    def note_failure(
+        self, account: Account, model: str, failure: Failure, exchange: Exchange, *, disabled_already: bool = False
+    ) -> None:
+        self.pool.record_failure(account, model, failure)
+        exchange.upstream_failures.append(failure.kind)
+        log.info("%s on %s: %s (%s)", model, mask_email(account.email), redact(failure.message), failure.step)
+        if disabled_already:
+            # TokenKeeper wrote the disabled state; the registry sees it on its next look.
+            self.registry.schedule_reload()
+
+    async def _resolve_project(self, account: Account, token: str) -> str:
+        cloud = self.registry.cloud
+        info = await resolve_project(cloud, token)
+        store = self.registry.store
+        await asyncio.to_thread(
+            store.modify,
+            account.id,
+            lambda a: replace(a, project_id=info.project_id, tier=info.tier, tier_name=info.tier_name),
+        )
+        self.registry.schedule_reload()
+        return info.project_id
+
+    async def _disable(self, account: Account, failure: Failure) -> None:
+        """An account that needs the user (verification, a new sign-in) is disabled on disk, with the reason."""
+
+        def change(current: Account) -> Account:
+            url = failure.validation_url or current.validation_url
+            return replace(current, enabled=False, disabled_reason=failure.message, validation_url=url)
+
+        try:
+            await asyncio.to_thread(self.registry.store.modify, account.id, change)
+        except Exception:  # the pool keeps it out anyway; the file problem shows in the registry's error
+            log.exception("could not record that %s is disabled", mask_email(account.email))
+        log.warning("%s disabled: %s", mask_email(account.email), redact(failure.message))
+        await self.registry.reload()
+
+    def _exhausted(self, decision: Wait | NoneAvailable | None, last: Failure | None, model: str) -> ProxyError:
+        """The error the client gets when no account could answer: why, and when to come back."""
+        if isinstance(decision, NoneAvailable) and last is None:
+            if decision.reason == "no_accounts":
+                return NoAccountAvailable(NO_ACCOUNT_MESSAGE)
+            if decision.reason == "disabled":
+                return NoAccountAvailable(
+                    f"{decision.message}: see `trayagent accounts list`, then sign in again or verify the account"
+                )
+        retry_after = decision.seconds if isinstance(decision, Wait) else None
+        if isinstance(decision, NoneAvailable):
+            retry_after = decision.retry_after_s
+        if retry_after is None:
+            retry_after = self._next_free_in(model)
+        if decision is None or (isinstance(decision, NoneAvailable) and decision.reason == "tried_all"):
+            tried = "every account tried failed" if last is not None else "no account could be used"
+            when = f"; an account frees up in {format_duration(retry_after)}" if retry_after is not None else ""
+            summary = f"{tried} for {model}{when}"
+        else:
+            summary = decision.message
+        message = f"{summary}. Last upstream error: {last.message}" if last is not None else summary
+        if last is not None:
+            busy = last.kind in _BUSY_KINDS
+        else:
+            busy = isinstance(decision, Wait) or (
+                isinstance(decision, NoneAvailable) and decision.reason in ("cooling", "no_quota", "capacity")
+            )
+        error: ProxyError = RateLimited(message) if busy else NoAccountAvailable(message)
+        error.retry_after = retry_after if retry_after is None or math.isfinite(retry_after) else None
+        if error.retry_after is None and busy:
+            error.retry_after = 60.0
+        return error
+
+    def _next_free_in(self, model: str) -> float | None:
+        now = time.time()
+        ends = []
+        for account in self.registry.accounts:
+            if not account.enabled:
+                continue
+            cooldown = self.pool.cooldown_of(account.id, model)
+            if cooldown is None:
+                return None  # this one is free (it failed for another reason)
+            ends.append(cooldown.until)
+        finite = [end - now for end in ends if math.isfinite(end)]
+        return max(0.0, min(finite)) if finite else None
+
+    # -- draining (the registry behind this dispatcher is being replaced) ----------------------
+
+    def enter(self) -> None:
+        self._inflight += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self._inflight -= 1
+        if self._inflight == 0:
+            self._idle.set()
+
+    async def drained(self, timeout: float) -> None:
+        """Wait until no request here is picking an account or streaming (bounded by `timeout`)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+
+
+def _failure_parts(exc: UpstreamFailure | GoogleError) -> tuple[int | None, Any, Mapping[str, str] | None]:
+    if isinstance(exc, UpstreamFailure):
+        return exc.status, exc.body, exc.headers
+    body = exc.body
+    if body is None:
+        body = str(exc)
+    elif not isinstance(body, bytes | str | dict):
+        body = orjson.dumps(body)
+    return exc.status, body, None
+
+
+def pool_follower(pool: AccountPool) -> Callable[[tuple[Account, ...], tuple[Account, ...]], None]:
+    """A registry listener: an account the user verified or signed in again (it turned `ok`) starts afresh,
+    and a removed one is forgotten."""
+
+    def follow(before: tuple[Account, ...], after: tuple[Account, ...]) -> None:
+        old = {account.id: account.status for account in before}
+        for account in after:
+            if account.status == "ok" and old.get(account.id, "ok") != "ok":
+                pool.release(account.id)
+        for gone in old.keys() - {account.id for account in after}:
+            pool.release(gone)
+
+    return follow
+
+
+def build_dispatcher(
+    config: Config, registry: AccountRegistry, pool: AccountPool, signatures: SignatureCache
+) -> Dispatcher:
+    registry.listeners.append(pool_follower(pool))
+    return Dispatcher(config, registry, pool, signatures)
