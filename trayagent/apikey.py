@@ -20,6 +20,17 @@ class ApiKey:
     def from_config(self) -> bool:
         return self.source.startswith("config")
 
+    @property
+    def masked(self) -> str:
+        """Enough to recognise the key (`sk-ab…wxyz`), never enough to use it."""
+        return mask_key(self.value)
+
+
+def mask_key(value: str) -> str:
+    if len(value) >= 16:
+        return f"{value[:5]}…{value[-4:]}"
+    return f"{value[:3]}…"  # too short to show a tail without giving most of it away
+
 
 def generate_api_key() -> str:
     return "sk-" + secrets.token_hex(16)

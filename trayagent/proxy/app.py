@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -27,8 +28,12 @@ from trayagent.errors import (
 from trayagent.proxy import auth
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
 from trayagent.proxy.dispatch import build_dispatcher
+from trayagent.proxy.logins import Logins
+from trayagent.proxy.metrics import Metrics
+from trayagent.proxy.monitor import FILE_NAME as MONITOR_FILE
+from trayagent.proxy.monitor import Monitor
 from trayagent.proxy.replies import error_reply
-from trayagent.proxy.routes import admin, anthropic, gemini, health, openai, slowstream
+from trayagent.proxy.routes import accounts, admin, anthropic, gemini, health, openai, slowstream
 from trayagent.proxy.surface import classify_path, protocol_for_path
 
 log = logging.getLogger(__name__)
@@ -54,14 +59,42 @@ def create_app(ctx: ProxyContext, name: str | None = None, *, test_routes: bool 
     app.error_handler = _ProtocolErrorHandler()
     app.register_middleware(_guard, "request")
     app.register_middleware(_add_cors_headers, "response")
-    for routes in (health, admin, openai, anthropic, gemini):
+    for routes in (health, admin, accounts, openai, anthropic, gemini):
         routes.register(app)
     if test_routes:
         slowstream.register(app)
+    ctx.metrics = Metrics(ctx)
+    ctx.logins = Logins()
     if ctx.data_dir is not None:
+        data_dir = ctx.data_dir
+        ctx.monitor = Monitor(data_dir / MONITOR_FILE, lambda: ctx.config.monitor)
         app.register_listener(_open_accounts, "before_server_start")
         app.register_listener(_close_accounts, "after_server_stop")
+    app.register_listener(_start_observers, "before_server_start")
+    # Shutdown listeners run in reverse: this one goes first, while the accounts are still open.
+    app.register_listener(_stop_observers, "after_server_stop")
     return app
+
+
+async def _start_observers(app: ProxyApp) -> None:
+    """The request monitor and the metrics start seeing exchanges (the monitor's file opens off the loop)."""
+    ctx = app.ctx
+    if ctx.monitor is not None:
+        await asyncio.to_thread(ctx.monitor.start)
+        ctx.observers.append(ctx.monitor.record)
+    if ctx.metrics is not None:
+        ctx.observers.append(ctx.metrics.observe)
+
+
+async def _stop_observers(app: ProxyApp) -> None:
+    """Cancel a sign-in still waiting, write what the monitor has queued and close its file."""
+    ctx = app.ctx
+    if ctx.logins is not None:
+        await ctx.logins.close()
+    if ctx.monitor is not None:
+        monitor = ctx.monitor
+        ctx.observers[:] = [observe for observe in ctx.observers if observe != monitor.record]
+        await asyncio.to_thread(monitor.close)
 
 
 async def _open_accounts(app: ProxyApp) -> None:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from trayagent.accounts.registry import AccountRegistry
     from trayagent.proxy.dispatch import Dispatcher
     from trayagent.proxy.exchange import Exchange
+    from trayagent.proxy.logins import Logins
+    from trayagent.proxy.metrics import Metrics
+    from trayagent.proxy.monitor import Monitor
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,9 @@ class ProxyContext:
     dispatcher: Dispatcher | None = None  # set while the server runs, renewed with the registry
     pool: AccountPool | None = None  # cooldowns and sessions: outlive registry renewals
     signatures: SignatureCache = field(default_factory=SignatureCache)
+    monitor: Monitor | None = None  # the request log; set by create_app when there is a data dir
+    metrics: Metrics | None = None  # set by create_app
+    logins: Logins | None = None  # sign-ins started over the status API; set by create_app
     version: str = __version__
     config_error: str | None = None
     started_at: float = field(default_factory=time.time)

@@ -1,4 +1,5 @@
-"""The status API the CLI, tray and status page use: `/api/status` and `/api/key/reload`."""
+"""The status API the CLI, tray and status page use: `/api/status`, `/api/logs`, `/api/stats`, `/metrics`,
+and `/api/key/reload`. Accounts are in routes/accounts.py. Access control is the app's `_guard`."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import time
 
 from sanic.response import HTTPResponse
 
+from trayagent.proxy import monitordb
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
+from trayagent.proxy.metrics import CONTENT_TYPE
+from trayagent.proxy.monitorquery import parse_log_filter, parse_stats_query
 from trayagent.proxy.replies import json_reply
 
 
 async def status(request: ProxyRequest) -> HTTPResponse:
     ctx = request.app.ctx
     proxy = ctx.config.proxy
+    requests, errors = await _last_hour(ctx)
     return json_reply(
         {
             "state": "running",
@@ -24,13 +29,25 @@ async def status(request: ProxyRequest) -> HTTPResponse:
             "auth_mode": proxy.auth_mode,
             "effective_auth_mode": proxy.effective_auth_mode,
             "api_key_source": ctx.api_key.source,
+            "api_key_masked": ctx.api_key.masked,
             "config_path": str(ctx.config.source) if ctx.config.source else None,
             "config_error": ctx.config_error,
             "config_warnings": list(ctx.config.warnings),
             "uptime_s": round(time.time() - ctx.started_at, 1),
             "accounts": _account_counts(ctx),
+            "requests": {"last_hour": requests, "errors_last_hour": errors},
+            "base_urls": base_urls(ctx),
+            "monitor": _monitor_state(ctx),
         }
     )
+
+
+def base_urls(ctx: ProxyContext) -> dict[str, str]:
+    """What each kind of client puts in its base URL setting (on this machine)."""
+    proxy = ctx.config.proxy
+    host = "127.0.0.1" if proxy.bind_host in ("0.0.0.0", "::", "") else proxy.bind_host
+    base = f"http://{host}:{proxy.port}"
+    return {"openai": f"{base}/v1", "anthropic": base, "gemini": base}
 
 
 def _account_counts(ctx: ProxyContext) -> dict[str, object]:
@@ -38,6 +55,48 @@ def _account_counts(ctx: ProxyContext) -> dict[str, object]:
     if registry is None:
         return {"total": 0, "available": 0, "disabled": 0, "needs_verification": 0, "error": None}
     return {**registry.counts(), "error": registry.error}
+
+
+async def _last_hour(ctx: ProxyContext) -> tuple[int, int]:
+    monitor = ctx.monitor
+    if monitor is None or not monitor.open:
+        return 0, 0
+    return await asyncio.to_thread(monitor.counts, 3600.0)
+
+
+def _monitor_state(ctx: ProxyContext) -> dict[str, object]:
+    monitor = ctx.monitor
+    return {
+        "enabled": monitor is not None and monitor.enabled,
+        "file": str(monitor.path) if monitor is not None and monitor.open else None,
+        "error": monitor.error if monitor is not None else None,
+        "dropped": monitor.dropped if monitor is not None else 0,
+    }
+
+
+async def logs(request: ProxyRequest) -> HTTPResponse:
+    query = parse_log_filter(request.args.get)
+    monitor = request.app.ctx.monitor
+    rows = await asyncio.to_thread(monitor.logs, query) if monitor is not None else []
+    return json_reply({"requests": rows, "monitor_enabled": monitor is not None and monitor.enabled})
+
+
+async def stats(request: ProxyRequest) -> HTTPResponse:
+    query = parse_stats_query(request.args.get)
+    monitor = request.app.ctx.monitor
+    if monitor is not None:
+        rows = await asyncio.to_thread(monitor.stats, query)
+    else:
+        rows = monitordb.time_buckets(query, time.time(), {})
+    return json_reply(
+        {"by": query.by, "hours": query.hours, "rows": rows, "monitor_enabled": monitor is not None and monitor.enabled}
+    )
+
+
+async def metrics(request: ProxyRequest) -> HTTPResponse:
+    registry = request.app.ctx.metrics
+    body = registry.render() if registry is not None else b""
+    return HTTPResponse(body, content_type=CONTENT_TYPE)
 
 
 async def reload_key(request: ProxyRequest) -> HTTPResponse:
@@ -48,4 +107,7 @@ async def reload_key(request: ProxyRequest) -> HTTPResponse:
 
 def register(app: ProxyApp) -> None:
     app.add_route(status, "/api/status", methods=["GET"], name="api_status")
+    app.add_route(logs, "/api/logs", methods=["GET"], name="api_logs")
+    app.add_route(stats, "/api/stats", methods=["GET"], name="api_stats")
+    app.add_route(metrics, "/metrics", methods=["GET"], name="metrics")
     app.add_route(reload_key, "/api/key/reload", methods=["POST"], name="api_key_reload")
