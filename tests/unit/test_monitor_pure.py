@@ -32,7 +32,12 @@ def test_a_row_carries_the_exchange_in_milliseconds_and_tokens():
         started_at=1_800_000_000.25,
         upstream_model="gemini-2.5-flash",
         account="al***@ex***",
-        usage={"promptTokenCount": 12, "candidatesTokenCount": 34, "cachedContentTokenCount": 5, "thoughtsTokenCount": 6},
+        usage={
+            "promptTokenCount": 12,
+            "candidatesTokenCount": 34,
+            "cachedContentTokenCount": 5,
+            "thoughtsTokenCount": 6,
+        },
         attempts=2,
         upstream_failures=["rate", "quota"],
     )
@@ -40,14 +45,22 @@ def test_a_row_carries_the_exchange_in_milliseconds_and_tokens():
 
     row = row_from_exchange(ex, log_bodies=False)
 
-    assert (row.time, row.protocol, row.status, row.ttfb_ms, row.duration_ms) == (1_800_000_000.25, "gemini", 200, 123.4, 1500.0)
+    assert (row.time, row.protocol, row.status, row.ttfb_ms, row.duration_ms) == (
+        1_800_000_000.25,
+        "gemini",
+        200,
+        123.4,
+        1500.0,
+    )
     assert (row.input_tokens, row.output_tokens, row.cached_tokens, row.thinking_tokens) == (12, 34, 5, 6)
     assert (row.attempts, row.upstream_failures, row.account, row.failed) == (2, "rate,quota", "al***@ex***", False)
     assert row.model == "gemini-2.5-flash" and row.error is None and row.request_body is None
 
 
 def test_errors_are_redacted_and_failed_rows_known():
-    ex = exchange(error=f"Google said: token {ACCESS} for alice.smith@example.com, refresh_token={REFRESH}, Bearer abcdefghijkl")
+    ex = exchange(
+        error=f"Google said: token {ACCESS} for alice.smith@example.com, refresh_token={REFRESH}, Bearer abcdefghijkl"
+    )
     ex.status = 429
 
     row = row_from_exchange(ex, log_bodies=False)
