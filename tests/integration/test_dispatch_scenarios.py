@@ -193,9 +193,7 @@ def test_403_validation_required_disables_the_account_and_keeps_the_url(pool_fac
 
 
 def test_403_validation_required_in_fixed_mode_reports_the_url(pool_factory: Callable[..., Pool]) -> None:
-    pool = pool_factory(
-        "alice@example.com", extra="scheduling:\n  mode: fixed\n  fixed_account: alice@example.com\n"
-    )
+    pool = pool_factory("alice@example.com", extra="scheduling:\n  mode: fixed\n  fixed_account: alice@example.com\n")
     url = "https://accounts.google.com/signin/continue?verify=alice"
     pool.google.accounts["alice@example.com"].validation_url = url
 
