@@ -8,6 +8,7 @@ status codes, headers and stream bytes the client gets are checked exactly.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -204,7 +205,13 @@ def test_403_validation_required_in_fixed_mode_reports_the_url(pool_factory: Cal
     assert alice and alice[0]["validation_url"] == url
     again = pool.post()
     assert again.status == 503 and pool.calls("alice@example.com") == 1
-    assert "disabled" in again.json()["error"]["message"] or "verify" in again.json()["error"]["message"]
+    assert "verify" in again.json()["error"]["message"]
+
+    # The user verifies, then refreshes the account: the proxy takes it back at once.
+    pool.google.accounts["alice@example.com"].validation_url = None
+    refreshed = run_cli(pool.server.env, "accounts", "list", "--refresh")
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert eventually(lambda: pool.post().status == 200)
 
 
 def test_all_accounts_cooling_gives_429_with_retry_after(pool_factory: Callable[..., Pool]) -> None:
@@ -323,6 +330,34 @@ def test_a_revoked_account_is_disabled_and_the_next_one_answers(pool_factory: Ca
     assert pool.calls("alice@example.com", method="refresh") == 1
     alice = eventually(lambda: [a for a in pool.accounts() if a["email"] == "alice@example.com" and not a["enabled"]])
     assert alice and "sign in again" in alice[0]["disabled_reason"]
+
+
+def test_model_mapping_and_timeouts_apply_live_without_cutting_streams(pool_factory: Callable[..., Pool]) -> None:
+    pool = pool_factory("alice@example.com")
+    server, google = pool.server, pool.google
+    assert pool.post("/v1beta/models/my-model:generateContent").headers["x-mapped-model"] == "my-model"
+
+    config = server.home / "config.yaml"
+    base = config.read_text()
+    config.write_text(base + "models:\n  mapping:\n    my-*: gemini-2.5-pro\n")
+    assert eventually(
+        lambda: pool.post("/v1beta/models/my-model:generateContent").headers["x-mapped-model"] == "gemini-2.5-pro"
+    )
+
+    # Upstream settings renew the account registry; a stream already running keeps going to its end.
+    google.reply(*[[text(f"{i} ")] for i in range(8)], chunk_delay=0.25)
+    slow = threading.Thread(target=lambda: results.append(pool.post(STREAM)))
+    results: list[Reply] = []
+    slow.start()
+    time.sleep(0.4)
+    config.write_text(base.replace("upstream:\n", "upstream:\n  read_timeout: 30\n"))
+    assert eventually(lambda: "account settings reloaded" in server.output())
+    slow.join(20)
+    events = sse_payloads(results[0].body)
+    assert "".join(e["candidates"][0]["content"]["parts"][0]["text"] for e in events) == "".join(
+        f"{i} " for i in range(8)
+    )
+    assert pool.post().status == 200
 
 
 def sse_payloads(raw: bytes) -> list[dict[str, Any]]:
