@@ -27,12 +27,13 @@ EFFECTIVE = {
 }
 
 # path → (method, body, protocol of its errors, status when admitted)
+GEMINI_BODY = b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
 ROUTES = {
     "/healthz": ("GET", None, "openai", 200),
     "/health": ("GET", None, "openai", 200),
     "/v1/chat/completions": ("POST", b'{"model": "gpt-4o", "messages": []}', "openai", 503),
     "/v1/messages": ("POST", b'{"model": "claude-sonnet-4-6", "messages": []}', "anthropic", 503),
-    "/v1beta/models/gemini-2.5-flash:generateContent": ("POST", b'{"contents": []}', "gemini", 503),
+    "/v1beta/models/gemini-2.5-flash:generateContent": ("POST", GEMINI_BODY, "gemini", 503),
     "/api/status": ("GET", None, "openai", 200),
 }
 

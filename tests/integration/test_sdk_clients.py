@@ -62,8 +62,7 @@ def test_openai_sdk(base: str, stream: bool) -> None:
             client.responses.create(model="gemini-2.5-flash", input="hi", stream=stream)
         with pytest.raises(openai.InternalServerError):
             client.completions.create(model="gemini-2.5-flash", prompt="hi", stream=stream)
-        with pytest.raises(openai.InternalServerError):
-            client.models.list()
+        assert "gemini-2.5-flash" in [model.id for model in client.models.list()]
 
 
 @pytest.mark.timeout(60)
@@ -101,7 +100,7 @@ def test_anthropic_sdk(base: str, stream: bool) -> None:
             )
         assert info.value.status_code == 503
         body = info.value.body
-        assert isinstance(body, dict) and body["type"] == "error" and body["error"]["type"] == "api_error"
+        assert isinstance(body, dict) and body["type"] == "error" and body["error"]["type"] == "overloaded_error"
         assert NO_ACCOUNT in info.value.message
 
         with pytest.raises(anthropic.AuthenticationError) as auth:

@@ -6,6 +6,7 @@ also served under `/v1/models/` because google-genai defaults to api_version "v1
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from trayagent.proxy.routes.unavailable import no_account
 from trayagent.translate.error_shapes import render_gemini_error
 from trayagent.translate.gemini import GENERATION_METHODS, first_user_text, gemini_model, gemini_model_list
 
+log = logging.getLogger(__name__)
 METHODS = GENERATION_METHODS
 
 
@@ -104,10 +106,11 @@ async def _stream(request: ProxyRequest, dispatcher: Dispatcher, hub: HubRequest
                 data = orjson.dumps(chunk)
                 await response.send(b"data: " + data + b"\r\n\r\n" if sse else opening + data)
                 opening = b",\r\n"
-        except StreamBroken as exc:
-            event = orjson.dumps(render_gemini_error(exc))
+        except Exception as exc:  # headers are out: whatever happened, the client reads it as a last event
+            broken = exc if isinstance(exc, StreamBroken) else _unexpected(exc)
+            event = orjson.dumps(render_gemini_error(broken))
             await response.send(b"data: " + event + b"\r\n\r\n" if sse else opening + event)
-            status, error = exc.status_code, exc.message
+            status, error = broken.status_code, broken.message
         else:
             status, error = 200, None
         if not sse:
@@ -117,6 +120,11 @@ async def _stream(request: ProxyRequest, dispatcher: Dispatcher, hub: HubRequest
         reply.close()
         exchange.close(status, error)
         ctx.finish(exchange)
+
+
+def _unexpected(exc: Exception) -> StreamBroken:
+    log.error("a stream failed part-way", exc_info=exc)
+    return StreamBroken("trayagent hit an internal error part-way through the reply; the details are in its log")
 
 
 def _dispatcher(ctx: ProxyContext) -> Dispatcher:
