@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 from collections.abc import Iterator
@@ -229,7 +230,9 @@ def test_status_api(server: ServeProcess) -> None:
     assert (status["auth_mode"], status["effective_auth_mode"]) == ("auto", "off")
     assert status["config_path"] == str(server.home / "config.yaml")
     assert status["accounts"] == {"total": 0, "available": 0, "disabled": 0, "needs_verification": 0, "error": None}
-    assert "sk-" not in str(status)
+    # The key only masked: enough to recognise it, not to use it.
+    key = json.loads((server.home / "data" / "secrets.json").read_text())["api_key"]
+    assert status["api_key_masked"] == f"{key[:5]}…{key[-4:]}" and key not in json.dumps(status)
 
 
 @pytest.mark.timeout(60)
