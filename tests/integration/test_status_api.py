@@ -192,14 +192,16 @@ def test_requests_through_the_proxy_are_logged_counted_and_measured(
     serve_factory: type[ServeProcess], home: Path, port: int, google: FakeGoogle
 ) -> None:
     google.add_account("alice@example.com", project="proj-alice")
-    server = serve_factory(home, google.config_yaml(port)).start()  # auth off on loopback: no key needed
+    config = google.config_yaml(port, extra="monitor:\n  log_bodies: true\n")
+    server = serve_factory(home, config).start()  # auth off on loopback: no key needed
     ok(call(server, "POST", "/api/accounts", {"refresh_token": google.issue_refresh_token("alice@example.com")}))
     usage = {"promptTokenCount": 11, "candidatesTokenCount": 7, "cachedContentTokenCount": 3, "thoughtsTokenCount": 5}
     google.reply([{"text": "scripted"}], usage=usage, times=3)
 
     for _ in range(3):
         assert server.request("POST", GENERATE, body=generation(), timeout=30).status == 200
-    stream = server.request("POST", f"/v1beta/models/{MODEL}:streamGenerateContent?alt=sse", body=generation())
+    stream_path = f"/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"
+    stream = server.request("POST", stream_path, body=generation("hi bob@example.org"))
     assert stream.status == 200
     google.fail("streamGenerateContent", 400, message="Invalid argument from alice@example.com")
     failed = server.request("POST", GENERATE, body=generation(), timeout=30)
@@ -245,6 +247,16 @@ def test_requests_through_the_proxy_are_logged_counted_and_measured(
         "stream",
     }
     assert [r["status"] for r in ok(server.request("GET", "/api/logs?status=error"))["requests"]] == [400]
+    # With monitor.log_bodies, one request's bodies, redacted: the stream's chunks one per line.
+    entry = ok(server.request("GET", f"/api/logs/{rows[1]['id']}"))
+    assert entry["request"] == rows[1]
+    assert json.loads(entry["request_body"]) == {"contents": [{"role": "user", "parts": [{"text": "hi bo***@ex***"}]}]}
+    assert [json.loads(line)["candidates"][0]["content"]["parts"] for line in entry["response_body"].splitlines()] == [
+        [{"text": "Hello"}],
+        [{"text": " from "}],
+        [{"text": MODEL}],
+    ]
+    assert "not in the log" in error_message(server.request("GET", "/api/logs/999999"), 404)
     assert len(ok(server.request("GET", "/api/logs?status=ok&limit=2&model=FLASH"))["requests"]) == 2
     assert ok(server.request("GET", "/api/logs?model=claude"))["requests"] == []
 

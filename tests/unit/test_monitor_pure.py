@@ -11,7 +11,7 @@ from trayagent.accounts.record import Account, ModelQuota
 from trayagent.apikey import mask_key
 from trayagent.errors import BadRequest
 from trayagent.proxy.accountview import account_view
-from trayagent.proxy.exchange import Exchange
+from trayagent.proxy.exchange import BODY_KEEP, Exchange
 from trayagent.proxy.logins import can_open_browser
 from trayagent.proxy.monitorquery import LogFilter, StatsQuery, parse_log_filter, parse_stats_query
 from trayagent.proxy.monitorrow import BODY_CAP, clip_body, clip_text, hour_of, iso, row_from_exchange
@@ -198,3 +198,23 @@ def test_a_browser_opens_only_where_one_can():
     assert can_open_browser({}, "darwin") and can_open_browser({}, "win32")
     assert not can_open_browser({}, "linux")
     assert can_open_browser({"DISPLAY": ":0"}, "linux") and can_open_browser({"BROWSER": "/x"}, "linux")
+
+
+def test_an_exchange_keeps_bodies_only_when_asked_and_only_so_much():
+    quiet = exchange()
+    quiet.note_request({"contents": []})
+    quiet.note_response(b"{}")
+    assert quiet.request_body is None and quiet.response_body is None
+
+    kept = exchange(keep_bodies=True)
+    kept.note_request({"contents": [{"parts": [{"text": "hi"}]}]})
+    kept.note_response(b'{"a": 1}')
+    kept.note_response(b'{"b": 2}')
+    assert kept.request_body == b'{"contents":[{"parts":[{"text":"hi"}]}]}'
+    assert kept.response_body == b'{"a": 1}\n{"b": 2}'  # stream chunks one per line
+    for _ in range(100):
+        kept.note_response(b"x" * 4096)
+    assert kept.response_body is not None and len(kept.response_body) == BODY_KEEP
+    # What the monitor stores of it: capped, and marked as cut.
+    stored = row_from_exchange(kept, log_bodies=True).response_body
+    assert stored is not None and stored.endswith("…[truncated]") and len(stored.encode()) <= BODY_CAP + 20

@@ -11,7 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from trayagent.translate.error_shapes import ClientProtocol
+
+BODY_KEEP = 80 * 1024  # bytes of a body kept for the monitor: more than it stores, so it knows it cut one
 
 
 @dataclass(slots=True)
@@ -31,12 +35,26 @@ class Exchange:
     error: str | None = None  # what went wrong, in words (redacted), when status >= 400 or the stream broke
     attempts: int = 0  # upstream calls made (across accounts and retries)
     upstream_failures: list[str] = field(default_factory=list)  # failure kind of each failed upstream call
-    request_body: bytes | None = None  # kept only when the monitor logs bodies
+    keep_bodies: bool = False  # monitor.log_bodies as it was when the request came in
+    request_body: bytes | None = None  # kept only when keep_bodies
     response_body: bytes | None = None
 
     def mark_first_byte(self) -> None:
         if self.first_byte_s is None:
             self.first_byte_s = time.perf_counter() - self.started_perf
+
+    def note_request(self, body: Any) -> None:
+        """The parsed request, kept (as JSON, cut at BODY_KEEP) when bodies are logged; free otherwise."""
+        if self.keep_bodies:
+            self.request_body = orjson.dumps(body)[:BODY_KEEP]
+
+    def note_response(self, data: bytes) -> None:
+        """Bytes sent to the client (a whole reply, or each stream chunk in turn), kept up to BODY_KEEP."""
+        if not self.keep_bodies:
+            return
+        kept = self.response_body + b"\n" if self.response_body else b""  # one line per stream chunk
+        if len(kept) < BODY_KEEP:
+            self.response_body = kept + data[: BODY_KEEP - len(kept)]
 
     def close(self, status: int, error: str | None = None) -> None:
         self.status = status

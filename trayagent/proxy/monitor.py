@@ -217,6 +217,9 @@ class Monitor:
         """(requests, failed requests) of the last `seconds`."""
         return self._read(lambda conn: monitordb.request_counts(conn, self._now() - seconds), (0, 0))
 
+    def entry(self, request_id: int) -> dict[str, Any] | None:
+        return self._read(lambda conn: monitordb.log_entry(conn, request_id), None)
+
     def bodies(self, request_id: int) -> tuple[str | None, str | None] | None:
         return self._read(lambda conn: monitordb.bodies(conn, request_id), None)
 

@@ -242,6 +242,15 @@ def _log_entry(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
+def log_entry(conn: sqlite3.Connection, request_id: int) -> dict[str, Any] | None:
+    """One request with its bodies (None when they were not logged)."""
+    found = conn.execute(f"SELECT {_LOG_COLUMNS} FROM requests WHERE id = ?", (request_id,)).fetchone()
+    if found is None:
+        return None
+    request_body, response_body = bodies(conn, request_id) or (None, None)
+    return {"request": _log_entry(found), "request_body": request_body, "response_body": response_body}
+
+
 def bodies(conn: sqlite3.Connection, request_id: int) -> tuple[str | None, str | None] | None:
     found = conn.execute("SELECT request, response FROM bodies WHERE id = ?", (request_id,)).fetchone()
     return None if found is None else (found[0], found[1])

@@ -61,7 +61,14 @@ async def model_method(request: ProxyRequest, target: str) -> HTTPResponse | Non
     _check_contents(body)
     dispatcher = _dispatcher(ctx)
     hub = HubRequest(model, body, session_key(first_user_text(body)))
-    exchange = Exchange("gemini", request.path, model, stream=method == "streamGenerateContent")
+    exchange = Exchange(
+        "gemini",
+        request.path,
+        model,
+        stream=method == "streamGenerateContent",
+        keep_bodies=ctx.config.monitor.log_bodies,
+    )
+    exchange.note_request(body)
     if exchange.stream:
         await _stream(request, dispatcher, hub, exchange)
         return None
@@ -75,10 +82,12 @@ async def model_method(request: ProxyRequest, target: str) -> HTTPResponse | Non
         exchange.close(exc.status_code, exc.message)
         ctx.finish(exchange)
         raise
+    response = json_reply(reply, headers=headers)
+    exchange.note_response(response.body or b"")
     exchange.mark_first_byte()
     exchange.close(200)
     ctx.finish(exchange)
-    return json_reply(reply, headers=headers)
+    return response
 
 
 async def _stream(request: ProxyRequest, dispatcher: Dispatcher, hub: HubRequest, exchange: Exchange) -> None:
@@ -104,6 +113,7 @@ async def _stream(request: ProxyRequest, dispatcher: Dispatcher, hub: HubRequest
         try:
             async for chunk in reply.chunks():
                 data = orjson.dumps(chunk)
+                exchange.note_response(data)
                 await response.send(b"data: " + data + b"\r\n\r\n" if sse else opening + data)
                 opening = b",\r\n"
         except Exception as exc:  # headers are out: whatever happened, the client reads it as a last event
