@@ -395,7 +395,7 @@ class Dispatcher:
                 return NoAccountAvailable(NO_ACCOUNT_MESSAGE)
             if decision.reason == "disabled":
                 return NoAccountAvailable(
-                    f"{decision.message}: see `trayagent accounts list`, then sign in again or verify the account"
+                    redact(f"{decision.message}: see `trayagent accounts list`, then sign in again or verify it")
                 )
         retry_after = decision.seconds if isinstance(decision, Wait) else None
         if isinstance(decision, NoneAvailable):
@@ -408,7 +408,8 @@ class Dispatcher:
             summary = f"{tried} for {model}{when}"
         else:
             summary = decision.message
-        message = f"{summary}. Last upstream error: {last.message}" if last is not None else summary
+        # Masked: the client may be on the LAN, and the message also lands in the request log.
+        message = redact(f"{summary}. Last upstream error: {last.message}" if last is not None else summary)
         if last is not None:
             busy = last.kind in _BUSY_KINDS
         else:
