@@ -35,7 +35,11 @@ ROUTES = {
     "/v1/messages": ("POST", b'{"model": "claude-sonnet-4-6", "messages": []}', "anthropic", 503),
     "/v1beta/models/gemini-2.5-flash:generateContent": ("POST", GEMINI_BODY, "gemini", 503),
     "/api/status": ("GET", None, "openai", 200),
+    "/api/accounts": ("GET", None, "openai", 200),
+    "/api/logs": ("GET", None, "openai", 200),
+    "/metrics": ("GET", None, "openai", 200),
 }
+ADMIN = ("/api/status", "/api/accounts", "/api/logs", "/metrics")
 
 CREDENTIALS: dict[str, tuple[dict[str, str], str]] = {
     "none": ({}, ""),
@@ -59,7 +63,7 @@ def key_is_valid(cred: str, path: str) -> bool:
 def needs_key(effective: str, path: str) -> bool:
     if effective == "strict":
         return True
-    if path == "/api/status":
+    if path in ADMIN:
         return False if effective == "off" else True  # tests connect from loopback
     if effective == "all_except_health":
         return path not in ("/healthz", "/health")

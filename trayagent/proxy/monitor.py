@@ -74,7 +74,7 @@ class Monitor:
 
     @property
     def open(self) -> bool:
-        return self._ready.is_set() and self.error is None
+        return self._ready.is_set() and self.error is None and not self._stop.is_set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
