@@ -4,9 +4,11 @@ refresh, remove, sign-in), the request log and statistics after real requests, p
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -292,8 +294,18 @@ def test_requests_through_the_proxy_are_logged_counted_and_measured(
     assert accounts == {"ok": 1.0, "disabled": 0.0, "needs_verification": 0.0}
     assert "trayagent_cooldowns" in families
     assert [s.value for s in families["trayagent_monitor_dropped"].samples if s.name.endswith("_total")] == [0.0]
+
+    # A stuck database never slows a request: the write waits, the reply does not.
+    with closing(sqlite3.connect(home / "data" / "monitor.sqlite3", isolation_level=None)) as blocker:
+        blocker.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        assert server.request("POST", GENERATE, body=generation(), timeout=30).status == 200
+        assert time.monotonic() - started < 2.0
+        time.sleep(0.8)  # the writer is now waiting for the lock
+        assert len(ok(server.request("GET", "/api/logs"))["requests"]) == 5
+        blocker.execute("COMMIT")
+    assert eventually(lambda: len(ok(server.request("GET", "/api/logs"))["requests"]) == 6)
     assert server.stop() == 0
-    assert (home / "data" / "monitor.sqlite3").exists()
 
 
 def test_parameters_are_checked_and_a_disabled_monitor_keeps_no_file(
