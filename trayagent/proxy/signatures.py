@@ -50,6 +50,8 @@ class SignatureCache:
         if found[1] <= self._now():
             del self._entries[key]
             return None
+        # A signature read back is one a conversation still replays: evict it last (LRU, not FIFO).
+        self._entries.move_to_end(key)
         return found[0]
 
     def observe(self, chunk: Mapping[str, Any], session_key: str | None) -> None:
