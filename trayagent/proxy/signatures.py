@@ -58,7 +58,9 @@ class SignatureCache:
         """Keep every signature in one upstream chunk."""
         for candidate in chunk.get("candidates") or ():
             content = candidate.get("content") if isinstance(candidate, dict) else None
-            for part in (content or {}).get("parts") or ():
+            if not isinstance(content, dict):
+                continue
+            for part in content.get("parts") or ():
                 if not isinstance(part, dict):
                     continue
                 signature = part.get("thoughtSignature")
