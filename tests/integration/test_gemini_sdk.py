@@ -294,11 +294,6 @@ def test_models_list_and_get(proxy: Proxy) -> None:
     assert "no-such-model" in (info.value.message or "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /v1/models and /v1/models/{m} always answer in OpenAI shape; google-genai defaults to "
-    "api_version v1, so its models.list() is empty and models.get() has no name",
-)
 def test_models_list_and_get_on_the_sdk_default_api_version(proxy: Proxy) -> None:
     with proxy.client(api_version=None) as client:
         assert "models/gemini-2.5-flash" in [model.name for model in client.models.list()]

@@ -397,6 +397,10 @@ class Dispatcher:
                 return NoAccountAvailable(
                     redact(f"{decision.message}: see `trayagent accounts list`, then sign in again or verify it")
                 )
+        if (last is not None and last.kind == "not_found") or (last is None and self._unknown_everywhere(model)):
+            # Every account's project was checked again and Google still does not know the model.
+            detail = f" (Google: {last.message})" if last is not None else ""
+            return UpstreamRejected(redact(f"model {model} was not found upstream{detail}"), 404)
         retry_after = decision.seconds if isinstance(decision, Wait) else None
         if isinstance(decision, NoneAvailable):
             retry_after = decision.retry_after_s
@@ -421,6 +425,11 @@ class Dispatcher:
         if error.retry_after is None and busy:
             error.retry_after = 60.0
         return error
+
+    def _unknown_everywhere(self, model: str) -> bool:
+        """Every enabled account is cooling for this model because Google answered 404 for it."""
+        kinds = [self.pool.cooldown_of(a.id, model) for a in self.registry.accounts if a.enabled]
+        return bool(kinds) and all(cooldown is not None and cooldown.kind == "not_found" for cooldown in kinds)
 
     def _next_free_in(self, model: str) -> float | None:
         now = time.time()
