@@ -119,8 +119,11 @@ def test_without_a_session_the_page_asks_for_the_key_and_a_ticket_is_single_use(
     again = http(proxy.port, "GET", f"/ui/login?ticket={ticket}")
     assert again.status == 401 and b"expired or was already used" in again.body
     assert http(proxy.port, "GET", "/ui/login?ticket=x&next=//evil.example/").status == 401
-    evil = http(proxy.port, "GET", f"/ui/login?ticket={json.loads(post(proxy, '/api/ui-session').body)['ticket']}"
-                f"&next=//evil.example/")
+    evil = http(
+        proxy.port,
+        "GET",
+        f"/ui/login?ticket={json.loads(post(proxy, '/api/ui-session').body)['ticket']}&next=//evil.example/",
+    )
     assert evil.headers["location"] == "/ui/"
 
 
