@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from trayagent.apikey import resolve_api_key
+from trayagent.childlink import ParentLink, PipeLogHandler, die_with_parent
 from trayagent.config import parse_config_text
 from trayagent.errors import PortInUse, TrayAgentError
 from trayagent.logsetup import configure_logging
@@ -106,44 +107,6 @@ def describe_auth(ctx: ProxyContext) -> str:
     return proxy.effective_auth_mode
 
 
-class ParentLink:
-    """The child's end of the pipe; sends may come from several threads, so they are serialised."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self._lock = threading.Lock()
-        self.broken = False
-
-    def send(self, message: tuple[Any, ...]) -> None:
-        if self.broken:
-            return
-        with self._lock:
-            try:
-                self.conn.send(message)
-            except (OSError, ValueError):
-                self.broken = True
-
-
-class _PipeLogHandler(logging.Handler):
-    """Relays records to the supervisor, which owns the terminal and the log file."""
-
-    def __init__(self, link: ParentLink) -> None:
-        super().__init__()
-        self.link = link
-        self.setFormatter(logging.Formatter("%(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = self.format(record)
-        except Exception:  # a bad format string must not kill the proxy
-            text = str(record.msg)
-        if self.link.broken:
-            if sys.stderr is not None:
-                sys.stderr.write(f"{record.levelname} {record.name}: {text}\n")
-            return
-        self.link.send(("log", record.levelno, record.name, text))
-
-
 class _StopSwitch:
     """One stop request, from any thread or signal, delivered to the event loop once it runs."""
 
@@ -168,24 +131,13 @@ class _StopSwitch:
                 self._loop.call_soon_threadsafe(self._event.set)
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    if os.getppid() != parent_pid:  # the parent died before the line above took effect
-        os._exit(1)
-
-
 def child_main(conn: Connection, launch: ChildLaunch) -> None:
     """Entry point of the spawned process."""
-    _die_with_parent(launch.parent_pid)
+    die_with_parent(launch.parent_pid)
     # Ctrl-C in a terminal reaches the whole process group; the supervisor decides how we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     link = ParentLink(conn)
-    configure_logging(launch.log_level, handlers=[_PipeLogHandler(link)])
+    configure_logging(launch.log_level, handlers=[PipeLogHandler(link)])
     try:
         config = parse_config_text(launch.config_text, Path(launch.config_source) if launch.config_source else None)
         sock = bind_when_free(config.proxy.bind_host, config.proxy.port, launch.bind_wait)
