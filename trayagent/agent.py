@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,9 @@ from trayagent.serve import serve_foreground, test_routes_enabled
 from trayagent.service import ProxyService, ServiceState
 from trayagent.tray import TrayIcon
 from trayagent.traymenu import ActionName, TrayState
+from trayagent.uilink import ADD_ACCOUNT_PATH, STATUS_PATH, ProxyEndpoint
 from trayagent.watcher import ConfigEvent, read_snapshot
+from trayagent.window import StatusWindow
 
 log = logging.getLogger("trayagent.agent")
 
@@ -101,6 +104,7 @@ class TrayAgent:
         self._closed = False
         self._poll_now = threading.Event()
         self.tray: TrayIcon | None = None
+        self.window = StatusWindow(self._ui_endpoint, notify=self._notify)
 
     # -- state --------------------------------------------------------------------------------------
 
@@ -138,6 +142,8 @@ class TrayAgent:
 
     def actions(self) -> dict[ActionName, Callable[[], None]]:
         return {
+            "open_status": lambda: self.open_window(STATUS_PATH),
+            "add_account": lambda: self.open_window(ADD_ACCOUNT_PATH),
             "start": lambda: self._later(lambda: self.service.start()),
             "stop": lambda: self._later(lambda: self.service.stop()),
             "restart": lambda: self._later(lambda: self.service.restart()),
@@ -158,6 +164,25 @@ class TrayAgent:
             job()
         except Exception:
             log.exception("a tray action failed")
+
+    def open_window(self, path: str) -> None:
+        """The status window at `path`: raised if open, else started (its own worker does the waiting)."""
+        if not self._quitting.is_set():
+            self.window.open(path)
+
+    def _ui_endpoint(self) -> ProxyEndpoint | None:
+        """The proxy answering on this machine now, and its key (read on the window's worker thread)."""
+        state = self.service.state
+        address = state.proxy.address
+        if address is None or state.proxy.state not in ("running", "error"):
+            return None
+        port = urllib.parse.urlsplit(address).port or state.config.proxy.port
+        try:
+            key: str | None = resolve_api_key(state.config, self._store).value
+        except SecretError as exc:
+            log.warning("the status window opens without signing in: %s", exc)
+            key = None
+        return ProxyEndpoint(port, key)
 
     def copy_key(self) -> None:
         try:
@@ -213,6 +238,7 @@ class TrayAgent:
         self._quitting.set()
         self._poll_now.set()  # wakes the status poll so it sees the quit
         self._work.shutdown(wait=False, cancel_futures=True)
+        self.window.close()
         self.service.close(QUIT_GRACE_S)
         log.info("trayagent quit; the proxy is stopped")
         if self.tray is not None:

@@ -12,7 +12,18 @@ from typing import Literal
 
 from trayagent.proxystatus import ProxyStatus
 
-ActionName = Literal["start", "stop", "restart", "copy_key", "open_config", "open_folder", "toggle_autostart", "quit"]
+ActionName = Literal[
+    "open_status",
+    "add_account",
+    "start",
+    "stop",
+    "restart",
+    "copy_key",
+    "open_config",
+    "open_folder",
+    "toggle_autostart",
+    "quit",
+]
 LABEL_MAX = 72  # longer status lines are cut: a menu is no place for a paragraph
 TOOLTIP_MAX = 127  # Windows truncates tray tooltips at 128 characters
 
@@ -91,6 +102,10 @@ def menu_entries(state: TrayState) -> tuple[MenuEntry, ...]:
     if state.revealed_key:
         entries.append(MenuEntry(f"API key: {state.revealed_key}", enabled=False))
     entries += [
+        SEPARATOR,
+        # Always enabled: with the proxy stopped the window says so and how to start it.
+        MenuEntry("Open status…", "open_status"),
+        MenuEntry("Add account…", "add_account"),
         SEPARATOR,
         MenuEntry("Start proxy", "start", enabled=not serving),
         MenuEntry("Stop proxy", "stop", enabled=serving),

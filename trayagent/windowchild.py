@@ -119,6 +119,8 @@ class WindowRun:
 
     def install(self) -> None:
         self.window.events.loaded += self._on_loaded
+        if self.probe is not None:
+            self.window.events.closed += self._on_closed
         threading.Thread(target=self._follow_parent, name="window-parent-link", daemon=True).start()
 
     def where(self) -> dict[str, str] | None:
@@ -165,6 +167,10 @@ class WindowRun:
             where = self.where() or {}
         self.probe.record("loaded", **where)
 
+    def _on_closed(self) -> None:
+        if self.probe is not None:
+            self.probe.record("closed")
+
     def _follow_parent(self) -> None:
         if not self.window.events.shown.wait(SHOWN_WAIT_S):
             self.link.send(("failed", os.getpid(), f"the window did not appear within {SHOWN_WAIT_S:g} s"))
@@ -190,7 +196,7 @@ class WindowRun:
                 except Exception:
                     log.exception("could not show the status window")
                 if self.probe is not None:
-                    self.probe.record("shown", path=message[1].path)
+                    self.probe.record("shown", asked=message[1].path, **(self.where() or {}))
                 self.link.send(("shown", os.getpid()))
         self.window.destroy()
         time.sleep(5)  # the GUI loop ends with the window; if it does not, leave anyway

@@ -19,7 +19,7 @@ import pytest
 from tests.serverproc import REPO
 
 TOOLS = ("Xvfb", "trayer", "xdotool", "xclip", "import", "xwininfo", "dbus-daemon")
-SCREEN = (800, 600)
+SCREEN = (800, 720)  # tall enough for the 420×640 status window under trayer's 40 px
 ARTIFACTS = REPO / "test-artifacts"
 
 

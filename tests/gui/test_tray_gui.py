@@ -44,11 +44,11 @@ def docked_icon_colour(shot: Path) -> str:
 
 
 class Agent:
-    def __init__(self, desktop: Desktop, home: Path) -> None:
+    def __init__(self, desktop: Desktop, home: Path, *, config: str = "", env: dict[str, str] | None = None) -> None:
         self.desktop, self.home = desktop, home
         self.port = free_port()
-        (home / "config.yaml").write_text(f"proxy:\n  port: {self.port}\n")
-        self.env = {**isolated_env(home), **desktop.env}
+        (home / "config.yaml").write_text(f"proxy:\n  port: {self.port}\n{config}")
+        self.env = {**isolated_env(home), **desktop.env, **(env or {})}
         self.log_path = home / "agent.out"
         with self.log_path.open("wb") as out:
             self.proc = subprocess.Popen(

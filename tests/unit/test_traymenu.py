@@ -27,6 +27,8 @@ def test_running() -> None:
     ]
     assert all(not e.enabled for e in entries if not e.action and not e.separator)
     assert actionable(entries) == {
+        "Open status…": True,
+        "Add account…": True,
         "Start proxy": False,
         "Stop proxy": True,
         "Restart": True,
@@ -70,6 +72,12 @@ def test_error_while_the_old_address_still_serves() -> None:
     assert not actionable(menu_entries(state))["Start proxy"]
 
 
+def test_the_window_items_come_first_and_stay_enabled_when_stopped() -> None:
+    for state in (TrayState(RUNNING), TrayState(ProxyStatus("stopped")), TrayState(ProxyStatus("error", "boom"))):
+        actions = [(e.text, e.action, e.enabled) for e in menu_entries(state) if e.action]
+        assert actions[:2] == [("Open status…", "open_status", True), ("Add account…", "add_account", True)]
+
+
 def test_a_revealed_key_is_shown_when_there_is_no_clipboard() -> None:
     entries = menu_entries(TrayState(RUNNING, revealed_key="sk-abc"))
     assert "API key: sk-abc" in [e.text for e in entries]
@@ -93,8 +101,10 @@ def test_pystray_menu_on_the_dummy_backend(pystray_dummy: Any) -> None:
     state = TrayState(RUNNING, autostart=True)
     menu = to_pystray_menu(menu_entries(state), actions)  # type: ignore[arg-type]
     items = [i for i in menu.items if i is not pystray_dummy.Menu.SEPARATOR]
-    assert [(i.text, i.enabled) for i in items][:4] == [
+    assert [(i.text, i.enabled) for i in items][:6] == [
         ("Running on http://127.0.0.1:8045", False),
+        ("Open status…", True),
+        ("Add account…", True),
         ("Start proxy", False),
         ("Stop proxy", True),
         ("Restart", True),
