@@ -128,6 +128,8 @@ class TrayAgent:
             self._notify(f"Proxy error: {new.proxy.reason}")
         if new.proxy.state == "running" and old.proxy.state != "running":
             self._poll_now.set()
+        if _serving(new) != _serving(old):
+            self.window.refresh()  # an open window follows: the new proxy's page, or the "stopped" message
         self._refresh()
 
     def _refresh(self) -> None:
@@ -298,6 +300,12 @@ class TrayAgent:
             if counts is not None and counts != self._accounts:
                 self._accounts = counts
                 self._refresh()
+
+
+def _serving(state: ServiceState) -> tuple[str, int | None] | None:
+    """Which proxy process answers, and where: a change means a new process (sessions live in its memory)."""
+    proxy = state.proxy
+    return (proxy.address, proxy.pid) if proxy.address is not None else None
 
 
 def _fetch_account_counts(state: ServiceState, store: Any) -> tuple[int, int] | None:

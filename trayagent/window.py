@@ -6,7 +6,8 @@ API key, over loopback) and gives the window `…/ui/login?ticket=…&next=<path
 HttpOnly cookie: the key never leaves this process — not in a URL, not in the child's argv or environment.
 - One window at most: while its child lives, `open` sends it the page over the pipe and the window raises
   itself (navigating only if it shows another view, or is no longer signed in). Closing it ends the child.
-- The proxy stopped: the window shows a short local message instead of the page.
+- The proxy stopped: the window shows a short local message instead of the page, and switches to the
+  page when the proxy starts (`refresh`, called by the agent on every proxy state change).
 - The window cannot start (no display, no WebKit): the page opens in the system browser, and a
   notification says why.
 - `close()` (Quit) ends the child; the child also ends when this process dies (pipe EOF, parent pid,
@@ -25,7 +26,7 @@ import time
 import webbrowser
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, Literal
@@ -73,7 +74,7 @@ STOPPED_HTML = """<!doctype html>
 </style></head>
 <body><main>
   <h1><span class="dot"></span> The proxy is stopped</h1>
-  <p>Start it from the tray icon (<b>Start proxy</b>), then choose <b>Open status…</b> again.</p>
+  <p>Start it from the tray icon (<b>Start&nbsp;proxy</b>); this window then shows its status.</p>
 </main></body></html>
 """
 
@@ -85,6 +86,7 @@ class _Child:
     spawned_at: float
     path: str
     ready: bool = False
+    showing_stopped: bool = False  # the local "proxy stopped" message, not the page
     conn_open: bool = True
     failure: str | None = None  # why the window could not start, as the child put it
     close_at: float | None = None
@@ -142,6 +144,13 @@ class StatusWindow:
         if not self._post(lambda: self._cmd_open(path, future)):
             future.set_result(Opened("none", detail="the agent is quitting"))
         return future
+
+    def refresh(self) -> None:
+        """The proxy started, stopped or was replaced: an open window follows (signs in again), unraised."""
+        with self._lock:
+            if self._thread is None or self._closing:
+                return
+        self._post(self._cmd_refresh)
 
     def close(self, timeout: float = CLOSE_GRACE_S + 5) -> None:
         """End the window and the worker. Blocks (shutdown paths only); a no-op if never opened."""
@@ -246,6 +255,14 @@ class StatusWindow:
         else:
             child.deferred.append((path, future))  # starting: shown once it is up
 
+    def _cmd_refresh(self) -> None:
+        child = self._child
+        if child is None or not child.ready:
+            return
+        page = self._page(child.path)
+        # A proxy that (re)started is a new process: the window's session died with the old one.
+        self._send_page(child, replace(page, must_sign_in=page.html is None), raise_window=False)
+
     def _page(self, path: str) -> Page:
         """The page to show: signed in with a fresh ticket, or the local "stopped" message."""
         endpoint = self._locate()
@@ -266,16 +283,22 @@ class StatusWindow:
         process.start()
         child_end.close()
         self._child = _Child(process, parent_end, time.monotonic(), path, waiting_ready=futures)
+        self._child.showing_stopped = launch.page.html is not None
         log.debug("spawned status window pid %s for %s", process.pid, path)
 
     def _show(self, child: _Child, path: str, future: Future[Opened]) -> None:
-        try:
-            child.conn.send(("show", self._page(path)))
-        except (OSError, ValueError):
+        if not self._send_page(child, self._page(path), raise_window=True):
             child.deferred.append((path, future))  # it is exiting: a new window gets it
             return
-        child.path = path
         child.waiting_shown.append(future)
+
+    def _send_page(self, child: _Child, page: Page, *, raise_window: bool) -> bool:
+        try:
+            child.conn.send(("show", page, raise_window))
+        except (OSError, ValueError):
+            return False
+        child.path, child.showing_stopped = page.path, page.html is not None
+        return True
 
     def _ask_close(self, child: _Child) -> None:
         if child.close_at is not None:
@@ -310,7 +333,7 @@ class StatusWindow:
             deferred, child.deferred = child.deferred, []
             for path, future in deferred:
                 self._show(child, path, future)
-        elif kind == "shown" and child.waiting_shown:
+        elif kind == "shown" and message[2] and child.waiting_shown:
             child.waiting_shown.pop(0).set_result(Opened("window", child.pid))
 
     def _reap(self, child: _Child) -> None:

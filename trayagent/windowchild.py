@@ -49,6 +49,7 @@ class Page:
     path: str = "/ui/"
     sign_in_url: str | None = None  # …/ui/login?ticket=…&next=<path>; works once
     html: str | None = None  # a local message instead (the proxy is stopped)
+    must_sign_in: bool = False  # a new proxy process: any session the window had is gone
 
     @property
     def address(self) -> str:
@@ -133,14 +134,14 @@ class WindowRun:
             return None
         return where if isinstance(where, dict) else None
 
-    def show(self, page: Page) -> None:
+    def show(self, page: Page, raise_window: bool = True) -> None:
         """Navigate only where needed (keeping a signed-in page as it is), then bring the window up."""
         if page.html is not None:
             if self.local_html != page.html:
                 self.window.load_html(page.html)
                 self.local_html = page.html
         else:
-            where = None if self.local_html is not None else self.where()
+            where = None if self.local_html is not None or page.must_sign_in else self.where()
             if where is None or where.get("origin") != page.origin or where.get("auth") != "true":
                 self.window.load_url(page.first_url)  # signs in again (a restarted proxy forgot the session)
             elif where.get("path") != page.path:
@@ -151,8 +152,9 @@ class WindowRun:
                 else:
                     self.window.load_url(page.address)
             self.local_html = None
-        self.window.show()
-        self.window.restore()  # deiconify + present: on top of the other windows, focused
+        if raise_window:
+            self.window.show()
+            self.window.restore()  # deiconify + present: on top of the other windows, focused
 
     def _on_loaded(self) -> None:
         if self.probe is None:
@@ -191,13 +193,14 @@ class WindowRun:
             if message[0] == "close":
                 break
             if message[0] == "show":
+                _, page, raise_window = message
                 try:
-                    self.show(message[1])
+                    self.show(page, raise_window)
                 except Exception:
                     log.exception("could not show the status window")
                 if self.probe is not None:
-                    self.probe.record("shown", asked=message[1].path, **(self.where() or {}))
-                self.link.send(("shown", os.getpid()))
+                    self.probe.record("shown", asked=page.path, raised=raise_window, **(self.where() or {}))
+                self.link.send(("shown", os.getpid(), raise_window))
         self.window.destroy()
         time.sleep(5)  # the GUI loop ends with the window; if it does not, leave anyway
         os._exit(0)

@@ -87,9 +87,26 @@ def window_shot(desktop: Desktop, name: str) -> Path:
     """Just the window (for the README), found by its title."""
     found = desktop.run("xdotool", "search", "--onlyvisible", "--name", "^trayagent$").stdout.split()
     assert found, "no window titled trayagent on the display"
+    ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / name
     desktop.run("import", "-window", found[0], str(target))
     return target
+
+
+def painted(shot: Path) -> bool:
+    """Some text on it: WebKit paints a moment after the page reports loaded."""
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        grey = image.convert("L")
+        histogram = grey.histogram()
+    return sum(histogram[:128]) > 200
+
+
+def screenshots_once_painted(desktop: Desktop, name: str) -> None:
+    """The window alone (`<name>-only.png`) and the whole screen (`<name>.png`), once the page shows."""
+    assert wait_until(lambda: painted(window_shot(desktop, f"{name}-only.png")), 15, interval=0.3)
+    desktop.screenshot(f"{name}.png")
 
 
 def close_like_a_user(desktop: Desktop) -> None:
@@ -123,8 +140,7 @@ def test_opens_signed_in_single_instance_and_closes(
     (loaded,) = probe.events("loaded")
     assert loaded == {**loaded, "origin": f"http://127.0.0.1:{strict_proxy.port}", "path": "/ui/", "auth": "true"}
     time.sleep(1.0)  # the first poll's numbers are painted
-    desktop.screenshot("status-window.png")
-    window_shot(desktop, "status-window-only.png")
+    screenshots_once_painted(desktop, "status-window")
 
     again = status_window.open("/ui/").result(30)
     assert again == Opened("window", opened.pid)  # the same process, raised
@@ -136,8 +152,7 @@ def test_opens_signed_in_single_instance_and_closes(
     add = status_window.open("/ui/#add").result(30)
     assert add == Opened("window", opened.pid)
     assert probe.events("shown")[-1] == {**probe.events("shown")[-1], "path": "/ui/#add", "auth": "true"}
-    time.sleep(0.5)
-    desktop.screenshot("status-window-add.png")
+    screenshots_once_painted(desktop, "status-window-add")
     assert probe.read()["pid"] == opened.pid and notes == []
 
     started = time.monotonic()
@@ -147,30 +162,44 @@ def test_opens_signed_in_single_instance_and_closes(
     assert window_children() == []
 
 
-def test_a_stopped_proxy_shows_a_message_and_a_closed_window_opens_again(
+def test_the_window_follows_the_proxy_and_a_closed_window_opens_again(
     probe: Probe, desktop: Desktop, strict_proxy: ServeProcess, home: Path
 ) -> None:
     endpoint: list[ProxyEndpoint | None] = [None]
     status_window = StatusWindow(lambda: endpoint[0], open_browser=lambda url: False)
+
+    def last_loaded() -> dict[str, Any]:
+        return probe.events("loaded")[-1] if probe.events("loaded") else {}
+
     try:
         first = status_window.open().result(60)
         assert first.how == "window"
         assert wait_until(lambda: probe.events("loaded"), 30)
-        assert not probe.events("loaded")[-1].get("origin", "").startswith("http")  # local html, not the proxy
+        assert not last_loaded().get("origin", "").startswith("http")  # local html, not the proxy
         assert "The proxy is stopped" in STOPPED_HTML
-        desktop.screenshot("status-window-stopped.png")
+        screenshots_once_painted(desktop, "status-window-stopped")
 
-        endpoint[0] = ProxyEndpoint(strict_proxy.port, api_key(home))  # "Start proxy", then Open status again
-        assert status_window.open().result(30) == Opened("window", first.pid)
-        assert wait_until(lambda: any(e.get("auth") == "true" for e in probe.events("loaded")), 30), probe.read()
+        endpoint[0] = ProxyEndpoint(strict_proxy.port, api_key(home))  # the proxy started: the agent refreshes
+        status_window.refresh()
+        assert wait_until(lambda: last_loaded().get("auth") == "true", 30), probe.read()
+        assert last_loaded()["path"] == "/ui/"
+        assert probe.events("shown")[-1]["raised"] is False  # followed quietly, not brought to the front
+
+        endpoint[0] = None  # stopped again
+        status_window.refresh()
+        assert wait_until(lambda: not last_loaded().get("origin", "http").startswith("http"), 30), probe.read()
+        assert status_window.pid == first.pid
 
         # The user closes the window (as its title bar's close button does): the next open starts a new one.
         assert first.pid is not None
         close_like_a_user(desktop)
         assert wait_until(lambda: not pid_alive(first.pid), 10), probe.read()  # type: ignore[arg-type]
         assert wait_until(lambda: status_window.pid is None, 5)
+        endpoint[0] = ProxyEndpoint(strict_proxy.port, api_key(home))
         second = status_window.open("/ui/#add").result(60)
         assert second.how == "window" and second.pid != first.pid
+        assert wait_until(lambda: probe.read().get("pid") == second.pid and probe.events("loaded"), 30)
+        assert (last_loaded()["path"], last_loaded()["auth"]) == ("/ui/#add", "true")
     finally:
         status_window.close()
     assert window_children() == []
@@ -195,6 +224,15 @@ def test_the_tray_menu_opens_the_window_and_quit_closes_it(desktop: Desktop, hom
         assert wait_until(lambda: probe.events("shown"), 20), agent.output()
         assert probe.events("shown")[-1]["path"] == "/ui/" and probe.read()["pid"] == pid  # the same window
         desktop.screenshot("status-window-from-tray.png")
+
+        stopped = TrayState(ProxyStatus("stopped"))
+        loads = len(probe.events("loaded"))
+        agent.menu(running, "stop")  # the open window follows the proxy: the "stopped" message…
+        assert wait_until(lambda: len(probe.events("loaded")) > loads, 20), agent.output()
+        assert not probe.events("loaded")[-1]["origin"].startswith("http")
+        agent.menu(stopped, "start")  # …then the new proxy's page, signed in again (a new process, a new session)
+        assert wait_until(lambda: probe.events("loaded")[-1].get("auth") == "true", 30), agent.output()
+        assert probe.read()["pid"] == pid
 
         agent.menu(running, "quit")
         assert agent.proc.wait(30) == 0, agent.output()
