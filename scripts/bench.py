@@ -342,6 +342,9 @@ def run_cell(
     if len(marks) == 2:
         (t0, s0, f0), (t1, s1, f1) = marks["measure-start"], marks["measure-end"]
         result["server_cpu_pct"] = round(100 * (s1 - s0) / (t1 - t0), 1)
+        # CPU the server spent per answered request: steadier than req/s when other work shares the machine.
+        answered = result["requests"] + sum(result["errors"].values())
+        result["server_cpu_us_per_req"] = round(1e6 * (s1 - s0) / answered, 1) if answered else None
         if target.fake_pid not in target.server_pids:
             result["fake_cpu_pct"] = round(100 * (f1 - f0) / (t1 - t0), 1)
     result["loadgen_cpu_pct"] = round(result["loadgen_cpu_pct"], 1)
@@ -400,7 +403,7 @@ def fmt(value: float | None, digits: int = 2) -> str:
 def table(cells: list[dict[str, Any]]) -> str:
     head = (
         f"{'target':<14} {'mode':<6} {'c':>3} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ttfb50':>8} "
-        f"{'srv cpu%':>8} {'fake%':>6} {'load%':>6}  errors"
+        f"{'srv cpu%':>8} {'µs/req':>7} {'fake%':>6} {'load%':>6}  errors"
     )
     lines = [head, "-" * len(head)]
     for c in cells:
@@ -408,6 +411,7 @@ def table(cells: list[dict[str, Any]]) -> str:
         lines.append(
             f"{c['target']:<14} {c['mode']:<6} {c['concurrency']:>3} {c['rps']:>9.0f} {fmt(c['p50_ms']):>8} "
             f"{fmt(c['p99_ms']):>8} {fmt(c.get('ttfb_p50_ms')):>8} {fmt(c.get('server_cpu_pct'), 0):>8} "
+            f"{fmt(c.get('server_cpu_us_per_req'), 0):>7} "
             f"{fmt(c.get('fake_cpu_pct'), 0):>6} {fmt(c.get('loadgen_cpu_pct'), 0):>6}  {errors}"
         )
         if c["errors"] and c.get("error_sample"):
