@@ -358,6 +358,37 @@ def measure(python: str, target: Target, args: argparse.Namespace, emit: Callabl
     for mode in args.modes:
         for concurrency in args.concurrency:
             emit(run_cell(python, target, mode, concurrency, args.duration, args.cell_warmup))
+    if args.profile is not None and target.name != "direct":
+        for mode in args.modes:
+            profile(python, target, mode, args)
+
+
+def py_spy() -> str | None:
+    return shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+
+
+def profile(python: str, target: Target, mode: str, args: argparse.Namespace) -> None:
+    """An extra, unmeasured cell at the highest concurrency with py-spy sampling the server (it slows it)."""
+    spy = py_spy()
+    if spy is None:
+        print("bench: --profile needs py-spy (pip install py-spy); skipped", flush=True)
+        return
+    from bench_profile import summarize
+
+    out = Path(args.profile) / f"{target.name.replace('+', '-')}-{mode}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    seconds = max(5, int(args.duration * 2))
+    command = [spy, "record", "--rate", "400", "--format", "raw", "--output", str(out), "--duration", str(seconds)]
+    recorder = subprocess.Popen(
+        [*command, "--pid", str(target.server_pids[0])], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    time.sleep(0.5)  # py-spy attaches
+    run_cell(python, target, mode, max(args.concurrency), seconds, 0.0)
+    _, err = recorder.communicate(timeout=seconds + 30)
+    if recorder.returncode != 0 or not out.exists():
+        print(f"bench: py-spy failed on {target.name}: {err.decode(errors='replace').strip()[-500:]}", flush=True)
+        return
+    print(summarize(out), flush=True)
 
 
 # -- report ---------------------------------------------------------------------------------------------
@@ -428,7 +459,7 @@ def report(results: dict[str, Any]) -> str:
             f"after (peak {after.get('VmHWM', 0) / 1024:.1f} MiB)"
         )
     for proxy, checks in results["goals"].items():
-        out.append(f"goals for {proxy}:")
+        out.append(f"goals for {proxy}:" + ("" if checks else " (they need the direct and baseline targets too)"))
         for key, check in checks.items():
             verdict = "PASS" if check["pass"] else ("FAIL" if check["value"] is not None else "N/A (errors)")
             out.append(f"  {key:<26} {fmt(check['value'], 3):>8}  (goal {check['goal']})  {verdict}")
@@ -452,6 +483,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", default="bench-results.json", help="where to write the figures")
     parser.add_argument("--no-pin", action="store_true", help="leave CPU placement to the scheduler")
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes and logs (prints where)")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="after measuring, sample each server under load with py-spy; raw stacks and a summary go to DIR",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.cell_warmup = 1.5, 0.5, 0.3
