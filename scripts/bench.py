@@ -19,11 +19,13 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ MODES = {"json": ":generateContent", "stream": ":streamGenerateContent?alt=sse"}
 TARGETS = ("direct", "baseline", "proxy", "proxy+monitor")
 GOAL_RATIO = 0.80
 GOAL_ADDED_MS = 1.0
+NOISY_PCT = 5.0  # other work + steal on the server's CPU above this flags a cell as noisy
 
 
 # -- processes ------------------------------------------------------------------------------------------
@@ -137,6 +140,18 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
     return total
+
+
+def cpu_times(cpu: int | None) -> tuple[float, float]:
+    """(busy, steal) seconds of one CPU (all CPUs when None) from /proc/stat."""
+    label = "cpu" if cpu is None else f"cpu{cpu}"
+    for line in Path("/proc/stat").read_text().splitlines():
+        fields = line.split()
+        if fields[0] == label:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[1:9])
+            tick = os.sysconf("SC_CLK_TCK")
+            return (user + nice + system + irq + softirq) / tick, steal / tick
+    return 0.0, 0.0
 
 
 def memory_kb(pid: int) -> dict[str, int]:
@@ -320,28 +335,33 @@ def proxy_target(
 
 
 def run_cell(
-    python: str, target: Target, mode: str, concurrency: int, duration: float, warmup: float
+    python: str, target: Target, mode: str, concurrency: int, duration: float, warmup: float, cpu: int | None = None
 ) -> dict[str, Any]:
+    """One load run. `cpu`: the server's CPU, watched for other work and for time the hypervisor took."""
     command = [python, str(HERE / "bench_load.py"), "--port", str(target.port), "--path", target.paths[mode]]
     command += ["--body", target.body.decode(), "-c", str(concurrency), "-d", str(duration), "-w", str(warmup)]
     for header in target.headers:
         command += ["--header", header]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    marks: dict[str, tuple[float, float, float]] = {}
+    marks: dict[str, tuple[float, float, float, float, float]] = {}
     result: dict[str, Any] | None = None
     for line in proc.stdout:
         line = line.strip()
         if line in ("measure-start", "measure-end"):
             fake = cpu_seconds([target.fake_pid]) if target.fake_pid not in target.server_pids else 0.0
-            marks[line] = (time.perf_counter(), cpu_seconds(target.server_pids), fake)
+            marks[line] = (time.perf_counter(), cpu_seconds(target.server_pids), fake, *cpu_times(cpu))
         elif line.startswith("{"):
             result = json.loads(line)
     if proc.wait() != 0 or result is None:
         raise RuntimeError(f"the load generator failed on {target.name} {mode} c={concurrency}")
     if len(marks) == 2:
-        (t0, s0, f0), (t1, s1, f1) = marks["measure-start"], marks["measure-end"]
+        (t0, s0, f0, b0, x0), (t1, s1, f1, b1, x1) = marks["measure-start"], marks["measure-end"]
         result["server_cpu_pct"] = round(100 * (s1 - s0) / (t1 - t0), 1)
+        if cpu is not None:
+            # Noise: busy time on the server's CPU that was not the server's, and time the hypervisor took.
+            result["other_on_server_cpu_pct"] = round(max(0.0, 100 * ((b1 - b0) - (s1 - s0)) / (t1 - t0)), 1)
+            result["steal_pct"] = round(100 * (x1 - x0) / (t1 - t0), 1)
         # CPU the server spent per answered request: steadier than req/s when other work shares the machine.
         answered = result["requests"] + sum(result["errors"].values())
         result["server_cpu_us_per_req"] = round(1e6 * (s1 - s0) / answered, 1) if answered else None
@@ -351,16 +371,45 @@ def run_cell(
     return {"target": target.name, "mode": mode, **result}
 
 
-def measure(python: str, target: Target, args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]) -> None:
-    # Warm-up at the highest concurrency in every mode: connections, caches, allocator.
+def warm_up(python: str, target: Target, args: argparse.Namespace) -> None:
+    """Load at the highest concurrency in every mode, unmeasured: connections, caches, the allocator."""
     for mode in args.modes:
         run_cell(python, target, mode, max(args.concurrency), args.warmup, 0.2)
-    for mode in args.modes:
-        for concurrency in args.concurrency:
-            emit(run_cell(python, target, mode, concurrency, args.duration, args.cell_warmup))
-    if args.profile is not None and target.name != "direct":
+
+
+def rounds(
+    python: str, targets: list[Target], args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]
+) -> None:
+    """Every cell of every round, the targets taking turns cell by cell: a slow minute on a shared machine
+    then hits the baseline and the proxy alike, and their ratio holds."""
+    for number in range(1, args.repeat + 1):
         for mode in args.modes:
-            profile(python, target, mode, args)
+            for concurrency in args.concurrency:
+                for target in targets:
+                    cell = run_cell(python, target, mode, concurrency, args.duration, args.cell_warmup, args.server_cpu)
+                    emit({**cell, "round": number})
+
+
+def median_cells(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One cell per (target, mode, concurrency): the median of each figure over the rounds."""
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["target"], run["mode"], run["concurrency"]), []).append(run)
+    cells = []
+    for (target, mode, concurrency), group in groups.items():
+        cell: dict[str, Any] = {"target": target, "mode": mode, "concurrency": concurrency, "rounds": len(group)}
+        for key, value in group[0].items():
+            if key in cell or key == "round":
+                continue
+            values = [run[key] for run in group if isinstance(run.get(key), int | float)]
+            if values and isinstance(value, int | float):
+                cell[key] = round(statistics.median(values), 4)
+            elif key == "errors":
+                cell[key] = dict(sum((Counter(run["errors"]) for run in group), Counter()))
+            else:
+                cell[key] = next((run[key] for run in group if run.get(key) is not None), value)
+        cells.append(cell)
+    return cells
 
 
 def py_spy() -> str | None:
@@ -404,7 +453,10 @@ def usable(c: dict[str, Any] | None) -> bool:
     return c is not None and c["requests"] > 0 and not c["errors"]
 
 
-def goals(cells: list[dict[str, Any]], concurrency: list[int], proxy: str) -> dict[str, Any]:
+def goals(
+    cells: list[dict[str, Any]], concurrency: list[int], proxy: str, runs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The two goals on the median cells; `per_round` shows how steady each figure was."""
     high, low = max(concurrency), min(concurrency)
     out: dict[str, Any] = {}
     for mode in MODES:
@@ -415,6 +467,7 @@ def goals(cells: list[dict[str, Any]], concurrency: list[int], proxy: str) -> di
                 "value": None if ratio is None else round(ratio, 3),
                 "goal": f">= {GOAL_RATIO:.2f}",
                 "pass": ratio is not None and ratio >= GOAL_RATIO,
+                "per_round": paired(runs, proxy, "baseline", mode, high, lambda x, y: x["rps"] / y["rps"]),
             }
         p, d = cell(cells, proxy, mode, low), cell(cells, "direct", mode, low)
         if p is not None and d is not None:
@@ -423,7 +476,28 @@ def goals(cells: list[dict[str, Any]], concurrency: list[int], proxy: str) -> di
                 "value": None if added is None else round(added, 3),
                 "goal": f"< {GOAL_ADDED_MS:.1f} ms",
                 "pass": added is not None and added < GOAL_ADDED_MS,
+                "per_round": paired(runs, proxy, "direct", mode, low, lambda x, y: x["p50_ms"] - y["p50_ms"]),
             }
+    return out
+
+
+def paired(
+    runs: list[dict[str, Any]],
+    first: str,
+    second: str,
+    mode: str,
+    concurrency: int,
+    measure: Callable[[dict[str, Any], dict[str, Any]], float],
+) -> list[float | None]:
+    """`measure(first, second)` for each round, from the two cells run one after the other."""
+    out: list[float | None] = []
+    for number in sorted({run["round"] for run in runs}):
+        pair = [
+            next((r for r in runs if (r["target"], r["mode"], r["concurrency"], r["round"]) == key), None)
+            for key in ((first, mode, concurrency, number), (second, mode, concurrency, number))
+        ]
+        x, y = pair
+        out.append(round(measure(x, y), 3) if x is not None and y is not None and usable(x) and usable(y) else None)
     return out
 
 
@@ -434,7 +508,7 @@ def fmt(value: float | None, digits: int = 2) -> str:
 def table(cells: list[dict[str, Any]]) -> str:
     head = (
         f"{'target':<14} {'mode':<6} {'c':>3} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ttfb50':>8} "
-        f"{'srv cpu%':>8} {'µs/req':>7} {'fake%':>6} {'load%':>6}  errors"
+        f"{'srv cpu%':>8} {'µs/req':>7} {'fake%':>6} {'load%':>6} {'noise%':>6}  errors"
     )
     lines = [head, "-" * len(head)]
     for c in cells:
@@ -443,11 +517,17 @@ def table(cells: list[dict[str, Any]]) -> str:
             f"{c['target']:<14} {c['mode']:<6} {c['concurrency']:>3} {c['rps']:>9.0f} {fmt(c['p50_ms']):>8} "
             f"{fmt(c['p99_ms']):>8} {fmt(c.get('ttfb_p50_ms')):>8} {fmt(c.get('server_cpu_pct'), 0):>8} "
             f"{fmt(c.get('server_cpu_us_per_req'), 0):>7} "
-            f"{fmt(c.get('fake_cpu_pct'), 0):>6} {fmt(c.get('loadgen_cpu_pct'), 0):>6}  {errors}"
+            f"{fmt(c.get('fake_cpu_pct'), 0):>6} {fmt(c.get('loadgen_cpu_pct'), 0):>6} {fmt(noise(c), 0):>6}  {errors}"
         )
         if c["errors"] and c.get("error_sample"):
             lines.append(f"{'':<14} ! {c['error_sample'][:200]}")
     return "\n".join(lines)
+
+
+def noise(c: dict[str, Any]) -> float | None:
+    if "steal_pct" not in c:
+        return None
+    return float(c["other_on_server_cpu_pct"] + c["steal_pct"])
 
 
 def report(results: dict[str, Any]) -> str:
@@ -462,9 +542,18 @@ def report(results: dict[str, Any]) -> str:
         out.append(f"goals for {proxy}:" + ("" if checks else " (they need the direct and baseline targets too)"))
         for key, check in checks.items():
             verdict = "PASS" if check["pass"] else ("FAIL" if check["value"] is not None else "N/A (errors)")
-            out.append(f"  {key:<26} {fmt(check['value'], 3):>8}  (goal {check['goal']})  {verdict}")
+            spread = ", ".join(fmt(v, 3) for v in check.get("per_round", []))
+            rounds_note = f"  rounds: {spread}" if len(check.get("per_round", [])) > 1 else ""
+            out.append(f"  {key:<26} {fmt(check['value'], 3):>8}  (goal {check['goal']})  {verdict}{rounds_note}")
     meta = results["meta"]
     out.append(f"pinning: {meta['pinning']}; load average {meta['loadavg_before']} → {meta['loadavg_after']}")
+    noisy = [c for c in results["cells"] if (noise(c) or 0) > NOISY_PCT]
+    if noisy:
+        worst = max(noise(c) or 0 for c in noisy)
+        out.append(
+            f"warning: {len(noisy)} cells ran with other work or steal on the server's CPU (up to {worst:.0f}%): "
+            "their figures are low; run again on a quieter machine"
+        )
     return "\n".join(out)
 
 
@@ -477,6 +566,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target and mode (default 2)")
     parser.add_argument("--cell-warmup", type=float, default=0.5, help="unmeasured seconds at the start of a cell")
     parser.add_argument("--quick", action="store_true", help="1.5 s cells, short warm-ups: a smoke run")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every cell; the table shows medians")
     parser.add_argument("--concurrency", default="1,32", help="comma-separated client counts (default 1,32)")
     parser.add_argument("--modes", default="json,stream", help="json, stream or both (default both)")
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"a subset of {','.join(TARGETS)}")
@@ -516,39 +606,53 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     python = sys.executable
     plan = CpuPlan.choose(not args.no_pin)
+    args.server_cpu = plan.server
     if plan.rest is not None:
         os.sched_setaffinity(0, {plan.rest})  # inherited by the fake and the load generators
-    cells: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
     rss: dict[str, dict[str, dict[str, int]]] = {}
     started = time.time()
     loadavg_before = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    print(f"bench: {plan.describe()}; {args.duration:g} s per cell; load average {loadavg_before}", flush=True)
+    print(
+        f"bench: {plan.describe()}; {args.duration:g} s per cell, {args.repeat} round(s); "
+        f"load average {loadavg_before}",
+        flush=True,
+    )
 
     def emit(result: dict[str, Any]) -> None:
-        cells.append(result)
+        runs.append(result)
         line = table([result]).splitlines()[2:]
         print("\n".join(line), flush=True)
 
     workdir = Path(tempfile.mkdtemp(prefix="trayagent-bench-"))
-    print(table([]).splitlines()[0], flush=True)
     try:
-        with fake_upstream(python) as (fake_port, fake):
+        with fake_upstream(python) as (fake_port, fake), ExitStack() as stack:
+            # Every server starts now (all on the server CPU; an idle one costs nothing) and takes turns.
+            targets: list[Target] = []
             for name in args.targets:
-                with ExitStack() as stack:
-                    if name == "direct":
-                        target = direct_target(fake_port, fake.pid)
-                    elif name == "baseline":
-                        target = stack.enter_context(baseline_target(python, fake_port, fake.pid, plan, workdir))
-                    else:
-                        monitor = name == "proxy+monitor"
-                        target = stack.enter_context(
-                            proxy_target(python, fake_port, fake.pid, plan, workdir, monitor=monitor)
-                        )
-                    if target.rss_pid is not None:
-                        rss[name] = {"before": memory_kb(target.rss_pid)}
-                    measure(python, target, args, emit)
-                    if target.rss_pid is not None:
-                        rss[name]["after"] = memory_kb(target.rss_pid)
+                if name == "direct":
+                    targets.append(direct_target(fake_port, fake.pid))
+                elif name == "baseline":
+                    targets.append(stack.enter_context(baseline_target(python, fake_port, fake.pid, plan, workdir)))
+                else:
+                    monitor = name == "proxy+monitor"
+                    proxy = proxy_target(python, fake_port, fake.pid, plan, workdir, monitor=monitor)
+                    targets.append(stack.enter_context(proxy))
+            for target in targets:
+                if target.rss_pid is not None:
+                    rss[target.name] = {"before": memory_kb(target.rss_pid)}
+            for target in targets:
+                warm_up(python, target, args)
+            print(table([]).splitlines()[0], flush=True)
+            rounds(python, targets, args, emit)
+            for target in targets:
+                if target.rss_pid is not None:
+                    rss[target.name]["after"] = memory_kb(target.rss_pid)
+            if args.profile is not None:
+                for target in targets:
+                    for mode in args.modes:
+                        if target.name != "direct":
+                            profile(python, target, mode, args)
     finally:
         if args.keep:
             print(f"bench: logs and homes kept in {workdir}")
@@ -562,14 +666,18 @@ def main(argv: list[str] | None = None) -> int:
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
             "pinning": plan.describe(),
             "duration_s": args.duration,
+            "repeat": args.repeat,
             "concurrency": args.concurrency,
             "loadavg_before": loadavg_before,
             "loadavg_after": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
             "payload": "4 SSE chunks (~90 characters of text) + usage; non-stream: one aggregated response",
         },
-        "cells": cells,
+        "cells": median_cells(runs),
+        "runs": runs,
         "rss_kb": rss,
-        "goals": {p: goals(cells, args.concurrency, p) for p in ("proxy", "proxy+monitor") if p in args.targets},
+    }
+    results["goals"] = {
+        p: goals(results["cells"], args.concurrency, p, runs) for p in ("proxy", "proxy+monitor") if p in args.targets
     }
     print()
     print(report(results))
