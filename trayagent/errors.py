@@ -168,6 +168,8 @@ class UpstreamRejected(ProxyError):
         self.status_code = status if 400 <= status < 500 and status not in (401, 403, 429) else 400
         if self.status_code == 413:
             self.kind = "request_too_large"
+        elif self.status_code == 404:
+            self.kind = "not_found"
 
 
 class StreamBroken(ProxyError):

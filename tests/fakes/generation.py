@@ -3,7 +3,9 @@
 Replies are scripted per account (or for everyone) as `ScriptedReply`: chunks of parts (text, thoughts with
 signatures, function calls), a finish reason and usage. Without a script the model answers
 "Hello from <model>" in three chunks. Stream misbehaviour comes from `Failure` fields: `cut_after` (the
-connection drops after N chunks), `empty` (200 with no data), `delay` (slow first byte).
+connection drops after N chunks), `empty` (200 with no data), `delay` (slow first byte). A reply's
+`raw_before` puts raw SSE before chunk N (keep-alive comments, backend metadata events, anything odd).
+Thought signatures are base64 on the wire, as Google sends them (the google-genai SDK decodes them).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class ScriptedReply:
     email: str | None = None  # only for this account
     times: int = 1
     chunk_delay: float = 0.0
+    raw_before: dict[int, bytes] = field(default_factory=dict)  # chunk index -> raw SSE written before it
 
 
 def text(value: str, signature: str | None = None) -> dict[str, Any]:
@@ -36,7 +39,7 @@ def text(value: str, signature: str | None = None) -> dict[str, Any]:
     return part
 
 
-def thought(value: str, signature: str | None = "sig-thought-1") -> dict[str, Any]:
+def thought(value: str, signature: str | None = "c2lnLXRob3VnaHQtMQ==") -> dict[str, Any]:
     part: dict[str, Any] = {"text": value, "thought": True}
     if signature:
         part["thoughtSignature"] = signature
@@ -117,7 +120,11 @@ def check_envelope(account: FakeAccount, body: dict[str, Any]) -> web.Response |
 
 
 async def stream(
-    request: web.Request, payloads: list[dict[str, Any]], failure: Failure | None, chunk_delay: float
+    request: web.Request,
+    payloads: list[dict[str, Any]],
+    failure: Failure | None,
+    chunk_delay: float,
+    raw_before: dict[int, bytes] | None = None,
 ) -> web.StreamResponse:
     if failure is not None and failure.delay:
         await asyncio.sleep(failure.delay)
@@ -126,6 +133,7 @@ async def stream(
     if failure is not None and failure.empty:
         await response.write_eof()
         return response
+    raw_before = raw_before or {}
     for i, payload in enumerate(payloads):
         if failure is not None and failure.cut_after is not None and i >= failure.cut_after:
             # Drop the connection mid-stream, as a dying backend does.
@@ -134,6 +142,8 @@ async def stream(
             return response
         if chunk_delay and i:
             await asyncio.sleep(chunk_delay)
+        if i in raw_before:
+            await response.write(raw_before[i])
         await response.write(b"data: " + json.dumps(payload).encode() + b"\r\n\r\n")
     await response.write_eof()
     return response

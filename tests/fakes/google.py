@@ -160,6 +160,12 @@ class FakeGoogle:
             self.generation.replies.append(scripted)
         return scripted
 
+    def clear_scripts(self) -> None:
+        """Forget scripted replies and failures not used yet (a fake shared by several tests)."""
+        with self._lock:
+            self.generation.replies.clear()
+            self._failures.clear()
+
     def calls_to(self, method: str, email: str | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method and (email is None or c.email == email)]
@@ -477,7 +483,7 @@ class FakeGoogle:
             return web.json_response(aggregate(payloads))
         if request.query.get("alt") != "sse":
             return api_error(400, "streamGenerateContent needs alt=sse here")
-        return await stream(request, payloads, failure, scripted.chunk_delay)
+        return await stream(request, payloads, failure, scripted.chunk_delay, scripted.raw_before)
 
     def _load_code_assist(self, account: FakeAccount, body: dict[str, Any]) -> web.Response:
         metadata = body.get("metadata")

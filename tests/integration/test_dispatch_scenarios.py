@@ -310,6 +310,16 @@ def test_a_vanished_project_is_looked_up_again(pool_factory: Callable[..., Pool]
     assert pool.calls() == 3 + 1  # 404 on each of the three bases, then the new project on the first
 
 
+def test_a_model_google_does_not_know_is_a_404_not_an_outage(pool_factory: Callable[..., Pool]) -> None:
+    pool = pool_factory("alice@example.com", "bob@example.com")
+    for _ in range(2):  # the first asks Google; the second fails fast on what the pool learnt
+        reply = pool.post("/v1beta/models/gemini-9-ultra:generateContent")
+        assert reply.status == 404, reply.body
+        error = reply.json()["error"]
+        assert error["status"] == "NOT_FOUND" and "gemini-9-ultra was not found upstream" in error["message"]
+    assert pool.post().status == 200  # other models are not affected
+
+
 def test_an_upstream_400_goes_back_to_the_client(pool_factory: Callable[..., Pool]) -> None:
     pool = pool_factory("alice@example.com", "bob@example.com")
     pool.google.fail("streamGenerateContent", 400, message="Invalid JSON payload: unknown field 'foo'")

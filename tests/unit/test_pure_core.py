@@ -12,7 +12,7 @@ PURE_MODULES = [
     *sorted((PACKAGE / "translate").glob("*.py")),
     PACKAGE / "proxy" / "auth.py",
     PACKAGE / "proxy" / "surface.py",
-    *(PACKAGE / "proxy" / name for name in ("monitorrow.py", "monitorquery.py", "accountview.py")),
+    *(PACKAGE / "proxy" / name for name in ("monitorrow.py", "monitorquery.py", "accountview.py", "exhaustion.py")),
     PACKAGE / "redact.py",
     PACKAGE / "errors.py",
     PACKAGE / "traymenu.py",

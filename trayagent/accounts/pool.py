@@ -72,6 +72,10 @@ class AccountPool:
         self._rng = rng
         self._session_ttl_s = session_ttl_s
 
+    def now(self) -> float:
+        """The pool's clock reading (cooldowns are stamped on it)."""
+        return self._now()
+
     def with_settings(self, settings: SchedulingSettings) -> AccountPool:
         """The same state, clock and randomness under new settings (config hot reload)."""
         return AccountPool(settings, now=self._now, rng=self._rng, state=self.state, session_ttl_s=self._session_ttl_s)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -22,20 +20,19 @@ import orjson
 
 from trayagent.accounts.pool import AccountPool, NoneAvailable, Wait
 from trayagent.accounts.project import resolve_project
-from trayagent.accounts.ratelimit import Failure, format_duration, sign_in_lost
+from trayagent.accounts.ratelimit import Failure, sign_in_lost
 from trayagent.accounts.record import Account
 from trayagent.accounts.registry import AccountRegistry
 from trayagent.config import Config
 from trayagent.errors import (
     GoogleError,
-    NoAccountAvailable,
     ProxyError,
-    RateLimited,
     StreamBroken,
     TokenRevoked,
     UpstreamRejected,
 )
 from trayagent.proxy.exchange import Exchange
+from trayagent.proxy.exhaustion import exhaustion_error
 from trayagent.proxy.signatures import SignatureCache
 from trayagent.redact import redact
 from trayagent.translate.gemini import merge_chunks, repair_signatures
@@ -52,11 +49,6 @@ from trayagent.upstream.generation import (
 log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 6.0  # total time one request may spend waiting for a cooldown to end before failing
-NO_ACCOUNT_MESSAGE = (
-    "no Google account yet: run `trayagent accounts login` to sign one in "
-    "(or `trayagent accounts add --refresh-token TOKEN`), then retry"
-)
-_BUSY_KINDS = frozenset({"quota", "rate", "capacity"})
 _T = TypeVar("_T")
 
 
@@ -389,51 +381,9 @@ class Dispatcher:
         await self.registry.reload()
 
     def _exhausted(self, decision: Wait | NoneAvailable | None, last: Failure | None, model: str) -> ProxyError:
-        """The error the client gets when no account could answer: why, and when to come back."""
-        if isinstance(decision, NoneAvailable) and last is None:
-            if decision.reason == "no_accounts":
-                return NoAccountAvailable(NO_ACCOUNT_MESSAGE)
-            if decision.reason == "disabled":
-                return NoAccountAvailable(
-                    redact(f"{decision.message}: see `trayagent accounts list`, then sign in again or verify it")
-                )
-        retry_after = decision.seconds if isinstance(decision, Wait) else None
-        if isinstance(decision, NoneAvailable):
-            retry_after = decision.retry_after_s
-        if retry_after is None:
-            retry_after = self._next_free_in(model)
-        if decision is None or (isinstance(decision, NoneAvailable) and decision.reason == "tried_all"):
-            tried = "every account tried failed" if last is not None else "no account could be used"
-            when = f"; an account frees up in {format_duration(retry_after)}" if retry_after is not None else ""
-            summary = f"{tried} for {model}{when}"
-        else:
-            summary = decision.message
-        # Masked: the client may be on the LAN, and the message also lands in the request log.
-        message = redact(f"{summary}. Last upstream error: {last.message}" if last is not None else summary)
-        if last is not None:
-            busy = last.kind in _BUSY_KINDS
-        else:
-            busy = isinstance(decision, Wait) or (
-                isinstance(decision, NoneAvailable) and decision.reason in ("cooling", "no_quota", "capacity")
-            )
-        error: ProxyError = RateLimited(message) if busy else NoAccountAvailable(message)
-        error.retry_after = retry_after if retry_after is None or math.isfinite(retry_after) else None
-        if error.retry_after is None and busy:
-            error.retry_after = 60.0
-        return error
-
-    def _next_free_in(self, model: str) -> float | None:
-        now = time.time()
-        ends = []
-        for account in self.registry.accounts:
-            if not account.enabled:
-                continue
-            cooldown = self.pool.cooldown_of(account.id, model)
-            if cooldown is None:
-                return None  # this one is free (it failed for another reason)
-            ends.append(cooldown.until)
-        finite = [end - now for end in ends if math.isfinite(end)]
-        return max(0.0, min(finite)) if finite else None
+        now = self.pool.now()
+        cooldowns = [self.pool.cooldown_of(a.id, model) for a in self.registry.accounts if a.enabled]
+        return exhaustion_error(decision, last, model, cooldowns, now)
 
     # -- draining (the registry behind this dispatcher is being replaced) ----------------------
 

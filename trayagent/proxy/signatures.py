@@ -50,13 +50,17 @@ class SignatureCache:
         if found[1] <= self._now():
             del self._entries[key]
             return None
+        # A signature read back is one a conversation still replays: evict it last (LRU, not FIFO).
+        self._entries.move_to_end(key)
         return found[0]
 
     def observe(self, chunk: Mapping[str, Any], session_key: str | None) -> None:
         """Keep every signature in one upstream chunk."""
         for candidate in chunk.get("candidates") or ():
             content = candidate.get("content") if isinstance(candidate, dict) else None
-            for part in (content or {}).get("parts") or ():
+            if not isinstance(content, dict):
+                continue
+            for part in content.get("parts") or ():
                 if not isinstance(part, dict):
                     continue
                 signature = part.get("thoughtSignature")

@@ -19,8 +19,9 @@ GENERATION_METHODS = ("generateContent", "streamGenerateContent", "countTokens")
 def merge_chunks(chunks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Streamed chunks → the one GenerateContentResponse a non-streaming caller expects.
 
-    Adjacent text parts of the same kind (thought or not) are joined; a thought signature stays on the part
-    it came with (a signed part is never merged into another). Function calls and inline data stay as they
+    Adjacent text parts of the same kind (thought or not) are joined. A signature closes its run: the signed
+    piece joins the text before it and the signature moves onto the joined part (Cloud Code signs the last
+    piece of a thought), but nothing is ever appended after a signed part. Function calls and inline data stay as they
     are. The finish reason, usage and safety ratings are the last ones seen.
     """
     parts: list[dict[str, Any]] = []

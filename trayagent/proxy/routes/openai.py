@@ -8,11 +8,21 @@ from trayagent.errors import RouteNotFound
 from trayagent.proxy.context import ProxyApp, ProxyRequest
 from trayagent.proxy.models import alias_examples, model_names, routes_somewhere
 from trayagent.proxy.replies import json_reply
+from trayagent.proxy.routes import gemini
 from trayagent.proxy.routes.unavailable import post_without_account
 from trayagent.translate.gemini import openai_model_list
 
 
+def from_gemini_sdk(request: ProxyRequest) -> bool:
+    """google-genai defaults to api_version "v1", so its model list lands on OpenAI's `/v1/models` path; its
+    own header (or its key placement) tells it apart from an OpenAI client."""
+    headers = request.headers
+    return "x-goog-api-client" in headers or "x-goog-api-key" in headers or "key" in request.args
+
+
 async def list_models(request: ProxyRequest) -> HTTPResponse:
+    if from_gemini_sdk(request):
+        return await gemini.list_models(request)
     ctx = request.app.ctx
     names = model_names(ctx)
     names += [alias for alias in alias_examples() if alias not in names]
@@ -20,6 +30,8 @@ async def list_models(request: ProxyRequest) -> HTTPResponse:
 
 
 async def get_model(request: ProxyRequest, target: str) -> HTTPResponse:
+    if from_gemini_sdk(request):
+        return await gemini.get_model(request, target)
     ctx = request.app.ctx
     if not routes_somewhere(ctx, target):
         raise RouteNotFound(f"The model '{target}' does not exist; GET /v1/models lists the models")

@@ -11,7 +11,7 @@ from typing import NoReturn
 from trayagent.errors import NoAccountAvailable
 from trayagent.proxy.body import read_json_object
 from trayagent.proxy.context import ProxyContext, ProxyRequest
-from trayagent.proxy.dispatch import NO_ACCOUNT_MESSAGE
+from trayagent.proxy.exhaustion import NO_ACCOUNT_MESSAGE
 
 
 def no_account(ctx: ProxyContext) -> NoAccountAvailable:
