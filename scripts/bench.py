@@ -266,7 +266,7 @@ monitor:
 """
 
 
-def isolated_env(home: Path) -> dict[str, str]:
+def isolated_env(home: Path, source: Path = REPO) -> dict[str, str]:
     """trayagent sees only `home`: no user config, no OS keyring (secrets go to the 0600 fallback file)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAYAGENT_", "XDG_", "PYTHON_KEYRING"))}
     env.pop("DISPLAY", None)
@@ -277,21 +277,30 @@ def isolated_env(home: Path) -> dict[str, str]:
         XDG_CONFIG_HOME=str(home / "user" / ".config"),
         XDG_DATA_HOME=str(home / "user" / ".local" / "share"),
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")])),
     )
     return env
 
 
 @contextmanager
 def proxy_target(
-    python: str, fake_port: int, fake_pid: int, plan: CpuPlan, workdir: Path, *, monitor: bool
+    python: str,
+    fake_port: int,
+    fake_pid: int,
+    plan: CpuPlan,
+    workdir: Path,
+    *,
+    monitor: bool,
+    source: Path = REPO,
+    name: str | None = None,
 ) -> Iterator[Target]:
-    name = "proxy+monitor" if monitor else "proxy"
-    home = workdir / name.replace("+", "-")
+    """`trayagent serve` running the package found in `source` (this checkout unless comparing)."""
+    name = name or ("proxy+monitor" if monitor else "proxy")
+    home = workdir / name.replace("+", "-").replace("@", "-")
     home.mkdir()
     port = free_port()
     (home / "config.yaml").write_text(proxy_config(port, fake_port, monitor))
-    env = isolated_env(home)
+    env = isolated_env(home, source)
     added = subprocess.run(
         [python, "-m", "trayagent", "accounts", "add", "--refresh-token", "1//bench-refresh-token"],
         env=env,
@@ -325,7 +334,7 @@ def proxy_target(
             server_pids=proxies,
             fake_pid=fake_pid,
             rss_pid=proxies[0],
-            note=f"trayagent serve, one account, monitor {'on' if monitor else 'off'}",
+            note=f"trayagent serve from {source}, one account, monitor {'on' if monitor else 'off'}",
         )
     finally:
         stop(proc)
@@ -572,6 +581,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"a subset of {','.join(TARGETS)}")
     parser.add_argument("--json", default="bench-results.json", help="where to write the figures")
     parser.add_argument("--no-pin", action="store_true", help="leave CPU placement to the scheduler")
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run the trayagent package of another checkout (e.g. a git worktree) as target proxy@NAME, "
+        "taking turns with the others: an A/B test of a change (repeatable)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes and logs (prints where)")
     parser.add_argument(
         "--profile",
@@ -590,6 +608,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name in args.targets:
         if name not in TARGETS:
             parser.error(f"unknown target {name!r}; choose from {', '.join(TARGETS)}")
+    args.compare = [path.resolve() for path in args.compare]
+    for path in args.compare:
+        if not (path / "trayagent" / "__init__.py").is_file():
+            parser.error(f"--compare {path}: no trayagent package there")
     return args
 
 
@@ -625,10 +647,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(line), flush=True)
 
     workdir = Path(tempfile.mkdtemp(prefix="trayagent-bench-"))
+    targets: list[Target] = []
     try:
         with fake_upstream(python) as (fake_port, fake), ExitStack() as stack:
             # Every server starts now (all on the server CPU; an idle one costs nothing) and takes turns.
-            targets: list[Target] = []
             for name in args.targets:
                 if name == "direct":
                     targets.append(direct_target(fake_port, fake.pid))
@@ -638,6 +660,12 @@ def main(argv: list[str] | None = None) -> int:
                     monitor = name == "proxy+monitor"
                     proxy = proxy_target(python, fake_port, fake.pid, plan, workdir, monitor=monitor)
                     targets.append(stack.enter_context(proxy))
+            for source in args.compare:
+                name = f"proxy@{source.name}"
+                proxy = proxy_target(
+                    python, fake_port, fake.pid, plan, workdir, monitor=False, source=source, name=name
+                )
+                targets.append(stack.enter_context(proxy))
             for target in targets:
                 if target.rss_pid is not None:
                     rss[target.name] = {"before": memory_kb(target.rss_pid)}
@@ -677,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         "rss_kb": rss,
     }
     results["goals"] = {
-        p: goals(results["cells"], args.concurrency, p, runs) for p in ("proxy", "proxy+monitor") if p in args.targets
+        t.name: goals(results["cells"], args.concurrency, t.name, runs) for t in targets if t.name.startswith("proxy")
     }
     print()
     print(report(results))
