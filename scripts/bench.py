@@ -395,7 +395,9 @@ def rounds(
         for mode in args.modes:
             for concurrency in args.concurrency:
                 for target in targets:
-                    cell = run_cell(python, target, mode, concurrency, args.duration, args.cell_warmup, args.server_cpu)
+                    # The direct target's server is the fake, on the other CPU: no server CPU to watch.
+                    cpu = None if target.name == "direct" else args.server_cpu
+                    cell = run_cell(python, target, mode, concurrency, args.duration, args.cell_warmup, cpu)
                     emit({**cell, "round": number})
 
 
