@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -626,8 +627,13 @@ def git_revision() -> str:
         return "unknown"
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds the with-blocks, which stop every server this run started
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     python = sys.executable
     plan = CpuPlan.choose(not args.no_pin)
     args.server_cpu = plan.server
@@ -717,4 +723,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit("bench: interrupted; every server it started is stopped")
