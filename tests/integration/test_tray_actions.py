@@ -143,7 +143,8 @@ def test_quit_stops_the_proxy_and_frees_the_port(harness: Harness) -> None:
     harness.click("Quit")
     assert wait_until(lambda: not port_open(harness.port), 15)
     assert pid is not None and wait_until(lambda: not pid_alive(pid), 10)
-    assert harness.service.state.proxy.state == "stopped"
+    # The supervisor's thread publishes the state just after it reaps the child.
+    assert wait_until(lambda: harness.service.state.proxy.state == "stopped", 10), harness.service.state.proxy
 
 
 def test_an_agent_started_on_an_invalid_file_waits_for_a_good_save(

@@ -33,8 +33,9 @@ from trayagent.proxy.metrics import Metrics
 from trayagent.proxy.monitor import FILE_NAME as MONITOR_FILE
 from trayagent.proxy.monitor import Monitor
 from trayagent.proxy.replies import error_reply
-from trayagent.proxy.routes import accounts, admin, anthropic, gemini, health, openai, slowstream
+from trayagent.proxy.routes import accounts, admin, anthropic, gemini, health, openai, slowstream, ui
 from trayagent.proxy.surface import classify_path, protocol_for_path
+from trayagent.proxy.uisession import COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def create_app(ctx: ProxyContext, name: str | None = None, *, test_routes: bool 
     app.error_handler = _ProtocolErrorHandler()
     app.register_middleware(_guard, "request")
     app.register_middleware(_add_cors_headers, "response")
-    for routes in (health, admin, accounts, openai, anthropic, gemini):
+    for routes in (health, admin, accounts, ui, openai, anthropic, gemini):
         routes.register(app)
     if test_routes:
         slowstream.register(app)
@@ -128,7 +129,12 @@ async def _guard(request: ProxyRequest) -> HTTPResponse | None:
     if request.method == "OPTIONS":
         return _preflight(request)
     auth.check_host(request.headers.get("host"), proxy.allow_lan_access)
-    if auth.key_required(classify_path(path), proxy.effective_auth_mode, auth.is_loopback(request.ip)):
+    path_class = classify_path(path)
+    if auth.key_required(path_class, proxy.effective_auth_mode, auth.is_loopback(request.ip)):
+        if path_class == "admin" and (path in ui.OPEN_PATHS or ctx.ui_sessions.valid(request.cookies.get(COOKIE))):
+            return None  # the status page's cookie (never for AI routes), or the ticket exchange that sets it
+        if ui.wants_page(request):
+            return ui.sign_in_page(status=401)  # a browser gets a way in, not a JSON error
         # `?key=` only where the Gemini SDK puts it; elsewhere a key in a URL would leak into logs.
         query_key = request.args.get("key") if protocol_for_path(path) == "gemini" else None
         candidates = auth.presented_keys(

@@ -18,6 +18,7 @@ from trayagent import __version__
 from trayagent.apikey import ApiKey, resolve_api_key
 from trayagent.config import Config
 from trayagent.proxy.signatures import SignatureCache
+from trayagent.proxy.uisession import UiSessions
 from trayagent.secrets import SecretStore
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class ProxyContext:
     monitor: Monitor | None = None  # the request log; set by create_app when there is a data dir
     metrics: Metrics | None = None  # set by create_app
     logins: Logins | None = None  # sign-ins started over the status API; set by create_app
+    ui_sessions: UiSessions = field(default_factory=UiSessions)  # status page cookies (routes/ui.py)
     version: str = __version__
     config_error: str | None = None
     started_at: float = field(default_factory=time.time)
