@@ -1,6 +1,7 @@
 # make run  — set up .venv and start the tray agent (no display: it says so and runs the proxy in the foreground)
 # make test — set up .venv with the test extras and run the whole suite (GUI tests under Xvfb included)
 # make lint — ruff + mypy
+# make bench — proxy vs a bare Sanic+aiohttp pass-through vs the fake upstream alone (BENCH_ARGS=--quick)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +13,7 @@ RUN_SPEC  = .$(if $(ON_LINUX),[linux-gui],)
 TEST_SPEC = .[test$(if $(ON_LINUX),$(COMMA)linux-gui,)]
 COMMA    := ,
 
-.PHONY: run test lint clean
+.PHONY: run test lint bench clean
 
 run: $(VENV)/.installed-run
 	$(BIN)/trayagent
@@ -21,9 +22,12 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check trayagent tests
-	$(BIN)/ruff format --check trayagent tests
+	$(BIN)/ruff check trayagent tests scripts
+	$(BIN)/ruff format --check trayagent tests scripts
 	$(BIN)/mypy
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 $(VENV)/.installed-run: pyproject.toml scripts/bootstrap
 	scripts/bootstrap run
@@ -42,4 +46,4 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts bench-results.json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -28,7 +29,23 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Short texts (an account's email masked for every proxied request, short log lines) repeat: remember
+# their masked form. Bounded in count and length, so at most ~128 KiB whatever the traffic.
+_MEMO_MAX_LENGTH = 256
+
+
 def redact(text: str) -> str:
+    if len(text) <= _MEMO_MAX_LENGTH:
+        return _redact_short(text)
+    return _redact(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _redact_short(text: str) -> str:
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -7,6 +7,7 @@ candidate is compared in constant time; any match admits the request.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 from collections.abc import Iterable
@@ -62,6 +63,7 @@ def check_key(candidates: list[str], expected: str) -> None:
         raise AuthError(f"the API key is not valid for this trayagent proxy; {HOW_TO_SEND}")
 
 
+@functools.lru_cache(maxsize=256)  # asked twice per request (Host check, key policy) about a few peers
 def is_loopback(address: str | None) -> bool:
     if not address:
         return False

@@ -312,8 +312,10 @@ class Dispatcher:
         while True:
             try:
                 token = await self.registry.tokens.access_token(account)
-                project = account.project_id or await self._resolve_project(account, token)
-                account = replace(account, project_id=project)
+                project = account.project_id
+                if project is None:
+                    project = await self._resolve_project(account, token)
+                    account = replace(account, project_id=project)
                 exchange.attempts += 1
                 result = await attempt(account, token, project)
             except TokenRevoked as exc:

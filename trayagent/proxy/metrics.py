@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from trayagent.proxy.exchange import Exchange
@@ -64,19 +65,30 @@ class Metrics:
             self.tokens.labels(kind)  # present at 0 from the start, so rate() works from the first scrape
         self.registry.register(_LiveGauges(ctx, now))
         self._models: set[str] = set()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
     def observe(self, exchange: Exchange) -> None:
         protocol = exchange.protocol
-        self.requests.labels(protocol, self._model_label(exchange), str(exchange.status)).inc()
+        self._child(self.requests, (protocol, self._model_label(exchange), str(exchange.status))).inc()
         if exchange.duration_s is not None:
-            self.duration.labels(protocol).observe(exchange.duration_s)
+            self._child(self.duration, (protocol,)).observe(exchange.duration_s)
         if exchange.first_byte_s is not None:
-            self.first_byte.labels(protocol).observe(exchange.first_byte_s)
-        for kind, count in Tally(exchange.upstream_failures).items():
-            self.upstream_errors.labels(kind).inc(count)
+            self._child(self.first_byte, (protocol,)).observe(exchange.first_byte_s)
+        if exchange.upstream_failures:
+            for kind, count in Tally(exchange.upstream_failures).items():
+                self._child(self.upstream_errors, (kind,)).inc(count)
         for kind, count in zip(TOKEN_KINDS, exchange.tokens(), strict=True):
             if count > 0:
-                self.tokens.labels(kind).inc(count)
+                self._child(self.tokens, (kind,)).inc(count)
+
+    def _child(self, metric: MetricWrapperBase, labels: tuple[str, ...]) -> Any:
+        """`metric.labels(*labels)` without its per-call validation and lock: this runs for every request.
+        Label sets stay few (models are capped at MAX_MODEL_LABELS), so the cache stays small."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

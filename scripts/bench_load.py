@@ -1,0 +1,274 @@
+"""The load generator of `make bench`: a fixed number of keep-alive HTTP/1.1 connections, each sending one
+request after another (closed loop) for a warm-up, then for a measured window.
+
+Raw asyncio protocol on uvloop with the request bytes built once, so that the client costs little of the
+CPU it shares with the fake upstream. Prints `measure-start` and `measure-end` lines when the window
+opens and closes (the bench samples the servers' CPU time then), then one JSON line of results.
+
+    python scripts/bench_load.py --port 8045 --path /v1beta/models/m:generateContent --body '{…}' -c 32 -d 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import sys
+import time
+from collections import Counter
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+perf_counter = time.perf_counter
+
+
+class Broken(Exception):
+    """The connection closed or sent something that is not HTTP/1.1."""
+
+
+@dataclass
+class Answer:
+    status: int
+    started: float
+    first_event: float | None  # when the body first held an SSE `data:` line (streams)
+    finished: float
+    body: bytes
+    close: bool
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection; `request()` sends the prepared bytes and waits for the whole answer."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[Answer] | None = None
+        self.buffer = bytearray()
+        self._reset(0.0)
+
+    def _reset(self, started: float) -> None:
+        self.buffer.clear()
+        self.started = started
+        self.body_at = -1  # offset of the body in the buffer, once the head is in
+        self.status = 0
+        self.length = -1  # Content-Length, or -1 for chunked
+        self.close = False
+        self.cursor = 0  # chunked: where the next chunk-size line starts
+        self.parts: list[bytes] = []
+        self.first_event: float | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio subclasses
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(Broken("the server closed the connection"))
+
+    def request(self, data: bytes) -> asyncio.Future[Answer]:
+        if self.transport is None:
+            raise Broken("not connected")
+        self.waiter = asyncio.get_running_loop().create_future()
+        self._reset(perf_counter())
+        self.transport.write(data)
+        return self.waiter
+
+    def data_received(self, data: bytes) -> None:
+        now = perf_counter()
+        buffer = self.buffer
+        buffer += data
+        if self.body_at < 0 and not self._head():
+            return
+        if self.first_event is None and buffer.find(b"data:", self.body_at) >= 0:
+            self.first_event = now
+        done = self._chunks() if self.length < 0 else len(buffer) - self.body_at >= self.length
+        if done and self.waiter is not None and not self.waiter.done():
+            body = b"".join(self.parts) if self.length < 0 else bytes(buffer[self.body_at :])
+            self.waiter.set_result(Answer(self.status, self.started, self.first_event, now, body, self.close))
+
+    def _head(self) -> bool:
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return False
+        head = bytes(self.buffer[:end]).lower()
+        try:
+            self.status = int(head[9:12])
+        except ValueError:
+            self._fail("not an HTTP/1.1 status line")
+            return False
+        self.body_at = self.cursor = end + 4
+        self.close = b"\r\nconnection: close" in head
+        at = head.find(b"\r\ncontent-length:")
+        if at >= 0:
+            stop = head.find(b"\r\n", at + 2)
+            self.length = int(head[at + 17 : stop if stop >= 0 else len(head)])
+        elif b"\r\ntransfer-encoding: chunked" in head:
+            self.length = -1
+        else:
+            self._fail("neither Content-Length nor chunked (read-until-close is not supported)")
+            return False
+        return True
+
+    def _chunks(self) -> bool:
+        """Parse the chunks that are complete; True once the last (empty) chunk and its CRLF are in."""
+        buffer = self.buffer
+        while True:
+            line_end = buffer.find(b"\r\n", self.cursor)
+            if line_end < 0:
+                return False
+            size = int(bytes(buffer[self.cursor : line_end]).split(b";", 1)[0], 16)
+            start = line_end + 2
+            if size == 0:
+                return buffer.find(b"\r\n", start) >= 0  # trailers are not expected
+            if len(buffer) < start + size + 2:
+                return False
+            self.parts.append(bytes(buffer[start : start + size]))
+            self.cursor = start + size + 2
+
+    def _fail(self, why: str) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(Broken(why))
+        if self.transport is not None:
+            self.transport.close()
+
+
+@dataclass
+class Tally:
+    measure_from: float
+    measure_to: float
+    expect: bytes
+    latencies: list[float] = field(default_factory=list)
+    first_events: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    error_sample: str | None = None
+    warmup_done: int = 0
+
+    def add(self, answer: Answer) -> None:
+        if not self.measure_from <= answer.finished <= self.measure_to:
+            self.warmup_done += answer.finished < self.measure_from
+            return
+        if answer.status != 200 or self.expect not in answer.body:
+            key = str(answer.status) if answer.status != 200 else "200 without the expected reply"
+            self.errors[key] += 1
+            if self.error_sample is None:
+                self.error_sample = f"HTTP {answer.status}: {answer.body[:400].decode(errors='replace')}"
+            return
+        self.latencies.append(answer.finished - answer.started)
+        if answer.first_event is not None:
+            self.first_events.append(answer.first_event - answer.started)
+
+    def broken(self, why: str) -> None:
+        if self.measure_from <= perf_counter() <= self.measure_to:
+            self.errors["connection"] += 1
+            self.error_sample = self.error_sample or f"connection: {why}"
+
+
+async def connect(host: str, port: int) -> Connection:
+    loop = asyncio.get_running_loop()
+    _, protocol = await loop.create_connection(Connection, host, port)
+    return protocol
+
+
+async def worker(host: str, port: int, data: bytes, tally: Tally) -> None:
+    conn: Connection | None = None
+    while perf_counter() < tally.measure_to:
+        try:
+            if conn is None or conn.transport is None:
+                conn = await connect(host, port)
+            answer = await conn.request(data)
+        except (Broken, OSError) as exc:
+            tally.broken(str(exc))
+            conn = None
+            await asyncio.sleep(0.01)  # a refused connection must not spin
+            continue
+        tally.add(answer)
+        if answer.close and conn.transport is not None:
+            conn.transport.close()
+    if conn is not None and conn.transport is not None:
+        conn.transport.close()
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def build_request(host: str, port: int, path: str, body: bytes, headers: list[str]) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", "Content-Type: application/json", *headers]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def run_load(args: argparse.Namespace) -> dict[str, Any]:
+    data = build_request(args.host, args.port, args.path, args.body.encode(), args.header)
+    start = perf_counter()
+    tally = Tally(start + args.warmup, start + args.warmup + args.duration, args.expect.encode())
+
+    async def markers() -> None:
+        await asyncio.sleep(max(0.0, tally.measure_from - perf_counter()))
+        print("measure-start", flush=True)
+        cpu_from = time.process_time()
+        await asyncio.sleep(max(0.0, tally.measure_to - perf_counter()))
+        print("measure-end", flush=True)
+        cpu_used[0] = time.process_time() - cpu_from
+
+    cpu_used = [0.0]
+    workers = [worker(args.host, args.port, data, tally) for _ in range(args.concurrency)]
+    await asyncio.gather(markers(), *workers)
+    ok = len(tally.latencies)
+    ms = 1000.0
+    result: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+        "requests": ok,
+        "errors": dict(tally.errors),
+        "error_sample": tally.error_sample,
+        "rps": ok / args.duration,
+        "p50_ms": _scaled(percentile(tally.latencies, 0.50), ms),
+        "p90_ms": _scaled(percentile(tally.latencies, 0.90), ms),
+        "p99_ms": _scaled(percentile(tally.latencies, 0.99), ms),
+        "mean_ms": _scaled(sum(tally.latencies) / ok if ok else None, ms),
+        "loadgen_cpu_pct": 100.0 * cpu_used[0] / args.duration,
+    }
+    if tally.first_events:
+        result["ttfb_p50_ms"] = _scaled(percentile(tally.first_events, 0.50), ms)
+        result["ttfb_p99_ms"] = _scaled(percentile(tally.first_events, 0.99), ms)
+    return result
+
+
+def _scaled(value: float | None, factor: float) -> float | None:
+    return None if value is None else round(value * factor, 4)
+
+
+def run(main: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--path", required=True)
+    parser.add_argument("--body", required=True, help="the JSON body, sent as is")
+    parser.add_argument("--header", action="append", default=[], help="an extra 'Name: value' line (repeatable)")
+    parser.add_argument("--expect", default="STOP", help="a 200 whose body lacks this text counts as an error")
+    parser.add_argument("-c", "--concurrency", type=int, default=1)
+    parser.add_argument("-d", "--duration", type=float, default=5.0, help="measured seconds")
+    parser.add_argument("-w", "--warmup", type=float, default=1.0, help="seconds of load before the window")
+    args = parser.parse_args()
+    result = run(run_load(args))
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
