@@ -157,6 +157,8 @@ class StatusWindow:
         with self._lock:
             thread, self._closing = self._thread, True
         if thread is None:
+            self._wake_r.close()
+            self._wake_w.close()
             return
         self._post(lambda: None, start=False)  # wakes the worker, which sees `_closing`
         try:
@@ -190,7 +192,10 @@ class StatusWindow:
                 if not future.done():
                     future.set_result(Opened("none", detail="the agent is quitting"))
             while not self._commands.empty():
-                self._commands.get_nowait()  # opens posted while quitting: their futures were answered
+                try:
+                    self._commands.get_nowait()()  # posted while quitting: each answers "quitting" at once
+                except Exception:
+                    log.exception("status window command failed")
             self._wake_r.close()
             self._wake_w.close()
             self._closed.set_result(None)
@@ -248,7 +253,9 @@ class StatusWindow:
 
     def _cmd_open(self, path: str, future: Future[Opened]) -> None:
         child = self._child
-        if child is None:
+        if self._closing:
+            future.set_result(Opened("none", detail="the agent is quitting"))
+        elif child is None:
             self._spawn(path, [future])
         elif child.ready:
             self._show(child, path, future)
@@ -257,7 +264,7 @@ class StatusWindow:
 
     def _cmd_refresh(self) -> None:
         child = self._child
-        if child is None or not child.ready:
+        if child is None or not child.ready or self._closing:
             return
         page = self._page(child.path)
         # A proxy that (re)started is a new process: the window's session died with the old one.
