@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ import pytest
 
 from tests.gui.conftest import ARTIFACTS, Desktop
 from tests.gui.test_tray_gui import Agent
-from tests.serverproc import ServeProcess, free_port
+from tests.serverproc import REPO, ServeProcess, free_port
 from tests.streams import pid_alive, port_open, wait_until
 from trayagent.proxystatus import ProxyStatus
 from trayagent.traymenu import TrayState
@@ -203,6 +205,35 @@ def test_the_window_follows_the_proxy_and_a_closed_window_opens_again(
     finally:
         status_window.close()
     assert window_children() == []
+
+
+PARENT = """
+import sys, time
+from trayagent.window import StatusWindow
+
+if __name__ == "__main__":
+    print(StatusWindow(lambda: None).open().result(60), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_window_ends_when_its_parent_is_killed(probe: Probe, tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(PARENT)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    parent = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None and "how='window'" in parent.stdout.readline()
+        assert wait_until(lambda: probe.events("loaded"), 30)
+        pid = int(probe.read()["pid"])
+        parent.kill()  # no Quit, no pipe message: only the OS says the parent is gone
+        parent.wait(10)
+        assert wait_until(lambda: not pid_alive(pid), 10)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
+        parent.stdout.close()  # type: ignore[union-attr]
 
 
 def test_the_tray_menu_opens_the_window_and_quit_closes_it(desktop: Desktop, home: Path, tmp_path: Path) -> None:
