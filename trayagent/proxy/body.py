@@ -31,8 +31,14 @@ async def read_body(request: Request[Any, Any], limit: int) -> bytes:
 
 
 async def read_json_object(request: Request[Any, Any], limit: int) -> dict[str, Any]:
-    raw = await read_body(request, limit)
+    return parse_json_object(await read_body(request, limit))
+
+
+def parse_json_object(raw: bytes, *, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object; 400 in words otherwise. `optional`: an empty body is `{}`."""
     if not raw.strip():
+        if optional:
+            return {}
         raise BadRequest("the request body is empty; expected a JSON object")
     try:
         data = orjson.loads(raw)

@@ -11,7 +11,6 @@ import time
 import urllib.parse
 from typing import Any
 
-import orjson
 from sanic.response import HTTPResponse
 
 from trayagent.accounts.login import LOGIN_TIMEOUT_S
@@ -20,6 +19,7 @@ from trayagent.accounts.registry import AccountRegistry
 from trayagent.accounts.service import AccountService, Outcome
 from trayagent.errors import AccountError, BadRequest, GoogleError, NoAccountAvailable, ProxyError, RouteNotFound
 from trayagent.proxy.accountview import account_view
+from trayagent.proxy.body import parse_json_object
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
 from trayagent.proxy.logins import Logins, can_open_browser
 from trayagent.proxy.replies import json_reply
@@ -147,18 +147,7 @@ def _logins(ctx: ProxyContext) -> Logins:
 
 
 def _json_body(request: ProxyRequest, *, optional: bool = False) -> dict[str, Any]:
-    raw = request.body or b""
-    if not raw.strip():
-        if optional:
-            return {}
-        raise BadRequest("the request body is empty; expected a JSON object")
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return data
+    return parse_json_object(request.body or b"", optional=optional)
 
 
 def _google_failure(exc: GoogleError) -> ProxyError:
