@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from trayagent.accounts.pool import AccountPool, NoneAvailable, Pick, Wait, session_key
+from trayagent.accounts.pool import AccountPool, NoneAvailable, Pick, Wait
+from trayagent.translate.hub import session_key
 from trayagent.accounts.poolstate import InMemoryPoolState
 from trayagent.accounts.ratelimit import Failure
 from trayagent.accounts.record import Account, ModelQuota, Tier

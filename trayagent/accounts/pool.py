@@ -6,7 +6,6 @@ are injected; the dispatcher does the waiting, the I/O and the retries.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import math
 import random
@@ -248,18 +247,6 @@ class AccountPool:
         if session_key is not None:
             self.state.bind_session(session_key, account.id, now + self._session_ttl_s)
         return Pick(account, sticky=sticky)
-
-
-def session_key(first_user_text: str | None = None, client_session_id: str | None = None) -> str | None:
-    """A stable key per conversation: the client's own session/user id when it sends one, else a hash of
-    the first user message. None when neither exists (that request is not sticky)."""
-    if client_session_id and client_session_id.strip():
-        source = "client\0" + client_session_id.strip()
-    elif first_user_text and first_user_text.strip():
-        source = "text\0" + first_user_text.strip()
-    else:
-        return None
-    return "sid-" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _blocked(reason: NoneReason, seconds: float, message: str) -> Wait | NoneAvailable:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import orjson
@@ -36,6 +36,7 @@ from trayagent.proxy.exhaustion import exhaustion_error
 from trayagent.proxy.signatures import SignatureCache
 from trayagent.redact import redact
 from trayagent.translate.gemini import merge_chunks, repair_signatures
+from trayagent.translate.hub import HubRequest
 from trayagent.translate.models import KNOWN_UPSTREAM_MODELS, ModelRouter, Route
 from trayagent.upstream.generation import (
     ChunkStream,
@@ -50,15 +51,6 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 6.0  # total time one request may spend waiting for a cooldown to end before failing
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True, slots=True)
-class HubRequest:
-    """What a front end hands over: the client's model name, a Gemini GenerateContentRequest, a session."""
-
-    model: str
-    request: Mapping[str, Any]
-    session_key: str | None = None
 
 
 class Reply:

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from trayagent.translate.error_shapes import ClientProtocol
+from trayagent.translate.hub import ClientProtocol
 
 BODY_KEEP = 80 * 1024  # bytes of a body kept for the monitor: more than it stores, so it knows it cut one
 

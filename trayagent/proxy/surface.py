@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from trayagent.translate.error_shapes import ClientProtocol
+from trayagent.translate.hub import ClientProtocol
 
 PathClass = Literal["health", "admin", "ai"]
 

@@ -7,11 +7,11 @@ Gemini     {"error": {"code", "message", "status"}}
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from trayagent.errors import ProxyError
+from trayagent.translate.hub import ClientProtocol
 
-ClientProtocol = Literal["openai", "anthropic", "gemini"]
 
 # kind → (OpenAI type, OpenAI code)
 _OPENAI: dict[str, tuple[str, str | None]] = {

@@ -12,11 +12,11 @@ from typing import Any
 import orjson
 from sanic.response import HTTPResponse
 
-from trayagent.accounts.pool import session_key
 from trayagent.errors import BadRequest, ProxyError, RouteNotFound, StreamBroken
 from trayagent.proxy.body import read_json_object
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
-from trayagent.proxy.dispatch import Dispatcher, HubRequest
+from trayagent.proxy.dispatch import Dispatcher
+from trayagent.translate.hub import HubRequest, session_key
 from trayagent.proxy.exchange import Exchange
 from trayagent.proxy.models import model_names, routes_somewhere
 from trayagent.proxy.replies import json_reply

@@ -1,0 +1,167 @@
+"""The seam between a client protocol and the dispatcher: what a front end hands over, what it gets back.
+
+Gemini's GenerateContent shape is the hub. A front end (`Frontend`) turns the client's JSON body into a
+`ClientCall` holding a `HubRequest`, and turns hub replies back into the client's wire format: a merged reply
+through `render`, a stream chunk by chunk through a `StreamEncoder`. Front ends are pure: dicts and bytes in and
+out, ids and the clock injected through `ReplyIds`, no I/O and no `await`. The relay (`proxy/relay.py`) does the
+rest: the body, the account, the upstream, the socket, the request log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from trayagent.errors import ProxyError
+
+ClientProtocol = Literal["openai", "anthropic", "gemini"]
+Operation = Literal["generate", "count_tokens"]
+
+_NO_HEADERS: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class HubRequest:
+    """The client's model name, a Gemini GenerateContentRequest, and the conversation's sticky-session key."""
+
+    model: str
+    request: Mapping[str, Any]
+    session_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTarget:
+    """What the route saw besides the body: its path parameters, the query and the headers (lower-case names)."""
+
+    path: str = "/"
+    params: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCall:
+    """One parsed client request.
+
+    `echo` is the front end's own record of what the reply must repeat or honour (the model name the client
+    asked for, `n`, `include_usage`, tool names to map back…); only that front end reads it. `headers` are added
+    to the response (for instance which hosted tools were dropped); `notes` are logged once, masked.
+    """
+
+    hub: HubRequest
+    operation: Operation = "generate"
+    stream: bool = False
+    echo: Any = None
+    headers: Mapping[str, str] = _NO_HEADERS
+    notes: tuple[str, ...] = ()
+
+
+class ReplyIds(Protocol):
+    """Where a front end gets reply ids and timestamps, so golden files can fix them."""
+
+    def new(self, prefix: str) -> str:
+        """A fresh id, e.g. `new("chatcmpl-")`, `new("msg_")`, `new("call_")`."""
+        ...
+
+    def now(self) -> int:
+        """Unix seconds, for `created` fields."""
+        ...
+
+
+class StreamEncoder(Protocol):
+    """Hub chunks in, wire bytes out, for one streamed reply. Each call may return b"" (nothing to send yet)."""
+
+    def feed(self, chunk: Mapping[str, Any]) -> bytes:
+        """One GenerateContentResponse chunk from the upstream (the first one included)."""
+        ...
+
+    def finish(self) -> bytes:
+        """The upstream ended well: the protocol's terminal events (finish reason, usage, `[DONE]`, `]`)."""
+        ...
+
+    def fail(self, error: ProxyError) -> bytes:
+        """The upstream broke part-way: the protocol's error event, then whatever closes its framing."""
+        ...
+
+    def keepalive(self) -> bytes:
+        """Sent after a long silence so clients and middleboxes keep the stream (b"" where the format has none)."""
+        ...
+
+
+class Frontend(Protocol):
+    """One client protocol endpoint. Everything here is a plain function call on plain data."""
+
+    protocol: ClientProtocol
+
+    def parse(self, body: dict[str, Any], target: ClientTarget) -> ClientCall:
+        """The client's body → a ClientCall; `BadRequest` naming the field for anything it cannot honour."""
+        ...
+
+    def media_type(self, call: ClientCall) -> str:
+        """The Content-Type of the streamed reply."""
+        ...
+
+    def encoder(self, call: ClientCall, ids: ReplyIds) -> StreamEncoder: ...
+
+    def render(self, call: ClientCall, reply: Mapping[str, Any], ids: ReplyIds) -> Any:
+        """A merged GenerateContentResponse (or, for count_tokens, Google's countTokens answer) → the JSON
+        value the client gets."""
+        ...
+
+    def render_error(self, error: ProxyError) -> dict[str, Any]:
+        """The error body in this protocol's shape."""
+        ...
+
+
+class CountingIds:
+    """Deterministic ReplyIds for golden files and tests: `prefix` + a counter, a fixed clock."""
+
+    def __init__(self, now: int = 1_700_000_000, width: int = 4) -> None:
+        self._counter = itertools.count(1)
+        self._now = now
+        self._width = width
+
+    def new(self, prefix: str) -> str:
+        return f"{prefix}{next(self._counter):0{self._width}d}"
+
+    def now(self) -> int:
+        return self._now
+
+
+class RandomIds:
+    """ReplyIds from an injected source of random hex and an injected clock (the relay passes real ones)."""
+
+    def __init__(self, hex_source: Callable[[int], str], clock: Callable[[], float]) -> None:
+        self._hex = hex_source
+        self._clock = clock
+
+    def new(self, prefix: str) -> str:
+        return prefix + self._hex(24)
+
+    def now(self) -> int:
+        return int(self._clock())
+
+
+def session_key(first_user_text: str | None = None, client_session_id: str | None = None) -> str | None:
+    """A stable key per conversation: the client's own session/user id when it sends one, else a hash of
+    the first user message. None when neither exists (that request is not sticky)."""
+    if client_session_id and client_session_id.strip():
+        source = "client\0" + client_session_id.strip()
+    elif first_user_text and first_user_text.strip():
+        source = "text\0" + first_user_text.strip()
+    else:
+        return None
+    return "sid-" + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def sse_event(data: bytes, event: str | None = None) -> bytes:
+    """One server-sent event: `event:` (when named) and a `data:` line holding JSON (which has no newline)."""
+    if event is None:
+        return b"data: " + data + b"\n\n"
+    return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
+
+
+SSE_KEEPALIVE = b": keep-alive\n\n"
