@@ -23,6 +23,10 @@ Operation = Literal["generate", "count_tokens"]
 _NO_HEADERS: Mapping[str, str] = {}
 
 
+def _same_name(model: str) -> str:
+    return model
+
+
 @dataclass(frozen=True, slots=True)
 class HubRequest:
     """The client's model name, a Gemini GenerateContentRequest, and the conversation's sticky-session key."""
@@ -40,6 +44,9 @@ class ClientTarget:
     params: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    # The upstream model a client model name routes to (the user's mapping, aliases): a pure function the
+    # relay passes in, so a front end can shape thinking settings and limits for the model that will answer.
+    upstream_model: Callable[[str], str] = _same_name
 
 
 @dataclass(frozen=True, slots=True)
