@@ -122,7 +122,9 @@ def run_case(frontend: Frontend, case: Case) -> ClientCall | None:
     return call
 
 
-def encode_stream(frontend: Frontend, call: ClientCall, chunks: list[dict[str, Any]], error: ProxyError | None = None) -> bytes:
+def encode_stream(
+    frontend: Frontend, call: ClientCall, chunks: list[dict[str, Any]], error: ProxyError | None = None
+) -> bytes:
     """What the relay would write for these chunks: every feed, then finish (or fail with `error`)."""
     encoder = frontend.encoder(call, CountingIds())
     out = b"".join(encoder.feed(chunk) for chunk in chunks)

@@ -12,11 +12,11 @@ import orjson
 import pytest
 
 from trayagent.accounts.pool import AccountPool, NoneAvailable, Pick, Wait
-from trayagent.translate.hub import session_key
 from trayagent.accounts.poolstate import InMemoryPoolState
 from trayagent.accounts.ratelimit import Failure
 from trayagent.accounts.record import Account, ModelQuota, Tier
 from trayagent.config import SchedulingMode, SchedulingSettings
+from trayagent.translate.hub import session_key
 
 NOW = 1_800_000_000.0
 MODEL = "gemini-3-pro-high"

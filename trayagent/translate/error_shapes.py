@@ -12,7 +12,6 @@ from typing import Any
 from trayagent.errors import ProxyError
 from trayagent.translate.hub import ClientProtocol
 
-
 # kind → (OpenAI type, OpenAI code)
 _OPENAI: dict[str, tuple[str, str | None]] = {
     "invalid_request": ("invalid_request_error", None),

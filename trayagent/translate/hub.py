@@ -20,8 +20,6 @@ from trayagent.errors import ProxyError
 ClientProtocol = Literal["openai", "anthropic", "gemini"]
 Operation = Literal["generate", "count_tokens"]
 
-_NO_HEADERS: Mapping[str, str] = {}
-
 
 def _same_name(model: str) -> str:
     return model
@@ -62,7 +60,7 @@ class ClientCall:
     operation: Operation = "generate"
     stream: bool = False
     echo: Any = None
-    headers: Mapping[str, str] = _NO_HEADERS
+    headers: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
 

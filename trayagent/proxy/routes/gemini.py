@@ -16,13 +16,13 @@ from trayagent.errors import BadRequest, ProxyError, RouteNotFound, StreamBroken
 from trayagent.proxy.body import read_json_object
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
 from trayagent.proxy.dispatch import Dispatcher
-from trayagent.translate.hub import HubRequest, session_key
 from trayagent.proxy.exchange import Exchange
 from trayagent.proxy.models import model_names, routes_somewhere
 from trayagent.proxy.replies import json_reply
 from trayagent.proxy.routes.unavailable import no_account
 from trayagent.translate.error_shapes import render_gemini_error
 from trayagent.translate.gemini import GENERATION_METHODS, first_user_text, gemini_model, gemini_model_list
+from trayagent.translate.hub import HubRequest, session_key
 
 log = logging.getLogger(__name__)
 METHODS = GENERATION_METHODS
