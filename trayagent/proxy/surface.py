@@ -14,7 +14,11 @@ _ADMIN_EXACT = frozenset({"/api", "/ui", "/metrics"})
 
 
 def classify_path(path: str) -> PathClass:
-    """health is exempt in all_except_health; admin always needs the key except off+loopback; the rest is AI."""
+    """health is exempt in all_except_health; admin always needs the key except off+loopback; the rest is AI.
+
+    Trailing and doubled slashes are ignored: `/metrics/` or `//api/key` is admin like its plain form."""
+    if "//" in path or path.endswith("/"):
+        path = "/" + "/".join(piece for piece in path.split("/") if piece)
     if path in HEALTH_PATHS:
         return "health"
     if path in _ADMIN_EXACT or path.startswith(_ADMIN_PREFIXES):
@@ -35,3 +39,24 @@ def protocol_for_path(path: str) -> ClientProtocol:
     if path == "/v1/messages" or path.startswith("/v1/messages/"):
         return "anthropic"
     return "openai"
+
+
+_BASE_URLS = {
+    "openai": "OpenAI clients use the base URL {base}/v1",
+    "anthropic": "Anthropic clients use the base URL {base} (without /v1)",
+    "gemini": "Gemini clients use the base URL {base} (without /v1beta)",
+}
+
+
+def base_url_hint(path: str, base: str) -> str:
+    """What to tell a client whose path matched nothing. A base URL that already ends in /v1 makes the SDK call
+    `/v1/v1/…`: it must drop that /v1 (an Anthropic client) or keep exactly one (an OpenAI client)."""
+    doubled = path.startswith(("/v1/v1/", "/v1/v1beta/", "/v1beta/v1beta/", "/v1beta/v1/"))
+    rest = path[path.index("/", 1) :] if doubled else path
+    protocol = protocol_for_path(rest)
+    hint = _BASE_URLS[protocol].format(base=base)
+    if not doubled:
+        return hint
+    if protocol == "anthropic":
+        return f"the base URL ends in /v1 and the client adds its own: drop the /v1 ({hint})"
+    return f"the path repeats its version prefix: {hint}, once"
