@@ -48,12 +48,12 @@ _BOUND_PHRASES = (
     ("multipleOf", "a multiple of {}"),
 )
 _COUNT_PHRASES = (
-    ("minLength", "at least {} characters"),
-    ("maxLength", "at most {} characters"),
-    ("minItems", "at least {} items"),
-    ("maxItems", "at most {} items"),
-    ("minProperties", "at least {} properties"),
-    ("maxProperties", "at most {} properties"),
+    ("minLength", "at least {} character{}"),
+    ("maxLength", "at most {} character{}"),
+    ("minItems", "at least {} item{}"),
+    ("maxItems", "at most {} item{}"),
+    ("minProperties", "at least {} propert{}"),
+    ("maxProperties", "at most {} propert{}"),
 )
 _MAX_ENUM_HINT = 24
 _MAX_HINT_CHARS = 160
@@ -73,7 +73,7 @@ def clean_schema(schema: Any, *, max_depth: int = 24) -> dict[str, Any]:
     """
     if not isinstance(schema, Mapping):
         return {"type": "OBJECT"}
-    return _Cleaner(schema, max_depth).node(schema, 0, frozenset(), root=True)
+    return _Cleaner(schema, max_depth).node(schema, 0, frozenset({"#"}), root=True)  # "#" is being expanded
 
 
 def clean_tool_parameters(schema: Any, *, upstream_model: str | None = None) -> dict[str, Any] | None:
@@ -109,7 +109,7 @@ class _Cleaner:
             flat, nullable, active, looped = self._collapse(flat, active, hints)
             cyclic = cyclic or looped
         kind, type_null = _pick_type(flat, hints, "OBJECT" if root else "STRING")
-        nullable = nullable or type_null
+        nullable = nullable or type_null or flat.get("nullable") is True  # OpenAPI-style input keeps it
         out: dict[str, Any] = {"type": kind}
         enum = _enum_values(flat)
         if enum is not None:
@@ -376,14 +376,18 @@ def _constraint_hints(flat: Mapping[str, Any], hints: list[str]) -> None:
     for key, phrase in _COUNT_PHRASES:
         count = flat.get(key)
         if isinstance(count, int) and not isinstance(count, bool) and 0 <= count < _NO_BOUND:
-            hints.append(phrase.format(count))
+            plural = ("ies" if count != 1 else "y") if phrase.endswith("propert{}") else "s" if count != 1 else ""
+            hints.append(phrase.format(count, plural))
     if flat.get("uniqueItems") is True:
         hints.append("items unique")
     described = flat.get("description")
-    if "default" in flat and not (isinstance(described, str) and "default" in described.lower()):
+    if flat.get("default") is not None and not (isinstance(described, str) and "default" in described.lower()):
         hints.append(_clip("default: " + _json(flat["default"])))
     if flat.get("deprecated") is True:
         hints.append("deprecated")
+    extra = flat.get("additionalProperties")
+    if isinstance(extra, Mapping) and extra and not flat.get("properties"):  # a map: say what its values are
+        hints.append("any keys, " + _label(extra) + " values")
 
 
 def _description(flat: Mapping[str, Any], hints: list[str]) -> str:
