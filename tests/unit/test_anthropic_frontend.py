@@ -139,6 +139,13 @@ def test_disable_parallel_tool_use_keeps_the_first_call_only() -> None:
     assert "toolConfig" not in call.hub.request  # auto is Google's default
 
 
+def test_an_image_google_draws_becomes_markdown_in_the_text() -> None:
+    merged = reply({"text": "Here: "}, {"inlineData": {"mimeType": "image/png", "data": "iVBOR"}})
+    assert render(parse(), merged)["content"] == [
+        {"type": "text", "text": "Here: ![image](data:image/png;base64,iVBOR)"}
+    ]
+
+
 def test_the_reply_names_the_model_the_client_asked_for() -> None:
     assert render(parse(), reply({"text": "x"}, modelVersion="claude-opus-4-6-thinking"))["model"] == "claude-opus-5-5"
 

@@ -11,7 +11,7 @@ open blocks are left unclosed, because Claude Code keeps every block it saw stop
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 
@@ -31,6 +31,12 @@ from trayagent.translate.hub import ReplyIds, sse_event
 
 PING = sse_event(b'{"type":"ping"}', "ping")
 _Block = Literal["text", "thinking", "tool_use"]
+_T = TypeVar("_T")
+
+
+def _latest(source: Mapping[str, Any], key: str, kind: type[_T], previous: _T | None) -> _T | None:
+    value = source.get(key)
+    return value if isinstance(value, kind) else previous
 
 
 def _event(name: str, payload: Mapping[str, Any]) -> bytes:
@@ -76,20 +82,13 @@ class MessagesEncoder:
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
         if self._over:
             return b""
-        usage = chunk.get("usageMetadata")
-        if isinstance(usage, dict):
-            self._usage = usage
-        feedback = chunk.get("promptFeedback")
-        if isinstance(feedback, dict):
-            self._feedback = feedback
+        # The last usage, feedback and finish seen are the reply's (as merge_chunks keeps them).
+        self._usage = _latest(chunk, "usageMetadata", dict, self._usage)
+        self._feedback = _latest(chunk, "promptFeedback", dict, self._feedback)
         out = b"" if self._started else self._message_start()
         candidate = first_candidate(chunk)
-        finish = candidate.get("finishReason")
-        if isinstance(finish, str):
-            self._finish = finish
-        message = candidate.get("finishMessage")
-        if isinstance(message, str):
-            self._finish_message = message
+        self._finish = _latest(candidate, "finishReason", str, self._finish)
+        self._finish_message = _latest(candidate, "finishMessage", str, self._finish_message)
         for part in parts_of(candidate):
             out += self._part(part)
         return out
