@@ -366,3 +366,13 @@ def test_a_call_from_another_front_end_is_refused_not_misread() -> None:
 def test_a_non_object_message_is_a_bad_request() -> None:
     with pytest.raises(BadRequest, match=r"^messages\.0: expected an object$"):
         parse(messages=["hi"])
+
+
+def test_a_tool_result_without_content_is_an_empty_output() -> None:
+    messages = [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Touch", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": None}]},
+    ]
+    answer = parse(messages=messages).hub.request["contents"][2]["parts"][0]
+    assert answer == {"functionResponse": {"name": "Touch", "id": "t1", "response": {"output": ""}}}

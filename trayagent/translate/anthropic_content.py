@@ -192,7 +192,8 @@ class History:
         is_error = block.get("is_error", False)
         if not isinstance(is_error, bool):
             raise BadRequest(f"{path}.is_error: expected a boolean")
-        texts, media = self._result_content(block.get("content", ""), f"{path}.content")
+        content = block.get("content")
+        texts, media = self._result_content("" if content is None else content, f"{path}.content")
         output = "\n".join(texts)
         name = self._calls.get(call_id)
         if name is None:
