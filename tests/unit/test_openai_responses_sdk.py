@@ -221,21 +221,23 @@ def test_custom_tool_in_a_namespace_comes_back_as_a_custom_tool_call() -> None:
     assert [item["name"] for item in declared] == ["shell__run"]
 
 
+def broken_stream() -> Proxy:
+    return Proxy(_text_chunks("Partial")[:1], error=StreamBroken("Google closed the stream"))
+
+
 def test_error_mid_stream_reaches_the_sdk_as_failed_never_as_a_quiet_end() -> None:
-    proxy = Proxy(_text_chunks("Partial", finish="STOP")[:1], error=StreamBroken("Google closed the stream"))
-    events = list(proxy.client().responses.create(model="m", input="hi", stream=True))
+    events = list(broken_stream().client().responses.create(model="m", input="hi", stream=True))
     assert [event.type for event in events[-2:]] == ["error", "response.failed"]
     failed = events[-1]
     assert failed.type == "response.failed"
     assert failed.response.error is not None and failed.response.error.message == "Google closed the stream"
     assert failed.response.output_text == "Partial"
-    with pytest.raises(RuntimeError, match="response.completed"):
-        with proxy_for_failure().client().responses.stream(model="m", input="hi") as stream:
+
+
+def test_the_stream_helper_refuses_a_final_response_after_a_failure() -> None:
+    with broken_stream().client().responses.stream(model="m", input="hi") as stream:
+        with pytest.raises(RuntimeError, match="response.completed"):
             stream.get_final_response()
-
-
-def proxy_for_failure() -> Proxy:
-    return Proxy(_text_chunks("Partial")[:1], error=StreamBroken("Google closed the stream"))
 
 
 def test_bad_fields_are_the_sdk_typed_400_with_our_message() -> None:

@@ -111,7 +111,7 @@ class ResponseStream:
             return b""
         self._start()
         status, error, incomplete = self._verdict()
-        self._close("incomplete" if status == "incomplete" else "completed")
+        self._close("completed" if status == "completed" else "incomplete")
         self._flush_signatures()
         self._end(status, error, incomplete)
         return self._take()
