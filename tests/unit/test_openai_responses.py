@@ -138,11 +138,12 @@ def test_every_finish_reason_gets_a_status_and_only_stop_completes(reason: str) 
     reply = RESPONSES.render(
         parse({"model": "m", "input": "x"}), candidate({"text": "partial"}, finish=reason), CountingIds()
     )
-    expected = {"STOP": "completed", "MAX_TOKENS": "incomplete"}.get(reason)
     outcome = FINISH_OUTCOMES.get(reason)
-    if expected is None:
-        expected = "incomplete" if outcome == "filtered" else "failed"
+    expected = {"stop": "completed", "length": "incomplete", "filtered": "incomplete"}.get(outcome or "", "failed")
     assert reply["status"] == expected
+    if outcome in ("length", "filtered"):
+        reason_word = "max_output_tokens" if outcome == "length" else "content_filter"
+        assert reply["incomplete_details"] == {"reason": reason_word}
     if expected == "failed":
         assert reason in reply["error"]["message"]
 

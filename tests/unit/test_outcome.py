@@ -39,4 +39,5 @@ def test_token_counts_survive_missing_or_odd_values() -> None:
     assert token_counts(None) == TokenCounts()
     odd = {"promptTokenCount": "7", "candidatesTokenCount": True, "totalTokenCount": -1, "thoughtsTokenCount": 4}
     assert token_counts(odd) == TokenCounts(input=0, cached=0, output=4, reasoning=4, total=4)
-    assert token_counts({"promptTokenCount": 5, "candidatesTokenCount": 2}).total == 7
+    with_tools = {"promptTokenCount": 5, "toolUsePromptTokenCount": 3, "candidatesTokenCount": 2, "totalTokenCount": 9}
+    assert token_counts(with_tools) == TokenCounts(input=8, output=2, total=10)

@@ -25,6 +25,10 @@ FINISH_OUTCOMES: Mapping[str, Outcome] = {
     "IMAGE_SAFETY": "filtered",
     "IMAGE_PROHIBITED_CONTENT": "filtered",
     "IMAGE_RECITATION": "filtered",
+    "MODEL_ARMOR": "filtered",
+    "ESCALATION": "filtered",
+    "PUP_LIMITED_DISABLED": "filtered",
+    "CONTINUATION": "length",
     "MALFORMED_FUNCTION_CALL": "tool_error",
     "UNEXPECTED_TOOL_CALL": "tool_error",
     "TOO_MANY_TOOL_CALLS": "tool_error",
@@ -60,7 +64,8 @@ def finish_explanation(reason: str, message: str | None = None) -> str:
 @dataclass(frozen=True, slots=True)
 class TokenCounts:
     """Gemini's usageMetadata in OpenAI's terms. `input` includes the cached tokens (OpenAI counts them inside
-    input/prompt tokens); `output` includes the thinking tokens (OpenAI bills reasoning as output)."""
+    input/prompt tokens) and the tool-use prompt; `output` includes the thinking (OpenAI bills reasoning as
+    output). The total is recomputed, so the numbers always add up."""
 
     input: int = 0
     cached: int = 0
@@ -72,11 +77,10 @@ class TokenCounts:
 def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
     if not isinstance(usage, Mapping):
         return TokenCounts()
-    prompt = _count(usage, "promptTokenCount")
+    prompt = _count(usage, "promptTokenCount") + _count(usage, "toolUsePromptTokenCount")
     thoughts = _count(usage, "thoughtsTokenCount")
     output = _count(usage, "candidatesTokenCount") + thoughts
-    total = _count(usage, "totalTokenCount") or prompt + output
-    return TokenCounts(prompt, _count(usage, "cachedContentTokenCount"), output, thoughts, max(total, prompt + output))
+    return TokenCounts(prompt, _count(usage, "cachedContentTokenCount"), output, thoughts, prompt + output)
 
 
 def _count(usage: Mapping[str, Any], key: str) -> int:
