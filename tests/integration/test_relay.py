@@ -48,8 +48,10 @@ def logged(proxy: InProcessProxy, path: str, status: int) -> bool:
 def test_with_no_account_every_ai_route_answers_in_its_shape_and_is_logged(
     proxy: InProcessProxy, path: str, protocol: str, shape: str
 ) -> None:
-    body = {"model": "some-model", "messages": [{"role": "user", "content": "hi"}], "input": "hi", "max_tokens": 5}
-    if protocol == "gemini":
+    body: dict[str, object] = {"model": "some-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
+    if path == "/v1/responses":
+        body = {"model": "some-model", "input": "hi"}
+    elif protocol == "gemini":
         body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
     reply = proxy.request("POST", path, body=orjson.dumps(body), headers={"content-type": "application/json"})
     assert reply.status == 503, reply.body

@@ -15,8 +15,10 @@ from sanic.response import HTTPResponse
 
 from trayagent.proxy.context import ProxyApp, ProxyRequest
 from trayagent.proxy.relay import relay
+from trayagent.translate.anthropic import COUNT_TOKENS, MESSAGES
 from trayagent.translate.gemini import GEMINI
 from trayagent.translate.hub import ClientProtocol, Frontend
+from trayagent.translate.openai_responses import RESPONSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +32,9 @@ class AiRoute:
 AI_ROUTES: tuple[AiRoute, ...] = (
     AiRoute("/v1/chat/completions", "openai_chat", "openai", None),
     AiRoute("/v1/completions", "openai_completions", "openai", None),
-    AiRoute("/v1/responses", "openai_responses", "openai", None),
-    AiRoute("/v1/messages", "anthropic_messages", "anthropic", None),
-    AiRoute("/v1/messages/count_tokens", "anthropic_count_tokens", "anthropic", None),
+    AiRoute("/v1/responses", "openai_responses", "openai", RESPONSES),
+    AiRoute("/v1/messages", "anthropic_messages", "anthropic", MESSAGES),
+    AiRoute("/v1/messages/count_tokens", "anthropic_count_tokens", "anthropic", COUNT_TOKENS),
     AiRoute("/v1beta/models/<target:path>", "gemini_call", "gemini", GEMINI),
     # google-genai defaults to api_version "v1": the same calls under /v1/models/{model}:{method}.
     AiRoute("/v1/models/<target:path>", "gemini_call_v1", "gemini", GEMINI),

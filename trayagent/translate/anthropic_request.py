@@ -130,7 +130,8 @@ def parse_body(body: dict[str, Any], target: ClientTarget, *, count_tokens: bool
         single_tool=single_tool,
         estimate=estimate_tokens(request) if count_tokens else 1,
     )
-    hub = HubRequest(model=model, request=request, session_key=_session(body, target, request))
+    # Claude Code echoes thinking signatures itself: only those Google issued for the answering family go back up.
+    hub = HubRequest(model, request, _session(body, target, request), verify_signatures=True)
     return ClientCall(
         hub=hub,
         operation="count_tokens" if count_tokens else "generate",
