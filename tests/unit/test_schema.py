@@ -379,3 +379,29 @@ def test_fast_enough_per_request() -> None:
             clean_tool_parameters(schema)
     per_tool = (time.perf_counter() - started) / (50 * len(tools))
     assert per_tool < 0.001, f"{per_tool * 1e6:.0f} µs per tool"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "string"}}},
+        {"type": ["string", "null"]},
+        {"description": "no type"},
+        {"type": "integer", "enum": ["1"]},
+        {"type": "string", "enum": [1]},
+        {"type": "string", "properties": {"a": {"type": "string"}}},
+        {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "a"]},
+        {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]},
+        {"type": "array"},
+        {"type": "array", "items": {"type": "string", "minLength": 1}},
+        {"type": "OBJECT", "properties": {"a": {"type": "STRING", "nullable": False}}},
+    ],
+)
+def test_the_checker_rejects_what_cloud_code_rejects(bad: dict[str, Any]) -> None:
+    assert schema_problems(bad) != []
+
+
+def test_the_checker_wants_arguments_at_the_root() -> None:
+    assert parameters_problems({"type": "OBJECT"}) != []
+    assert parameters_problems({"type": "STRING"}) != []
+    assert parameters_problems({"type": "OBJECT", "properties": {"a": {"type": "STRING"}}}) == []
