@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from trayagent.translate.thinking import (
@@ -220,3 +222,10 @@ def test_the_config_and_the_limit_fit_together() -> None:
             for requested in (None, 1, 4096, 128000):
                 tokens = max_output_tokens(model, requested, budget)
                 assert tokens is not None and budget < tokens <= output_limit(model)
+
+
+def test_an_effort_outside_the_list_reads_as_medium() -> None:
+    """Front ends validate efforts; a value that slips through (Claude Code knows "xhigh") must not crash."""
+    odd: Any = "xhigh"
+    assert thinking_config("gemini-2.5-flash", effort=odd) == thinking_config("gemini-2.5-flash", effort="medium")
+    assert thinking_config("gemini-3-flash", effort=odd) == thinking_config("gemini-3-flash", effort="medium")
