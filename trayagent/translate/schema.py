@@ -52,7 +52,7 @@ def clean_schema(schema: Any, *, max_depth: int = 24) -> dict[str, Any]:
     objects stay free-form and arrays hold strings. Junk (None, a bool, a list) reads as a free-form object.
     """
     if not isinstance(schema, dict):
-        return {"type": "OBJECT"}
+        return {"type": "OBJECT", "properties": {}}
     return _Cleaner(schema, max_depth).node(schema, 0, frozenset({"#"}), root=True)  # "#" is being expanded
 
 
@@ -85,9 +85,11 @@ class _Cleaner:
         flat, active, cyclic = self._flatten(raw if isinstance(raw, dict) else {}, active, 0)
         hints: list[str] = []
         nullable = False
-        if "anyOf" in flat or "oneOf" in flat:
-            flat, nullable, active, looped = self._collapse(flat, active, hints)
-            cyclic = cyclic or looped
+        for _ in range(_MAX_MERGE_DEPTH):  # an alternative may itself be a union
+            if "anyOf" not in flat and "oneOf" not in flat:
+                break
+            flat, null_branch, active, looped = self._collapse(flat, active, hints)
+            nullable, cyclic = nullable or null_branch, cyclic or looped
         kind, type_null = _pick_type(flat, hints, "OBJECT" if root else "STRING")
         nullable = nullable or type_null or flat.get("nullable") is True  # OpenAPI-style input keeps it
         out: dict[str, Any] = {"type": kind}
@@ -112,8 +114,12 @@ class _Cleaner:
         if nullable:
             out["nullable"] = True
         leaf = cyclic or depth >= self._max_depth or self._budget <= 0
-        if kind == "OBJECT" and not leaf:
-            self._object(flat, out, depth, active)
+        if kind == "OBJECT":
+            # A free-form object says `properties: {}`; to the proto that is the same as saying nothing, and
+            # the one place Gemini refuses it, a declaration's root, clean_tool_parameters handles.
+            out["properties"] = {}
+            if not leaf:
+                self._object(flat, out, depth, active)
         elif kind == "ARRAY":
             items = {"type": "STRING"} if leaf else self._items(flat, depth, active)
             out["items"] = items
@@ -337,7 +343,14 @@ def _richness(branch: Mapping[str, Any]) -> int:
     return 1 if "type" in branch or "enum" in branch or "const" in branch else 0
 
 
-def _label(branch: Mapping[str, Any]) -> str:
+def _label(branch: Mapping[str, Any], level: int = 0) -> str:
+    """How the alternatives note names a branch: its type, the item type for arrays, through nested unions."""
+    if "type" not in branch and level < 4:
+        for key in ("anyOf", "oneOf"):
+            found = branch.get(key)
+            for inner in found if isinstance(found, list) else ():
+                if isinstance(inner, dict) and not _is_null(inner):
+                    return _label(inner, level + 1)
     kind = _pick_type(branch, [], "STRING")[0].lower()
     if kind == "array":
         items = branch.get("items")
