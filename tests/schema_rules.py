@@ -62,8 +62,10 @@ def schema_problems(node: Any, *, max_depth: int = 25, path: str = "$") -> list[
         problems.append(f"{path}: an ARRAY needs items")
     if "items" in node and kind != "ARRAY":
         problems.append(f"{path}: items only allowed for ARRAY")
-    if max_depth <= 0 and (properties or "items" in node):
+    if max_depth <= 0 and properties:
         problems.append(f"{path}: nested too deep")
+    if max_depth <= 0 and isinstance(node.get("items"), dict) and node["items"].keys() & {"properties", "items"}:
+        problems.append(f"{path}: nested too deep (an array at the limit holds plain items)")
     if isinstance(properties, Mapping):
         for name, sub in properties.items():
             problems += schema_problems(sub, max_depth=max_depth - 1, path=f"{path}.properties[{name!r}]")

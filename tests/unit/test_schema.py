@@ -175,12 +175,12 @@ def test_recursive_refs_end_in_a_leaf() -> None:
     out = clean(schema)
     assert out == {
         "type": "OBJECT",
-        "properties": {"kids": {"type": "ARRAY", "items": {"type": "OBJECT"}}},
+        "properties": {"kids": {"type": "ARRAY", "items": {"type": "OBJECT", "properties": {}}}},
     }
-    assert clean({"$ref": "#"}) == {"type": "OBJECT"}
+    assert clean({"$ref": "#"}) == {"type": "OBJECT", "properties": {}}
     assert clean({"properties": {"self": {"$ref": "#"}}}) == {
         "type": "OBJECT",
-        "properties": {"self": {"type": "OBJECT"}},
+        "properties": {"self": {"type": "OBJECT", "properties": {}}},
     }
 
 
@@ -254,7 +254,7 @@ def test_a_union_of_string_constants_is_an_enum() -> None:
 
 def test_only_null_alternatives() -> None:
     assert clean({"anyOf": [{"type": "null"}]}) == {"type": "STRING", "nullable": True}
-    assert clean({"anyOf": []}) == {"type": "OBJECT"}  # an untyped root reads as arguments
+    assert clean({"anyOf": []}) == {"type": "OBJECT", "properties": {}}  # an untyped root reads as arguments
     assert clean({"properties": {"x": {"anyOf": []}}})["properties"]["x"] == {"type": "STRING"}
 
 
@@ -287,12 +287,14 @@ def test_items_is_always_a_schema() -> None:
 
 
 def test_bare_objects_stay_free_form() -> None:
-    """Proto3 cannot tell `properties: {}` from no properties, so a free-form object is just its type."""
-    assert clean({"type": "object"}) == {"type": "OBJECT"}
-    assert clean({"type": "object", "properties": {}, "additionalProperties": True}) == {"type": "OBJECT"}
+    """A free-form object says `properties: {}` (proto3 cannot tell it from no properties)."""
+    assert clean({"type": "object"}) == {"type": "OBJECT", "properties": {}}
+    free = {"type": "object", "properties": {}, "additionalProperties": True}
+    assert clean(free) == {"type": "OBJECT", "properties": {}}
     assert clean({"type": "object", "additionalProperties": {"type": "array", "items": {"type": "integer"}}}) == {
         "type": "OBJECT",
         "description": "any keys, array of integer values",
+        "properties": {},
     }
 
 
@@ -303,9 +305,9 @@ def test_depth_is_bounded() -> None:
     out = clean_schema(deep, max_depth=5)
     assert schema_problems(out, max_depth=5) == []
     level, depth = out, 0
-    while "properties" in level:
+    while level.get("properties"):
         level, depth = level["properties"]["n"], depth + 1
-    assert depth == 5 and level == {"type": "OBJECT"}
+    assert depth == 5 and level == {"type": "OBJECT", "properties": {}}
     arrays: dict[str, Any] = {"type": "string"}
     for _ in range(200):
         arrays = {"type": "array", "items": arrays}
@@ -325,9 +327,9 @@ def test_deep_all_of_nesting_does_not_exhaust_the_stack() -> None:
 
 def test_junk_in() -> None:
     for junk in (None, True, False, 3, "object", ["type"], {}):
-        assert clean_schema(junk) == {"type": "OBJECT"}
+        assert clean_schema(junk) == {"type": "OBJECT", "properties": {}}
         assert clean_tool_parameters(junk) is None
-    assert clean({"type": 5, "description": 7, "properties": []}) == {"type": "OBJECT"}
+    assert clean({"type": 5, "description": 7, "properties": []}) == {"type": "OBJECT", "properties": {}}
 
 
 def test_the_input_is_not_mutated_and_not_shared() -> None:
@@ -379,3 +381,42 @@ def test_fast_enough_per_request() -> None:
             clean_tool_parameters(schema)
     per_tool = (time.perf_counter() - started) / (50 * len(tools))
     assert per_tool < 0.001, f"{per_tool * 1e6:.0f} µs per tool"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "string"}}},
+        {"type": ["string", "null"]},
+        {"description": "no type"},
+        {"type": "integer", "enum": ["1"]},
+        {"type": "string", "enum": [1]},
+        {"type": "string", "properties": {"a": {"type": "string"}}},
+        {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a", "a"]},
+        {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]},
+        {"type": "array"},
+        {"type": "array", "items": {"type": "string", "minLength": 1}},
+        {"type": "OBJECT", "properties": {"a": {"type": "STRING", "nullable": False}}},
+    ],
+)
+def test_the_checker_rejects_what_cloud_code_rejects(bad: dict[str, Any]) -> None:
+    assert schema_problems(bad) != []
+
+
+def test_the_checker_wants_arguments_at_the_root() -> None:
+    assert parameters_problems({"type": "OBJECT"}) != []
+    assert parameters_problems({"type": "STRING"}) != []
+    assert parameters_problems({"type": "OBJECT", "properties": {"a": {"type": "STRING"}}}) == []
+
+
+def test_unions_inside_unions_collapse_too() -> None:
+    schema = {"anyOf": [{"anyOf": [{"type": "integer"}, {"type": "null"}]}, {"oneOf": [{"type": "integer"}]}]}
+    assert clean({"properties": {"n": schema}})["properties"]["n"] == {
+        "type": "INTEGER",
+        "description": "one of 2 integer shapes; the richest is declared",
+        "nullable": True,
+    }
+    deep: dict[str, Any] = {"type": "boolean"}
+    for _ in range(5000):
+        deep = {"anyOf": [deep, {"type": "null"}]}
+    assert schema_problems(clean_schema(deep)) == []

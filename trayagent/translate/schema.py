@@ -14,12 +14,11 @@ other constraint worth knowing is moved into the description ("at most 5 items",
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, TypeGuard
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote
 
-import orjson
-
+from trayagent.translate.schema_notes import as_text, constraint_notes, describe, one_of
 from trayagent.translate.thinking import model_family
 
 _TYPES: Mapping[str, str] = {
@@ -35,28 +34,9 @@ _OBJECT_HINTS = ("properties", "required", "additionalProperties", "patternPrope
 _ARRAY_HINTS = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains")
 _STRING_HINTS = ("pattern", "minLength", "maxLength", "format")
 _NUMBER_HINTS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
-# zod and friends write ±(2**53 - 1) to mean "no bound": saying so in a description is noise.
-_NO_BOUND = 2**53 - 1
-_MAX_NODES = 20_000  # per call: bounds the work a schema of shared $refs can cause
+_MAX_NODES = 5_000  # per call: bounds the work a schema of shared $refs can cause
 _DEPTH_CEILING = 64  # whatever max_depth says, so deep junk cannot exhaust Python's stack
 _MAX_MERGE_DEPTH = 32  # nested allOf / chained $ref before we stop merging
-_BOUND_PHRASES = (
-    ("minimum", "minimum {}"),
-    ("maximum", "maximum {}"),
-    ("exclusiveMinimum", "greater than {}"),
-    ("exclusiveMaximum", "less than {}"),
-    ("multipleOf", "a multiple of {}"),
-)
-_COUNT_PHRASES = (
-    ("minLength", "at least {} character{}"),
-    ("maxLength", "at most {} character{}"),
-    ("minItems", "at least {} item{}"),
-    ("maxItems", "at most {} item{}"),
-    ("minProperties", "at least {} propert{}"),
-    ("maxProperties", "at most {} propert{}"),
-)
-_MAX_ENUM_HINT = 24
-_MAX_HINT_CHARS = 160
 # What a no-parameter tool gets when a Claude model will answer: Cloud Code hands Claude a tool without an
 # `input_schema` when `parameters` is absent ("tools.0.custom.input_schema: Field required"), and Gemini's
 # validation refuses an OBJECT root without properties, so the tool gets one optional property it never needs.
@@ -71,8 +51,8 @@ def clean_schema(schema: Any, *, max_depth: int = 24) -> dict[str, Any]:
     description; a null alternative or `type: [..., "null"]` becomes `nullable: true`. Below `max_depth` levels
     objects stay free-form and arrays hold strings. Junk (None, a bool, a list) reads as a free-form object.
     """
-    if not isinstance(schema, Mapping):
-        return {"type": "OBJECT"}
+    if not isinstance(schema, dict):
+        return {"type": "OBJECT", "properties": {}}
     return _Cleaner(schema, max_depth).node(schema, 0, frozenset({"#"}), root=True)  # "#" is being expanded
 
 
@@ -102,12 +82,14 @@ class _Cleaner:
 
     def node(self, raw: Any, depth: int, active: frozenset[str], *, root: bool = False) -> dict[str, Any]:
         self._budget -= 1
-        flat, active, cyclic = self._flatten(raw if isinstance(raw, Mapping) else {}, active, 0)
+        flat, active, cyclic = self._flatten(raw if isinstance(raw, dict) else {}, active, 0)
         hints: list[str] = []
         nullable = False
-        if "anyOf" in flat or "oneOf" in flat:
-            flat, nullable, active, looped = self._collapse(flat, active, hints)
-            cyclic = cyclic or looped
+        for _ in range(_MAX_MERGE_DEPTH):  # an alternative may itself be a union
+            if "anyOf" not in flat and "oneOf" not in flat:
+                break
+            flat, null_branch, active, looped = self._collapse(flat, active, hints)
+            nullable, cyclic = nullable or null_branch, cyclic or looped
         kind, type_null = _pick_type(flat, hints, "OBJECT" if root else "STRING")
         nullable = nullable or type_null or flat.get("nullable") is True  # OpenAPI-style input keeps it
         out: dict[str, Any] = {"type": kind}
@@ -117,20 +99,27 @@ class _Cleaner:
                 nullable = True
                 enum = [value for value in enum if value is not None]
             if kind == "STRING":
-                strings = list(dict.fromkeys(_text(value) for value in enum))
+                strings = list(dict.fromkeys(as_text(value) for value in enum))
                 if strings:
                     out["enum"] = strings
             elif enum:
-                hints.append(_one_of(enum))
-        _constraint_hints(flat, hints)
-        description = _description(flat, hints)
+                hints.append(one_of(enum))
+        constraint_notes(flat, hints)
+        extra = flat.get("additionalProperties")
+        if kind == "OBJECT" and isinstance(extra, dict) and extra and not flat.get("properties"):
+            hints.append("any keys, " + _label(extra) + " values")  # a map: say what its values are
+        description = describe(flat, hints)
         if description:
             out["description"] = description
         if nullable:
             out["nullable"] = True
         leaf = cyclic or depth >= self._max_depth or self._budget <= 0
-        if kind == "OBJECT" and not leaf:
-            self._object(flat, out, depth, active)
+        if kind == "OBJECT":
+            # A free-form object says `properties: {}`; to the proto that is the same as saying nothing, and
+            # the one place Gemini refuses it, a declaration's root, clean_tool_parameters handles.
+            out["properties"] = {}
+            if not leaf:
+                self._object(flat, out, depth, active)
         elif kind == "ARRAY":
             items = {"type": "STRING"} if leaf else self._items(flat, depth, active)
             out["items"] = items
@@ -138,12 +127,12 @@ class _Cleaner:
 
     def _object(self, flat: Mapping[str, Any], out: dict[str, Any], depth: int, active: frozenset[str]) -> None:
         found = flat.get("properties")
-        if not isinstance(found, Mapping) or not found:
+        if not isinstance(found, dict) or not found:
             return
         properties = {name: self.node(sub, depth + 1, active) for name, sub in found.items() if isinstance(name, str)}
         out["properties"] = properties
         wanted = flat.get("required")
-        if isinstance(wanted, Sequence) and not isinstance(wanted, str):
+        if isinstance(wanted, list):
             # Unique names of existing properties only: Gemini refuses the others, Claude refuses duplicates.
             required = list(dict.fromkeys(r for r in wanted if isinstance(r, str) and r in properties))
             if required:
@@ -153,7 +142,7 @@ class _Cleaner:
         items = flat.get("items")
         if isinstance(items, list):  # draft-04 tuple form
             items = items[0] if items else None
-        if not isinstance(items, Mapping):
+        if not isinstance(items, dict):
             prefix = flat.get("prefixItems")
             items = prefix[0] if isinstance(prefix, list) and prefix else None
         return self.node(items, depth + 1, active)
@@ -174,7 +163,7 @@ class _Cleaner:
             target = self._resolve(ref)
             if ref in active or level >= _MAX_MERGE_DEPTH or self._budget <= 0:
                 cyclic = True
-                if isinstance(target, Mapping):  # keep the type it would have had, none of its children
+                if isinstance(target, dict):  # keep the type it would have had, none of its children
                     merged.setdefault("type", _pick_type(target, [], "OBJECT")[0].lower())
             elif target is not None:
                 active = active | {ref}
@@ -183,7 +172,7 @@ class _Cleaner:
             sources.extend(every)
         for source in sources:
             self._budget -= 1
-            if not isinstance(source, Mapping) or level >= _MAX_MERGE_DEPTH:
+            if not isinstance(source, dict) or level >= _MAX_MERGE_DEPTH:
                 continue
             part, active, looped = self._flatten(source, active, level + 1)
             cyclic = cyclic or looped
@@ -202,7 +191,7 @@ class _Cleaner:
             found = flat.get(key)
             for branch in found if isinstance(found, list) else ():
                 self._budget -= 1
-                part = self._flatten(branch, active, 0) if isinstance(branch, Mapping) else ({}, active, False)
+                part = self._flatten(branch, active, 0) if isinstance(branch, dict) else ({}, active, False)
                 if _is_null(part[0]):
                     nullable = True
                 else:
@@ -225,9 +214,9 @@ class _Cleaner:
             else:
                 hints.append(f"one of {len(others)} {labels[0]} shapes; the richest is declared")
         for key, value in best.items():
-            if key == "properties" and isinstance(value, Mapping):
+            if key == "properties" and isinstance(value, dict):
                 own = merged.get("properties")
-                merged["properties"] = {**value, **own} if isinstance(own, Mapping) else value
+                merged["properties"] = {**value, **own} if isinstance(own, dict) else value
             elif key == "required" and len(others) > 1:
                 continue  # what one alternative requires, the others may not have
             elif key == "required" and isinstance(value, list):
@@ -245,19 +234,19 @@ class _Cleaner:
         node: Any = self._root
         for step in ref[1:].split("/")[1:] if ref != "#" else ():
             step = unquote(step).replace("~1", "/").replace("~0", "~")
-            if isinstance(node, Mapping) and step in node:
+            if isinstance(node, dict) and step in node:
                 node = node[step]
             elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
                 node = node[int(step)]
             else:
                 node = None
                 break
-        if isinstance(node, Mapping):
+        if isinstance(node, dict):
             return node
         name = unquote(ref.rsplit("/", 1)[-1])
         for defs in ("$defs", "definitions"):
             table = self._root.get(defs)
-            if isinstance(table, Mapping) and isinstance(table.get(name), Mapping):
+            if isinstance(table, dict) and isinstance(table.get(name), dict):
                 return table[name]
         return None
 
@@ -266,9 +255,9 @@ def _merge_into(merged: dict[str, Any], part: Mapping[str, Any]) -> None:
     """allOf semantics, loosely: properties and required add up, a property in both must satisfy both, and
     for any other keyword the schema already holding it wins."""
     for key, value in part.items():
-        if key == "properties" and isinstance(value, Mapping):
+        if key == "properties" and isinstance(value, dict):
             own = merged.get("properties")
-            if not isinstance(own, Mapping):
+            if not isinstance(own, dict):
                 merged["properties"] = value
                 continue
             combined = dict(own)
@@ -285,6 +274,8 @@ def _merge_into(merged: dict[str, Any], part: Mapping[str, Any]) -> None:
 def _pick_type(flat: Mapping[str, Any], hints: list[str], default: str) -> tuple[str, bool]:
     """Gemini's one type for this schema, and whether JSON Schema also allowed null."""
     declared = flat.get("type")
+    if isinstance(declared, str) and declared in _TYPES:  # the common case, first
+        return _TYPES[declared], False
     names = [declared] if isinstance(declared, str) else declared if isinstance(declared, list) else []
     lowered = [name.lower() for name in names if isinstance(name, str)]
     nullable = "null" in lowered
@@ -346,85 +337,23 @@ def _string_choices(branch: Mapping[str, Any]) -> list[str]:
 def _richness(branch: Mapping[str, Any]) -> int:
     kind = _pick_type(branch, [], "STRING")[0]
     if kind == "OBJECT":
-        return 4 if isinstance(branch.get("properties"), Mapping) and branch["properties"] else 3
+        return 4 if isinstance(branch.get("properties"), dict) and branch["properties"] else 3
     if kind == "ARRAY":
         return 2
     return 1 if "type" in branch or "enum" in branch or "const" in branch else 0
 
 
-def _label(branch: Mapping[str, Any]) -> str:
+def _label(branch: Mapping[str, Any], level: int = 0) -> str:
+    """How the alternatives note names a branch: its type, the item type for arrays, through nested unions."""
+    if "type" not in branch and level < 4:
+        for key in ("anyOf", "oneOf"):
+            found = branch.get(key)
+            for inner in found if isinstance(found, list) else ():
+                if isinstance(inner, dict) and not _is_null(inner):
+                    return _label(inner, level + 1)
     kind = _pick_type(branch, [], "STRING")[0].lower()
     if kind == "array":
         items = branch.get("items")
-        if isinstance(items, Mapping):
+        if isinstance(items, dict):
             return "array of " + _pick_type(items, [], "STRING")[0].lower()
     return kind
-
-
-def _constraint_hints(flat: Mapping[str, Any], hints: list[str]) -> None:
-    """What Gemini would refuse as a keyword but the model should still know, as short phrases."""
-    pattern = flat.get("pattern")
-    if isinstance(pattern, str):
-        hints.append(_clip("pattern: " + pattern))
-    fmt = flat.get("format")
-    if isinstance(fmt, str) and fmt and fmt != "enum":
-        hints.append(_clip("format: " + fmt))
-    for key, phrase in _BOUND_PHRASES:
-        bound = flat.get(key)
-        if _is_number(bound) and abs(bound) < _NO_BOUND:
-            hints.append(phrase.format(_number(bound)))
-    for key, phrase in _COUNT_PHRASES:
-        count = flat.get(key)
-        if isinstance(count, int) and not isinstance(count, bool) and 0 <= count < _NO_BOUND:
-            plural = ("ies" if count != 1 else "y") if phrase.endswith("propert{}") else "s" if count != 1 else ""
-            hints.append(phrase.format(count, plural))
-    if flat.get("uniqueItems") is True:
-        hints.append("items unique")
-    described = flat.get("description")
-    if flat.get("default") is not None and not (isinstance(described, str) and "default" in described.lower()):
-        hints.append(_clip("default: " + _json(flat["default"])))
-    if flat.get("deprecated") is True:
-        hints.append("deprecated")
-    extra = flat.get("additionalProperties")
-    if isinstance(extra, Mapping) and extra and not flat.get("properties"):  # a map: say what its values are
-        hints.append("any keys, " + _label(extra) + " values")
-
-
-def _description(flat: Mapping[str, Any], hints: list[str]) -> str:
-    base = flat.get("description")
-    if not isinstance(base, str) or not base.strip():
-        title = flat.get("title")  # `title` is no Gemini keyword; it still names the thing
-        base = title if isinstance(title, str) else ""
-    if not hints:
-        return base
-    joined = "; ".join(hints)
-    return f"{base} ({joined})" if base else joined
-
-
-def _one_of(values: list[Any]) -> str:
-    shown = [_json(value) for value in values[:_MAX_ENUM_HINT]]
-    more = ", …" if len(values) > _MAX_ENUM_HINT else ""
-    return "must be " + shown[0] if len(values) == 1 else _clip("one of: " + ", ".join(shown) + more)
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else _json(value)
-
-
-def _json(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # an int past 64 bits, or something JSON never holds
-        return str(value)
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def _is_number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value  # not NaN
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_HINT_CHARS else text[: _MAX_HINT_CHARS - 1] + "…"

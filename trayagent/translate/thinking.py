@@ -131,7 +131,7 @@ def thinking_config(
     elif effort == "max":
         tokens = highest
     else:
-        tokens = table[effort or "medium"]
+        tokens = table.get(effort or "medium", table["medium"])  # an effort we do not know: the middle
     if tokens < 0:
         if not claude:
             return {"thinkingBudget": -1, "includeThoughts": include_thoughts}
@@ -155,7 +155,7 @@ def _level_config(
     elif effort == "none":
         return {"thinkingLevel": levels[0], "includeThoughts": False}
     else:
-        wanted = _EFFORT_LEVEL[effort or "medium"]
+        wanted = _EFFORT_LEVEL.get(effort or "medium", "MEDIUM")
     return {"thinkingLevel": _nearest(wanted, levels), "includeThoughts": include_thoughts}
 
 
