@@ -78,7 +78,7 @@ VALID_BODIES = {
     "/v1/chat/completions": b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}',
     "/v1/completions": b'{"model": "gpt-4o", "prompt": "hi"}',
     "/v1/responses": b'{"model": "gpt-4o", "input": "hi"}',
-    "/v1/messages": b'{"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}',
+    "/v1/messages": b'{"model": "claude-sonnet-4-6", "max_tokens": 9, "messages": [{"role": "user", "content": "x"}]}',
     "/v1/messages/count_tokens": b'{"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": "hi"}]}',
 }
 GEMINI_BODY = b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
