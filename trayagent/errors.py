@@ -9,7 +9,8 @@
      │    ├── AccountsFileError   data/accounts.json is unreadable (a copy is kept) or unwritable
      │    ├── LoginFailed         Google sign-in denied, tampered with, timed out or cancelled
      │    ├── TokenRevoked        Google refused the refresh token (invalid_grant): the account is disabled
-     │    └── GoogleError         Google answered with an error, or did not answer in time
+     │    └── GoogleError         Google answered with an error, or did not answer in time: OAuth, and every
+     │                            Cloud Code call (control and generation), with status, body and headers
      └── ProxyError               a failure a client sees: an HTTP status + a neutral `kind`
           ├── BadRequest          400  invalid_request
           ├── AuthError           401  authentication
@@ -29,7 +30,7 @@ OpenAI, Anthropic or Gemini error body, so every route renders errors the same w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class TrayAgentError(Exception):
@@ -82,7 +83,8 @@ class TokenRevoked(AccountError):
 
 
 class GoogleError(AccountError):
-    """A call to Google failed. `status` is None when nothing came back (network error, timeout)."""
+    """A call to Google failed. `status` is None when nothing came back (network error, timeout, a stream cut).
+    `body` and `headers` are what came back, for the failure classifier."""
 
     def __init__(
         self,
@@ -92,12 +94,15 @@ class GoogleError(AccountError):
         reason: str | None = None,
         validation_url: str | None = None,
         body: object = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
+        self.message = message
         self.status = status
         self.reason = reason
         self.validation_url = validation_url
         self.body = body
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
 
     @property
     def transient(self) -> bool:

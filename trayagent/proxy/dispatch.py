@@ -42,9 +42,9 @@ from trayagent.translate.models import Route
 from trayagent.upstream.generation import (
     ChunkStream,
     GenerationClient,
-    UpstreamFailure,
     count_tokens_body,
     envelope,
+    generation_failure,
     is_real_chunk,
 )
 
@@ -95,10 +95,9 @@ class Reply:
                 if usage is not None:
                     exchange.usage = usage
                 yield chunk
-        except UpstreamFailure as exc:
-            failure = d.pool.classify(
-                self.account, self.route.model, exc.status, exc.body, exc.headers, before_first_byte=False
-            )
+        except GoogleError as exc:
+            status, body, headers = _failure_parts(exc)
+            failure = d.pool.classify(self.account, self.route.model, status, body, headers, before_first_byte=False)
             d.note_failure(self.account, self.route.model, failure, exchange)
             raise StreamBroken(f"the reply from Google broke off part-way: {failure.message}") from None
 
@@ -175,7 +174,7 @@ class Dispatcher:
             except BaseException:
                 stream.aclose()
                 raise
-            raise UpstreamFailure("Google ended the stream without sending anything", 503)
+            raise generation_failure("Google ended the stream without sending anything", 503)
 
         def repair() -> None:
             request.update(repair_signatures(request, route.model))
@@ -290,7 +289,7 @@ class Dispatcher:
                 failure = sign_in_lost(str(exc))
                 self.note_failure(account, model, failure, exchange, disabled_already=True)
                 return failure
-            except (UpstreamFailure, GoogleError) as exc:
+            except GoogleError as exc:
                 status, body, headers = _failure_parts(exc)
                 failure = self.pool.classify(account, model, status, body, headers, retries_here=retries_here)
                 self.note_failure(account, model, failure, exchange)
@@ -356,12 +355,10 @@ class Dispatcher:
         return exhaustion_error(decision, last, model, cooldowns, now)
 
 
-def _failure_parts(exc: UpstreamFailure | GoogleError) -> tuple[int | None, Any, Mapping[str, str] | None]:
-    if isinstance(exc, UpstreamFailure):
-        return exc.status, exc.body, exc.headers
+def _failure_parts(exc: GoogleError) -> tuple[int | None, Any, Mapping[str, str] | None]:
     body = exc.body
     if body is None:
         body = str(exc)
     elif not isinstance(body, bytes | str | dict):
         body = orjson.dumps(body)
-    return exc.status, body, None
+    return exc.status, body, exc.headers
