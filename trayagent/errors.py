@@ -22,6 +22,8 @@
           ├── UpstreamRejected    4xx  invalid_request  Google refused the request itself (client's to fix)
           ├── StreamBroken        502  api_error    the upstream failed after the reply had started
           ├── NoAccountAvailable  503  unavailable  (also: every account tried failed transiently)
+          │    └── NeedsUser      503  needs_user   only the user can fix it (no account, all disabled,
+          │                                       a protocol not served): `x-should-retry: false`
           └── InternalError       500  api_error
 
 `kind` is protocol-neutral; `trayagent.translate.error_shapes` turns a ProxyError into the
@@ -185,6 +187,16 @@ class StreamBroken(ProxyError):
 class NoAccountAvailable(ProxyError):
     status_code = 503
     kind = "unavailable"
+
+
+class NeedsUser(NoAccountAvailable):
+    """Nothing a retry can fix: the SDKs (OpenAI's, Anthropic's, so Claude Code and Codex) honour
+    `x-should-retry: false` and show the message at once instead of retrying for minutes."""
+
+    kind = "needs_user"
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "x-should-retry": "false"}
 
 
 class InternalError(ProxyError):

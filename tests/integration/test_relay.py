@@ -110,3 +110,32 @@ def test_trailing_slash_admin_paths_still_need_the_key_and_get_no_cors(proxy: In
     reply = proxy.request("GET", path, headers={"x-api-key": "", "origin": "http://evil.example"})
     assert reply.status == 401, (path, reply.status, reply.body[:200])
     assert "access-control-allow-origin" not in reply.headers
+
+
+@pytest.mark.parametrize("client", ["openai", "anthropic"])
+def test_with_no_account_the_sdks_do_not_retry(proxy: InProcessProxy, client: str) -> None:
+    """`x-should-retry: false`: one request reaches the proxy although the SDK would retry a 503 twice. The
+    metrics count an exchange as it finishes, so the count is exact once the SDK call has returned."""
+    import anthropic
+    import openai
+
+    protocol, model = ("openai", "gpt-4o") if client == "openai" else ("anthropic", "claude-sonnet-4-6")
+
+    def count() -> float:
+        lines = proxy.request("GET", "/metrics").body.decode().splitlines()
+        wanted = [line for line in lines if line.startswith("trayagent_requests_total{")]
+        mine = [line for line in wanted if f'protocol="{protocol}"' in line and 'status="503"' in line]
+        return sum(float(line.rsplit(" ", 1)[1]) for line in mine)
+
+    before = count()
+    if client == "openai":
+        with openai.OpenAI(base_url=proxy.base + "/v1", api_key=KEY, timeout=10) as sdk:
+            assert sdk.max_retries == 2
+            with pytest.raises(openai.InternalServerError):
+                sdk.responses.create(model=model, input="hi")
+    else:
+        with anthropic.Anthropic(base_url=proxy.base, api_key=KEY, timeout=10) as sdk:
+            assert sdk.max_retries == 2
+            with pytest.raises(anthropic.InternalServerError):
+                sdk.messages.create(model=model, max_tokens=5, messages=[{"role": "user", "content": "x"}])
+    assert count() == before + 1

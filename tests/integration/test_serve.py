@@ -90,7 +90,8 @@ def test_every_ai_route_says_how_to_add_an_account(server: ServeProcess, method:
     assert reply.status == 503, reply.body
     message, kind = error_message(reply, protocol)
     assert message.startswith("no Google account yet: run `trayagent accounts login`")
-    assert kind == {"openai": "server_error", "anthropic": "overloaded_error", "gemini": "UNAVAILABLE"}[protocol]
+    assert kind == {"openai": "server_error", "anthropic": "api_error", "gemini": "UNAVAILABLE"}[protocol]
+    assert reply.headers["x-should-retry"] == "false"  # nothing a retry can fix: the SDKs show it at once
 
 
 POSTS = [(p, proto) for m, p, proto in AI_ROUTES if m == "POST"]

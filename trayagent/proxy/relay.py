@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from sanic.response import HTTPResponse
 
-from trayagent.errors import NoAccountAvailable, ProxyError, StreamBroken
+from trayagent.errors import NeedsUser, ProxyError, StreamBroken
 from trayagent.proxy.body import parse_json_object, read_body
 from trayagent.proxy.context import ProxyContext, ProxyRequest
 from trayagent.proxy.dispatch import Dispatcher
@@ -188,22 +188,22 @@ def _dispatcher(ctx: ProxyContext) -> Dispatcher:
     return backend.dispatcher  # with no usable account, the dispatcher's exhaustion error says why
 
 
-def _no_account(ctx: ProxyContext) -> NoAccountAvailable:
+def _no_account(ctx: ProxyContext) -> NeedsUser:
     registry = ctx.registry
     counts = registry.counts() if registry is not None else {"total": 0, "available": 0}
     if counts["total"] == 0:
-        return NoAccountAvailable(NO_ACCOUNT_MESSAGE)
-    return NoAccountAvailable(
+        return NeedsUser(NO_ACCOUNT_MESSAGE)
+    return NeedsUser(
         f"all {counts['total']} Google account(s) are disabled or need verification: "
         "see `trayagent accounts list`, then sign in again or verify them"
     )
 
 
-def _unavailable(ctx: ProxyContext) -> NoAccountAvailable:
+def _unavailable(ctx: ProxyContext) -> NeedsUser:
     registry = ctx.registry
     if registry is None or not registry.enabled():
         return _no_account(ctx)
-    return NoAccountAvailable(f"{len(registry.enabled())} Google account(s) are ready, but {_NOT_SERVED}")
+    return NeedsUser(f"{len(registry.enabled())} Google account(s) are ready, but {_NOT_SERVED}")
 
 
 def _log_notes(call: ClientCall) -> None:
