@@ -14,9 +14,12 @@ other constraint worth knowing is moved into the description ("at most 5 items",
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
+
+import orjson
 
 from trayagent.translate.schema_notes import as_text, constraint_notes, describe, one_of
 from trayagent.translate.thinking import model_family
@@ -59,12 +62,34 @@ def clean_schema(schema: Any, *, max_depth: int = 24) -> dict[str, Any]:
 def clean_tool_parameters(schema: Any, *, upstream_model: str | None = None) -> dict[str, Any] | None:
     """A function declaration's `parameters`: the cleaned object schema, or None when the tool takes no arguments
     (the caller then omits `parameters`). With `upstream_model` naming a Claude model, a tool without arguments
-    gets a placeholder schema instead of None, because Claude behind Cloud Code needs one (see above)."""
+    gets a placeholder schema instead of None, because Claude behind Cloud Code needs one (see above).
+
+    Clients send the same tools on every turn (Claude Code 12, Codex 30+), so results are remembered by the
+    schema's JSON text (a bounded memo, like `functools.lru_cache`): the result is shared, never mutate it."""
+    claude = upstream_model is not None and model_family(upstream_model) == "claude"
+    try:
+        key = (claude, orjson.dumps(schema))
+    except TypeError:  # not JSON-encodable as it is (an integer past 64 bits): clean without the memo
+        return _clean_tool_parameters(schema, claude)
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    result = _MEMO[key] = _clean_tool_parameters(schema, claude)
+    if len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return result
+
+
+_MEMO: OrderedDict[tuple[bool, bytes], dict[str, Any] | None] = OrderedDict()
+_MEMO_SIZE = 1024
+
+
+def _clean_tool_parameters(schema: Any, claude: bool) -> dict[str, Any] | None:
     cleaned = clean_schema(schema)
     cleaned.pop("nullable", None)  # arguments are an object, never null
     if cleaned.get("type") == "OBJECT" and cleaned.get("properties"):
         return cleaned
-    if upstream_model is not None and model_family(upstream_model) == "claude":
+    if claude:
         unused = {"type": "STRING", "description": "Not used; leave it out."}
         return {"type": "OBJECT", "properties": {NO_PARAMETERS_PLACEHOLDER: unused}}
     return None
