@@ -36,13 +36,18 @@ class CallIds:
 
 
 def _image(part: Mapping[str, Any]) -> str | None:
-    """Inline data (image models) as markdown, the way chat apps show pictures in a text reply."""
+    """Inline data (image models) as markdown, the way chat apps show pictures in a text reply; on a line of
+    its own (`_after` puts the line break when text precedes it)."""
     data = part.get("inlineData")
     if not isinstance(data, dict) or not isinstance(data.get("data"), str):
         return None
     mime = data.get("mimeType") if isinstance(data.get("mimeType"), str) else "application/octet-stream"
     url = f"data:{mime};base64,{data['data']}"
     return f"![image]({url})" if str(mime).startswith("image/") else f"[attachment]({url})"
+
+
+def _after(previous: str, image: str) -> str:
+    return image if not previous or previous.endswith("\n") else "\n\n" + image
 
 
 def _call(part: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -82,7 +87,7 @@ def _message(candidate: Mapping[str, Any], echo: ReplyEcho, calls: CallIds) -> t
             continue
         image = _image(part)
         if image is not None:
-            texts.append(image)
+            texts.append(_after(texts[-1] if texts else "", image))
     ending.observe(candidate)
     content = "".join(texts)
     ending.visible = bool(content)
@@ -130,6 +135,7 @@ class ChatStream(ReplyStream):
         super().__init__(echo, ids, "chatcmpl-")
         self._calls = CallIds(ids)
         self._call_counts = [0] * echo.n
+        self._last_text = [""] * echo.n  # each choice's last content delta, for where an image starts
 
     def opening(self) -> list[dict[str, Any]]:
         return [_choice(index, {"role": "assistant", "content": ""}) for index in range(self.echo.n)]
@@ -145,11 +151,14 @@ class ChatStream(ReplyStream):
             if part.get("thought"):
                 return [_choice(index, {"reasoning_content": text})]
             ending.visible = True
+            self._last_text[index] = text
             return [_choice(index, {"content": text})]
         image = _image(part)
         if image is None:
             return []
         ending.visible = True
+        image = _after(self._last_text[index], image)
+        self._last_text[index] = image
         return [_choice(index, {"content": image})]
 
     def _call_choices(self, index: int, call: Mapping[str, Any], ending: Ending) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trayagent.errors import BadRequest
 from trayagent.translate.gemini import first_user_text
 from trayagent.translate.hub import ClientCall, ClientTarget, HubRequest, session_key
 from trayagent.translate.openai_generation import (
@@ -32,6 +31,7 @@ from trayagent.translate.openai_generation import (
 from trayagent.translate.openai_messages import convert
 from trayagent.translate.openai_reply import ReplyEcho
 from trayagent.translate.schema import clean_schema, clean_tool_parameters
+from trayagent.translate.thinking import Effort, model_family, thinking_config
 
 # Fields translated into the Gemini request (or into how the reply is shaped).
 MAPPED_FIELDS = frozenset(
@@ -73,8 +73,8 @@ IGNORED_FIELDS: Mapping[str, str] = {
 }
 # Fields accepted only at the value that asks for nothing; any other value is a 400 naming the field.
 NEUTRAL_VALUES: Mapping[str, tuple[tuple[Any, ...], str]] = {
-    "logprobs": ((False,), "token log-probabilities are not available from Google's backend here"),
-    "top_logprobs": ((0,), "token log-probabilities are not available from Google's backend here"),
+    "logprobs": ((False,), "token log-probabilities are not available from Google's backend here; leave it out"),
+    "top_logprobs": ((0,), "token log-probabilities are not available from Google's backend here; leave it out"),
     "logit_bias": (({},), "Gemini has no logit bias"),
     "modalities": ((["text"],), "only text output is available (no audio)"),
     "audio": ((), "audio output is not available"),
@@ -84,7 +84,16 @@ NEUTRAL_VALUES: Mapping[str, tuple[tuple[Any, ...], str]] = {
 }
 ACCEPTED_FIELDS = MAPPED_FIELDS | IGNORED_FIELDS.keys() | NEUTRAL_VALUES.keys()
 
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+# OpenAI's efforts → the shared thinking settings' (which stop at "max"; xhigh sits above high).
+REASONING_EFFORTS: Mapping[str, Effort] = {
+    "none": "none",
+    "minimal": "minimal",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "xhigh": "max",
+    "max": "max",
+}
 _CHOICE_MODES = {"none": "NONE", "auto": "AUTO", "required": "ANY"}
 
 
@@ -96,7 +105,7 @@ def parse_chat(body: dict[str, Any], target: ClientTarget) -> ClientCall:
     request: dict[str, Any] = {"contents": conversation.contents}
     if conversation.system:
         request["systemInstruction"] = {"parts": conversation.system}
-    declarations, functions = _declarations(body)
+    declarations, functions = _declarations(body, upstream)
     if declarations:
         request["tools"] = [{"functionDeclarations": declarations}]
     tool_config = _tool_config(body, declarations, functions)
@@ -108,6 +117,8 @@ def parse_chat(body: dict[str, Any], target: ClientTarget) -> ClientCall:
     max_completion = opt_int(body, "max_completion_tokens", 1)
     requested = max_completion if max_completion is not None else opt_int(body, "max_tokens", 1)
     thinking = limit_output(config, upstream, requested, effort=effort)
+    if effort is None:
+        thinking = visible_thoughts(upstream)
     _response_format(body.get("response_format"), config)
     if thinking:
         config["thinkingConfig"] = thinking
@@ -125,24 +136,24 @@ def parse_chat(body: dict[str, Any], target: ClientTarget) -> ClientCall:
     return ClientCall(hub=HubRequest(model=model, request=request, session_key=session), stream=stream, echo=echo)
 
 
-def _effort(body: Mapping[str, Any]) -> str | None:
+def _effort(body: Mapping[str, Any]) -> Effort | None:
     effort = body.get("reasoning_effort")
     if effort is None:
         return None
-    if effort not in REASONING_EFFORTS:
+    if not isinstance(effort, str) or effort not in REASONING_EFFORTS:
         raise refuse("reasoning_effort", f"expected one of {', '.join(REASONING_EFFORTS)}, got {effort!r}")
-    return str(effort)
+    return REASONING_EFFORTS[effort]
 
 
-def _cleaned(clean: Any, schema: Any, path: str) -> Any:
-    """Run a schema cleaner; its refusal (a hostile schema) names the field it came from."""
-    try:
-        return clean(schema)
-    except BadRequest as error:
-        raise refuse(path, error.message) from None
+def visible_thoughts(upstream: str) -> dict[str, Any] | None:
+    """No effort asked: Gemini 2.5 and 3 think at their own default anyway, so ask only to see the thoughts
+    (`reasoning_content`). Claude models think only when given a budget: nothing is sent for them."""
+    if model_family(upstream) in ("gemini-2.5", "gemini-3") and thinking_config(upstream, budget=-1) is not None:
+        return {"includeThoughts": True}
+    return None
 
 
-def _declaration(function: Mapping[str, Any], path: str) -> dict[str, Any]:
+def _declaration(function: Mapping[str, Any], path: str, upstream: str) -> dict[str, Any]:
     # `strict` asks for arguments that follow the schema; Gemini decodes calls against the declared schema.
     check_keys(function, ("name", "description", "parameters", "strict"), path)
     name = as_str(function.get("name"), at(path, "name"))
@@ -154,14 +165,15 @@ def _declaration(function: Mapping[str, Any], path: str) -> dict[str, Any]:
         declaration["description"] = description
     parameters = function.get("parameters")
     if parameters is not None:
-        cleaned = _cleaned(clean_tool_parameters, as_dict(parameters, at(path, "parameters")), at(path, "parameters"))
-        if cleaned is not None:
-            declaration["parameters"] = cleaned
+        as_dict(parameters, at(path, "parameters"))
+    cleaned = clean_tool_parameters(parameters, upstream_model=upstream)
+    if cleaned is not None:
+        declaration["parameters"] = cleaned
     opt_bool(function, "strict")
     return declaration
 
 
-def _declarations(body: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+def _declarations(body: Mapping[str, Any], upstream: str) -> tuple[list[dict[str, Any]], bool]:
     """The function declarations, and whether they came through the deprecated `functions` field."""
     tools, functions = body.get("tools"), body.get("functions")
     if tools is not None and functions is not None:
@@ -169,14 +181,15 @@ def _declarations(body: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     declarations: list[dict[str, Any]] = []
     if functions is not None:
         for i, raw in enumerate(as_list(functions, "functions")):
-            declarations.append(_declaration(as_dict(raw, at("functions", i)), at("functions", i)))
+            declarations.append(_declaration(as_dict(raw, at("functions", i)), at("functions", i), upstream))
     for i, raw in enumerate(as_list(tools, "tools") if tools is not None else ()):
         path = at("tools", i)
         tool = as_dict(raw, path)
         if tool.get("type") != "function":
             raise refuse(at(path, "type"), f"only function tools are supported here, got {tool.get('type')!r}")
         check_keys(tool, ("type", "function"), path)
-        declarations.append(_declaration(as_dict(tool.get("function"), at(path, "function")), at(path, "function")))
+        function = as_dict(tool.get("function"), at(path, "function"))
+        declarations.append(_declaration(function, at(path, "function"), upstream))
     seen: set[str] = set()
     for i, declaration in enumerate(declarations):
         if declaration["name"] in seen:
@@ -274,7 +287,7 @@ def _response_format(value: Any, config: dict[str, Any]) -> None:
     if schema is None:
         return
     path = "response_format.json_schema.schema"
-    cleaned = dict(_cleaned(clean_schema, as_dict(schema, path), path))
+    cleaned = clean_schema(as_dict(schema, path))
     description = spec.get("description")
     if description is not None and as_str(description, "response_format.json_schema.description"):
         cleaned.setdefault("description", description)

@@ -62,7 +62,7 @@ MAPPED_FIELDS = frozenset(
 IGNORED_FIELDS: Mapping[str, str] = {"user": "an end-user id for OpenAI's abuse monitoring"}
 NEUTRAL_VALUES: Mapping[str, tuple[tuple[Any, ...], str]] = {
     "suffix": (("",), "Gemini cannot insert text between a prompt and a suffix"),
-    "logprobs": ((), "token log-probabilities are not available from Google's backend here"),
+    "logprobs": ((), "token log-probabilities are not available from Google's backend here; leave it out"),
     "logit_bias": (({},), "Gemini has no logit bias"),
 }
 ACCEPTED_FIELDS = MAPPED_FIELDS | IGNORED_FIELDS.keys() | NEUTRAL_VALUES.keys()

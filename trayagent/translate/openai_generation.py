@@ -161,7 +161,7 @@ def limit_output(
     upstream_model: str,
     requested: int | None,
     *,
-    effort: str | None = None,
+    effort: thinking.Effort | None = None,
     include_thoughts: bool = True,
 ) -> dict[str, Any] | None:
     """maxOutputTokens (clamped to the model, kept above any thinking budget) into `config`; the
