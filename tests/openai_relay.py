@@ -14,7 +14,7 @@ import orjson
 from openai.types import Completion
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from trayagent.errors import ProxyError
+from trayagent.errors import ProxyError, StreamBroken
 from trayagent.translate.gemini import merge_chunks
 from trayagent.translate.hub import ClientCall, ClientTarget, CountingIds, Frontend
 
@@ -94,12 +94,16 @@ class Relay:
         """The encoder's output piece by piece, as the relay writes it (the SDK's decoder sees every boundary)."""
         encoder = self.frontend.encoder(call, CountingIds())
         written = []
-        for chunk in chunks:
-            piece = encoder.feed(chunk)
-            if piece:
-                written.append(piece)
-                yield piece
-        last = encoder.fail(self.error) if self.error is not None else encoder.finish()
+        try:
+            for chunk in chunks:
+                piece = encoder.feed(chunk)
+                if piece:
+                    written.append(piece)
+                    yield piece
+        except StreamBroken as broken:  # the reply turned out unusable: the relay answers with fail()
+            last = encoder.fail(broken)
+        else:
+            last = encoder.fail(self.error) if self.error is not None else encoder.finish()
         assert_sdk_stream(b"".join([*written, last]))
         yield last
 

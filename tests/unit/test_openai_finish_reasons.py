@@ -134,3 +134,25 @@ def test_a_refused_prompt_filters_every_choice() -> None:
 def test_nothing_at_all_is_the_empty_reply_error() -> None:
     with pytest.raises(StreamBroken, match="empty reply"):
         CHAT.render(CHAT.parse(BODY, ClientTarget()), {"usageMetadata": {"promptTokenCount": 3}}, CountingIds())
+
+
+def test_what_came_before_an_unusable_ending_still_goes_out_then_the_error() -> None:
+    call = CHAT.parse({**BODY, "stream": True}, ClientTarget())
+    chunk = _chunk("MALFORMED_FUNCTION_CALL", [{"text": "Calling ping."}])
+    encoder = CHAT.encoder(call, CountingIds())
+    with pytest.raises(StreamBroken, match="MALFORMED_FUNCTION_CALL"):
+        encoder.feed(chunk)  # the relay sees an upstream failure...
+    wire = encoder.fail(StreamBroken("the reply was unusable"))  # ...and ends the stream with fail()
+    events = [orjson.loads(line[6:]) for line in wire.split(b"\n\n") if line.startswith(b"data: {")]
+    assert [event["choices"][0]["delta"] for event in events[:-1]] == [
+        {"role": "assistant", "content": ""},
+        {"content": "Calling ping."},
+    ]
+    assert events[-1]["error"]["message"] == "the reply was unusable"
+    assert wire.endswith(b"data: [DONE]\n\n")
+    assert encoder.finish() == encoder.fail(StreamBroken("again")) == encoder.keepalive() == b""
+
+
+def test_keepalive_is_an_sse_comment() -> None:
+    encoder = CHAT.encoder(CHAT.parse({**BODY, "stream": True}, ClientTarget()), CountingIds())
+    assert encoder.keepalive().startswith(b":") and encoder.keepalive().endswith(b"\n\n")

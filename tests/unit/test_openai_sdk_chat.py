@@ -165,7 +165,7 @@ def test_parse_with_a_pydantic_model() -> None:
 
 def test_the_stream_helper_with_a_pydantic_model() -> None:
     relay = Relay(CHAT, [text_chunk('{"name": "Bo", "age"'), text_chunk(': 4, "nickname": "B"}', "STOP")])
-    with sdk_client(relay).chat.completions.stream(
+    with sdk_client(relay).beta.chat.completions.stream(  # the spelling; the same helper as chat.…
         model="gpt-4o", messages=[{"role": "user", "content": "Bo is 4."}], response_format=Person
     ) as stream:
         deltas = [event.delta for event in stream if event.type == "content.delta"]

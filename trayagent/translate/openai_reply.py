@@ -172,8 +172,9 @@ def error_event(error: ProxyError) -> bytes:
 class ReplyStream:
     """The frame of an OpenAI stream: subclasses say what a chunk's choices look like.
 
-    Every choice's finish reason is decided at `finish()`, when the candidate is complete (Google may send
-    parts after the chunk that carried finishReason); an unusable ending becomes the error event instead."""
+    A candidate that ends unusably (a malformed call, nothing at all) raises StreamBroken from `feed`, as an
+    upstream failure does, and the relay answers with `fail()`. Finish reasons are sent at `finish()`; one that
+    only then turns out unusable (no finishReason ever came, nothing was produced) becomes the error event."""
 
     object_name = "chat.completion.chunk"
 
@@ -186,6 +187,7 @@ class ReplyStream:
         self._blocked: str | None = None
         self._started = False
         self._closed = False
+        self._pending = b""  # what a feed that raised had produced
 
     # -- what subclasses provide ----------------------------------------------------------------------
 
@@ -230,6 +232,14 @@ class ReplyStream:
                 if isinstance(part, dict):
                     out.extend(self.chunk([choice]) for choice in self.part_choices(index, part, ending))
             ending.observe(candidate)
+            if ending.reason is not None:
+                # The candidate is over: an unusable ending fails the stream now, so the relay ends it with
+                # fail() and logs the failure; what this chunk held still goes out first, from fail().
+                try:
+                    finish_reason(ending, calls_word=self.calls_word())
+                except StreamBroken:
+                    self._pending = b"".join(out)
+                    raise
         return b"".join(out)
 
     def finish(self) -> bytes:
@@ -253,7 +263,7 @@ class ReplyStream:
         if self._closed:
             return b""
         self._closed = True
-        return error_event(error)
+        return self._pending + error_event(error)
 
     def keepalive(self) -> bytes:
         return b"" if self._closed else SSE_KEEPALIVE
