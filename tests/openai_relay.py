@@ -113,27 +113,20 @@ async def _async(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
         yield piece
 
 
+def _options(strict: bool) -> dict[str, Any]:
+    return {"api_key": "sk-test", "base_url": BASE_URL, "max_retries": 0, "_strict_response_validation": strict}
+
+
 def sdk_client(relay: Relay, strict: bool = True) -> openai.OpenAI:
     """A real client; strict response validation so every reply and chunk is checked against the SDK's models
     (not for legacy completion streams: see `sdk_stream`)."""
-    return openai.OpenAI(
-        api_key="sk-test",
-        base_url=BASE_URL,
-        max_retries=0,
-        http_client=httpx2.Client(transport=httpx2.MockTransport(relay)),
-        _strict_response_validation=strict,
-    )
+    return openai.OpenAI(**_options(strict), http_client=httpx2.Client(transport=httpx2.MockTransport(relay)))
 
 
 def async_sdk_client(relay: Relay) -> openai.AsyncOpenAI:
     relay.asynchronous = True
-    return openai.AsyncOpenAI(
-        api_key="sk-test",
-        base_url=BASE_URL,
-        max_retries=0,
-        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(relay)),
-        _strict_response_validation=True,
-    )
+    transport = httpx2.MockTransport(relay)
+    return openai.AsyncOpenAI(**_options(True), http_client=httpx2.AsyncClient(transport=transport))
 
 
 def sdk_stream(wire: bytes, cast_to: type[Any], strict: bool = True) -> openai.Stream[Any]:

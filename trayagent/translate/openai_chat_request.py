@@ -10,23 +10,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from trayagent.translate.gemini import first_user_text
-from trayagent.translate.hub import ClientCall, ClientTarget, HubRequest, session_key
+from trayagent.translate.hub import ClientCall, ClientTarget
 from trayagent.translate.openai_generation import (
+    Neutral,
     as_dict,
     as_list,
     as_str,
     at,
-    candidate_count,
-    check_fields,
     check_keys,
-    client_session,
+    client_call,
     limit_output,
     opt_bool,
     opt_int,
+    read_common,
     refuse,
-    require_model,
-    sampling_config,
-    stream_settings,
 )
 from trayagent.translate.openai_messages import convert
 from trayagent.translate.openai_reply import ReplyEcho
@@ -72,7 +69,7 @@ IGNORED_FIELDS: Mapping[str, str] = {
     "prediction": "a latency hint; the answer is the same without it",
 }
 # Fields accepted only at the value that asks for nothing; any other value is a 400 naming the field.
-NEUTRAL_VALUES: Mapping[str, tuple[tuple[Any, ...], str]] = {
+NEUTRAL_VALUES: Neutral = {
     "logprobs": ((False,), "token log-probabilities are not available from Google's backend here; leave it out"),
     "top_logprobs": ((0,), "token log-probabilities are not available from Google's backend here; leave it out"),
     "logit_bias": (({},), "Gemini has no logit bias"),
@@ -98,9 +95,8 @@ _CHOICE_MODES = {"none": "NONE", "auto": "AUTO", "required": "ANY"}
 
 
 def parse_chat(body: dict[str, Any], target: ClientTarget) -> ClientCall:
-    check_fields(body, ACCEPTED_FIELDS, NEUTRAL_VALUES, "chat completions")
-    model = require_model(body)
-    upstream = target.upstream_model(model)
+    common = read_common(body, ACCEPTED_FIELDS, NEUTRAL_VALUES, "chat completions")
+    upstream = target.upstream_model(common.model)
     conversation = convert(body.get("messages"))
     request: dict[str, Any] = {"contents": conversation.contents}
     if conversation.system:
@@ -111,29 +107,21 @@ def parse_chat(body: dict[str, Any], target: ClientTarget) -> ClientCall:
     tool_config = _tool_config(body, declarations, functions)
     if tool_config is not None:
         request["toolConfig"] = tool_config
-    n = candidate_count(body)
-    config = sampling_config(body, n)
     effort = _effort(body)
     max_completion = opt_int(body, "max_completion_tokens", 1)
     requested = max_completion if max_completion is not None else opt_int(body, "max_tokens", 1)
-    thinking = limit_output(config, upstream, requested, effort=effort)
+    thinking = limit_output(common.config, upstream, requested, effort=effort)
     if effort is None:
         thinking = visible_thoughts(upstream)
-    _response_format(body.get("response_format"), config)
-    if thinking:
-        config["thinkingConfig"] = thinking
-    if config:
-        request["generationConfig"] = config
-    stream, include_usage = stream_settings(body)
+    _response_format(body.get("response_format"), common.config)
     echo = ReplyEcho(
-        model=model,
-        n=n,
-        include_usage=include_usage,
+        model=common.model,
+        n=common.n,
+        include_usage=common.include_usage,
         functions=functions,
         single_call=opt_bool(body, "parallel_tool_calls") is False,
     )
-    session = session_key(first_user_text(request), client_session(body, target))
-    return ClientCall(hub=HubRequest(model=model, request=request, session_key=session), stream=stream, echo=echo)
+    return client_call(common, request, thinking, echo, first_user_text(request), body, target)
 
 
 def _effort(body: Mapping[str, Any]) -> Effort | None:

@@ -6,38 +6,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trayagent.errors import ProxyError
-from trayagent.translate.error_shapes import render_openai_error
-from trayagent.translate.hub import (
-    ClientCall,
-    ClientProtocol,
-    ClientTarget,
-    HubRequest,
-    ReplyIds,
-    StreamEncoder,
-    session_key,
-)
-from trayagent.translate.openai_chat import EVENT_STREAM, echo_of
+from trayagent.translate.hub import ClientCall, ClientTarget, ReplyIds
 from trayagent.translate.openai_generation import (
-    candidate_count,
-    check_fields,
-    client_session,
+    Neutral,
+    client_call,
     limit_output,
     opt_bool,
     opt_int,
+    read_common,
     refuse,
-    require_model,
-    sampling_config,
-    stream_settings,
 )
 from trayagent.translate.openai_reply import (
     Ending,
+    OpenAIFrontend,
     ReplyEcho,
     ReplyStream,
-    answered,
     finish_reason,
     parts_of,
-    usage,
+    render_reply,
 )
 
 MAPPED_FIELDS = frozenset(
@@ -60,7 +46,7 @@ MAPPED_FIELDS = frozenset(
     }
 )
 IGNORED_FIELDS: Mapping[str, str] = {"user": "an end-user id for OpenAI's abuse monitoring"}
-NEUTRAL_VALUES: Mapping[str, tuple[tuple[Any, ...], str]] = {
+NEUTRAL_VALUES: Neutral = {
     "suffix": (("",), "Gemini cannot insert text between a prompt and a suffix"),
     "logprobs": ((), "token log-probabilities are not available from Google's backend here; leave it out"),
     "logit_bias": (({},), "Gemini has no logit bias"),
@@ -82,27 +68,22 @@ def _prompt(body: Mapping[str, Any]) -> str:
 
 
 def parse_completion(body: dict[str, Any], target: ClientTarget) -> ClientCall:
-    check_fields(body, ACCEPTED_FIELDS, NEUTRAL_VALUES, "completions")
-    model = require_model(body)
+    common = read_common(body, ACCEPTED_FIELDS, NEUTRAL_VALUES, "completions")
     prompt = _prompt(body)
-    n = candidate_count(body)
     best_of = opt_int(body, "best_of", 1)
-    if best_of is not None and best_of != n:
+    if best_of is not None and best_of != common.n:
         raise refuse("best_of", "only equal to n: choosing the best candidates needs log-probabilities")
-    config = sampling_config(body, n)
     # Thinking stays out of the text: a completion is the answer alone.
-    thinking = limit_output(
-        config, target.upstream_model(model), opt_int(body, "max_tokens", 1), include_thoughts=False
-    )
-    if thinking:
-        config["thinkingConfig"] = thinking
+    upstream = target.upstream_model(common.model)
+    thinking = limit_output(common.config, upstream, opt_int(body, "max_tokens", 1), include_thoughts=False)
     request: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
-    if config:
-        request["generationConfig"] = config
-    stream, include_usage = stream_settings(body)
-    echo = ReplyEcho(model=model, n=n, include_usage=include_usage, prompt=prompt if opt_bool(body, "echo") else None)
-    session = session_key(prompt, client_session(body, target))
-    return ClientCall(hub=HubRequest(model=model, request=request, session_key=session), stream=stream, echo=echo)
+    echo = ReplyEcho(
+        model=common.model,
+        n=common.n,
+        include_usage=common.include_usage,
+        prompt=prompt if opt_bool(body, "echo") else None,
+    )
+    return client_call(common, request, thinking, echo, prompt, body, target)
 
 
 def _texts(candidate: Mapping[str, Any]) -> list[str]:
@@ -114,24 +95,14 @@ def _texts(candidate: Mapping[str, Any]) -> list[str]:
 
 
 def render_completion(echo: ReplyEcho, reply: Mapping[str, Any], ids: ReplyIds) -> dict[str, Any]:
-    completion_id, created = ids.new("cmpl-"), ids.now()
-    found, blocked = answered(reply, echo.n)
-    choices = []
-    for index, candidate in found:
+    def choice(index: int, candidate: Mapping[str, Any], blocked: str | None) -> dict[str, Any]:
         ending = Ending()
         ending.observe(candidate)
         text = "".join(_texts(candidate))
         ending.visible = bool(text)
-        reason = finish_reason(ending, blocked=blocked)
-        choices.append({"text": (echo.prompt or "") + text, "index": index, "logprobs": None, "finish_reason": reason})
-    return {
-        "id": completion_id,
-        "object": "text_completion",
-        "created": created,
-        "model": echo.model,
-        "choices": choices,
-        "usage": usage(reply.get("usageMetadata")),
-    }
+        return _choice(index, (echo.prompt or "") + text, finish_reason(ending, blocked=blocked))
+
+    return render_reply(echo, reply, ids, ("cmpl-", "text_completion"), choice)
 
 
 class CompletionStream(ReplyStream):
@@ -160,23 +131,4 @@ def _choice(index: int, text: str, finish: str | None = None) -> dict[str, Any]:
     return {"text": text, "index": index, "logprobs": None, "finish_reason": finish}
 
 
-class CompletionsFrontend:
-    protocol: ClientProtocol = "openai"
-
-    def parse(self, body: dict[str, Any], target: ClientTarget) -> ClientCall:
-        return parse_completion(body, target)
-
-    def media_type(self, call: ClientCall) -> str:
-        return EVENT_STREAM
-
-    def encoder(self, call: ClientCall, ids: ReplyIds) -> StreamEncoder:
-        return CompletionStream(echo_of(call), ids)
-
-    def render(self, call: ClientCall, reply: Mapping[str, Any], ids: ReplyIds) -> Any:
-        return render_completion(echo_of(call), reply, ids)
-
-    def render_error(self, error: ProxyError) -> dict[str, Any]:
-        return render_openai_error(error)
-
-
-COMPLETIONS = CompletionsFrontend()
+COMPLETIONS = OpenAIFrontend(parse_completion, CompletionStream, render_completion)

@@ -4,11 +4,12 @@ generationConfig, streaming options, the conversation key, and field checks whos
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from trayagent.errors import BadRequest
 from trayagent.translate import thinking
-from trayagent.translate.hub import ClientTarget
+from trayagent.translate.hub import ClientCall, ClientTarget, HubRequest, session_key
 
 MAX_CANDIDATES = 8  # Gemini's candidateCount limit
 MAX_STOP_SEQUENCES = 5  # Gemini's stopSequences limit (OpenAI allows 4)
@@ -190,14 +191,23 @@ def client_session(body: Mapping[str, Any], target: ClientTarget) -> str | None:
     return None
 
 
-def check_fields(
-    body: Mapping[str, Any],
-    accepted: Collection[str],
-    neutral: Mapping[str, tuple[tuple[Any, ...], str]],
-    endpoint: str,
-) -> None:
-    """Unknown top-level fields are refused, and so are fields OpenAI has but Google cannot honour (`neutral`:
-    field → (the values that ask for nothing, why any other is refused))."""
+@dataclass(frozen=True, slots=True)
+class Common:
+    """What chat and legacy completions read alike: checked fields, the model, n, sampling, streaming."""
+
+    model: str
+    n: int
+    config: dict[str, Any]  # generationConfig so far (sampling); the endpoint adds limits, format, thinking
+    stream: bool
+    include_usage: bool
+
+
+# A field OpenAI has and Google cannot honour → (the values that ask for nothing, why any other is refused).
+Neutral = Mapping[str, tuple[tuple[Any, ...], str]]
+
+
+def read_common(body: Mapping[str, Any], accepted: Collection[str], neutral: Neutral, endpoint: str) -> Common:
+    """Unknown top-level fields and `neutral` fields at a value that asks for something are refused first."""
     for key in body:
         if key not in accepted:
             raise refuse(key, f"unknown field (not an OpenAI {endpoint} field this proxy can honour)")
@@ -205,3 +215,27 @@ def check_fields(
         value = body.get(key)
         if value is not None and value not in allowed:
             raise refuse(key, why)
+    model = require_model(body)
+    n = candidate_count(body)
+    stream, include_usage = stream_settings(body)
+    return Common(model, n, sampling_config(body, n), stream, include_usage)
+
+
+def client_call(
+    common: Common,
+    request: dict[str, Any],
+    thinking_settings: dict[str, Any] | None,
+    echo: Any,
+    first_text: str | None,
+    body: Mapping[str, Any],
+    target: ClientTarget,
+) -> ClientCall:
+    """The ClientCall: thinkingConfig last in generationConfig, generationConfig last in the request."""
+    config = common.config
+    if thinking_settings:
+        config["thinkingConfig"] = thinking_settings
+    if config:
+        request["generationConfig"] = config
+    session = session_key(first_text, client_session(body, target))
+    hub = HubRequest(model=common.model, request=request, session_key=session)
+    return ClientCall(hub=hub, stream=common.stream, echo=echo)

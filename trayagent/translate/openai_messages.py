@@ -122,22 +122,13 @@ def convert(messages: Any) -> Conversation:
 
 
 def _text_parts(content: Any, path: str) -> list[dict[str, Any]]:
-    """System/developer/tool content: a string or text parts."""
-    if isinstance(content, str):
-        return [{"text": content}] if content else []
-    parts = []
-    for i, raw in enumerate(as_list(content, path)):
-        part = as_dict(raw, at(path, i))
-        if part.get("type") != "text":
-            raise refuse(at(at(path, i), "type"), f"only text parts are allowed here, got {part.get('type')!r}")
-        check_keys(part, ("type", "text", *PART_HINTS), at(path, i))
-        text = as_str(part.get("text"), at(at(path, i), "text"))
-        if text:
-            parts.append({"text": text})
-    return parts
+    """System, developer and tool content: a string or text parts."""
+    return _user_parts(content, path, kinds=("text",))
 
 
-def _user_parts(content: Any, path: str) -> list[dict[str, Any]]:
+def _user_parts(
+    content: Any, path: str, kinds: tuple[str, ...] = ("text", "image_url", "input_audio", "file")
+) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"text": content}] if content else []
     parts = []
@@ -145,26 +136,22 @@ def _user_parts(content: Any, path: str) -> list[dict[str, Any]]:
         part_path = at(path, i)
         part = as_dict(raw, part_path)
         kind = part.get("type")
+        if kind not in kinds:
+            raise refuse(at(part_path, "type"), f"expected {' or '.join(kinds)} here, got {kind!r}")
+        check_keys(part, ("type", kind, *PART_HINTS), part_path)
         if kind == "text":
-            check_keys(part, ("type", "text", *PART_HINTS), part_path)
             text = as_str(part.get("text"), at(part_path, "text"))
             if text:
                 parts.append({"text": text})
         elif kind == "image_url":
-            check_keys(part, ("type", "image_url", *PART_HINTS), part_path)
             image = as_dict(part.get("image_url"), at(part_path, "image_url"))
             check_keys(image, ("url", "detail"), at(part_path, "image_url"))
-            parts.append(
-                _media(as_str(image.get("url"), at(part_path, "image_url.url")), at(part_path, "image_url.url"))
-            )
+            url_path = at(part_path, "image_url.url")
+            parts.append(_media(as_str(image.get("url"), url_path), url_path))
         elif kind == "input_audio":
-            check_keys(part, ("type", "input_audio", *PART_HINTS), part_path)
             parts.append(_audio(as_dict(part.get("input_audio"), at(part_path, "input_audio")), part_path))
-        elif kind == "file":
-            check_keys(part, ("type", "file", *PART_HINTS), part_path)
-            parts.append(_file(as_dict(part.get("file"), at(part_path, "file")), at(part_path, "file")))
         else:
-            raise refuse(at(part_path, "type"), f"expected text, image_url, input_audio or file, got {kind!r}")
+            parts.append(_file(as_dict(part.get("file"), at(part_path, "file")), at(part_path, "file")))
     return parts
 
 

@@ -1,10 +1,10 @@
 """What chat and legacy completion replies share: the finish reason for every way a Gemini candidate ends,
-token usage in OpenAI's words, and the SSE framing of their streams (chunks, finish chunks, usage chunk,
-`[DONE]`, the error event)."""
+token usage in OpenAI's words, the SSE framing of their streams (chunks, finish chunks, usage chunk, `[DONE]`,
+the error event), and the Frontend both endpoints are built as."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +12,18 @@ import orjson
 
 from trayagent.errors import ProxyError, StreamBroken
 from trayagent.translate.error_shapes import render_openai_error
-from trayagent.translate.hub import SSE_KEEPALIVE, ReplyIds, sse_event
+from trayagent.translate.hub import (
+    SSE_KEEPALIVE,
+    ClientCall,
+    ClientProtocol,
+    ClientTarget,
+    ReplyIds,
+    StreamEncoder,
+    sse_event,
+)
 
 DONE = b"data: [DONE]\n\n"
+EVENT_STREAM = "text/event-stream"
 
 # Gemini finish reasons, grouped by what an OpenAI client must be told.
 # Content withheld or cut by a filter, Google's or the account's: OpenAI's own word for it.
@@ -154,6 +163,27 @@ def answered(reply: Mapping[str, Any], n: int) -> tuple[list[tuple[int, Mapping[
     return found, blocked
 
 
+def render_reply(
+    echo: ReplyEcho,
+    reply: Mapping[str, Any],
+    ids: ReplyIds,
+    kind: tuple[str, str],
+    choice: Callable[[int, Mapping[str, Any], str | None], dict[str, Any]],
+) -> dict[str, Any]:
+    """A merged GenerateContentResponse → the reply object; `kind` is (id prefix, object name), `choice` makes
+    one choice from (index, candidate, the prompt's block reason) and raises StreamBroken when it is unusable."""
+    reply_id, created = ids.new(kind[0]), ids.now()
+    found, blocked = answered(reply, echo.n)
+    return {
+        "id": reply_id,
+        "object": kind[1],
+        "created": created,
+        "model": echo.model,
+        "choices": [choice(index, candidate, blocked) for index, candidate in found],
+        "usage": usage(reply.get("usageMetadata")),
+    }
+
+
 def parts_of(candidate: Mapping[str, Any]) -> Sequence[Any]:
     content = candidate.get("content")
     if isinstance(content, dict):
@@ -267,3 +297,41 @@ class ReplyStream:
 
     def keepalive(self) -> bytes:
         return b"" if self._closed else SSE_KEEPALIVE
+
+
+def echo_of(call: ClientCall) -> ReplyEcho:
+    echo = call.echo
+    if not isinstance(echo, ReplyEcho):
+        raise TypeError("this ClientCall was not parsed by an OpenAI front end")
+    return echo
+
+
+class OpenAIFrontend:
+    """An OpenAI endpoint as a Frontend, from its parser, its stream encoder and its renderer."""
+
+    protocol: ClientProtocol = "openai"
+
+    def __init__(
+        self,
+        parse: Callable[[dict[str, Any], ClientTarget], ClientCall],
+        stream: Callable[[ReplyEcho, ReplyIds], ReplyStream],
+        render: Callable[[ReplyEcho, Mapping[str, Any], ReplyIds], dict[str, Any]],
+    ) -> None:
+        self._parse = parse
+        self._stream = stream
+        self._render = render
+
+    def parse(self, body: dict[str, Any], target: ClientTarget) -> ClientCall:
+        return self._parse(body, target)
+
+    def media_type(self, call: ClientCall) -> str:
+        return EVENT_STREAM
+
+    def encoder(self, call: ClientCall, ids: ReplyIds) -> StreamEncoder:
+        return self._stream(echo_of(call), ids)
+
+    def render(self, call: ClientCall, reply: Mapping[str, Any], ids: ReplyIds) -> Any:
+        return self._render(echo_of(call), reply, ids)
+
+    def render_error(self, error: ProxyError) -> dict[str, Any]:
+        return render_openai_error(error)
