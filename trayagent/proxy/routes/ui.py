@@ -83,7 +83,7 @@ async def logout(request: ProxyRequest) -> HTTPResponse:
 
 async def api_key(request: ProxyRequest) -> HTTPResponse:
     """The key itself, for the page's copy button (asked for only on click)."""
-    return json_reply({"api_key": request.app.ctx.api_key.value}, headers={"Cache-Control": "no-store"})
+    return json_reply({"api_key": request.app.ctx.runtime.api_key.value}, headers={"Cache-Control": "no-store"})
 
 
 def _file(name: str) -> HTTPResponse:
