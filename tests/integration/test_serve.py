@@ -75,11 +75,16 @@ AI_ROUTES = [
 ]
 # A Gemini body passes validation, so the missing account is what the client hears about.
 GEMINI_BODY = b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
+# Likewise for the OpenAI front ends that validate their bodies.
+VALID_BODIES = {
+    "/v1/chat/completions": b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}',
+    "/v1/completions": b'{"model": "gpt-4o", "prompt": "hi"}',
+}
 
 
 @pytest.mark.parametrize(("method", "path", "protocol"), AI_ROUTES)
 def test_every_ai_route_says_how_to_add_an_account(server: ServeProcess, method: str, path: str, protocol: str) -> None:
-    reply = server.request(method, path, body=GEMINI_BODY if protocol == "gemini" else b"{}")
+    reply = server.request(method, path, body=GEMINI_BODY if protocol == "gemini" else VALID_BODIES.get(path, b"{}"))
     assert reply.status == 503
     message, kind = error_message(reply, protocol)
     assert message.startswith("no Google account yet: run `trayagent accounts login`")
@@ -153,7 +158,8 @@ def test_bodies_over_the_limit_get_413_in_protocol_shape(
 
 
 def test_a_body_just_under_the_limit_is_accepted(server: ServeProcess) -> None:
-    payload = b'{"pad": "' + b"x" * (LIMIT - 20) + b'"}'
+    head, tail = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "', b'"}]}'
+    payload = head + b"x" * (LIMIT - len(head) - len(tail) - 10) + tail
     assert len(payload) <= LIMIT
     assert server.request("POST", "/v1/chat/completions", body=payload).status == 503
 
