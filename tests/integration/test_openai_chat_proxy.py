@@ -85,10 +85,8 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
 
 
 @pytest.fixture(autouse=True)
-def fresh_script(proxy: Proxy) -> Iterator[None]:
-    proxy.google.clear_scripts()
-    yield
-    proxy.google.clear_scripts()
+def fresh_script(proxy: Proxy) -> None:
+    proxy.google.clear_scripts()  # replies and failures an earlier test scripted and did not use
 
 
 def test_chat_completion_with_headers_usage_and_reasoning(proxy: Proxy) -> None:
