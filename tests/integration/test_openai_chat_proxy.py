@@ -30,13 +30,8 @@ ALICE = "alice@example.com"
 MASKED = "al***@ex***"
 CALL_SIG = "Y2FsbC1zaWduYXR1cmUtMQ=="
 SECOND_SIG = "c2Vjb25kLWNhbGwtc2ln"
-USAGE = {
-    "promptTokenCount": 11,
-    "candidatesTokenCount": 7,
-    "totalTokenCount": 21,
-    "thoughtsTokenCount": 3,
-    "cachedContentTokenCount": 2,
-}
+# Completion tokens are candidates + thoughts (8 + 4), as OpenAI's include reasoning; 30 in all.
+USAGE = {"promptTokenCount": 18, "candidatesTokenCount": 8, "thoughtsTokenCount": 4, "cachedContentTokenCount": 6}
 CUT_MODEL = "gemini-3-flash"  # the stream cut part-way leaves the account cooling down for this one
 WEATHER = {
     "type": "function",
@@ -103,11 +98,11 @@ def test_chat_completion_with_headers_usage_and_reasoning(proxy: Proxy) -> None:
     assert (message.model_extra or {})["reasoning_content"] == "Small talk."
     assert completion.usage is not None
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens, completion.usage.total_tokens) == (
-        11,
-        10,
-        21,
+        18,
+        12,
+        30,
     )
-    assert completion.usage.prompt_tokens_details and completion.usage.prompt_tokens_details.cached_tokens == 2
+    assert completion.usage.prompt_tokens_details and completion.usage.prompt_tokens_details.cached_tokens == 6
     request = proxy.request()
     assert request["systemInstruction"] == {"parts": [{"text": "Be kind."}]}
     assert request["contents"] == [{"role": "user", "parts": [{"text": "Hi"}]}]
@@ -128,7 +123,7 @@ def test_streamed_chat_with_the_usage_chunk(proxy: Proxy) -> None:
     assert chunks[0].choices[0].delta.role == "assistant"
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "One, two, three."
     assert chunks[-2].choices[0].finish_reason == "stop"
-    assert chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 21
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 30
 
 
 def test_tool_round_trip_puts_back_the_signatures_google_gave(proxy: Proxy) -> None:
@@ -258,7 +253,7 @@ def test_legacy_completions_plain_and_streamed(proxy: Proxy) -> None:
     assert plain.object == "text_completion" and plain.choices[0].text == " there was a fox."
     assert plain.choices[0].finish_reason == "stop"
     assert "".join(choice.text for piece in streamed for choice in piece.choices) == " there was a fox."
-    assert streamed[-1].usage is not None and streamed[-1].usage.total_tokens == 21
+    assert streamed[-1].usage is not None and streamed[-1].usage.total_tokens == 30
     assert proxy.request(-2)["generationConfig"]["maxOutputTokens"] == 30
 
 
