@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from trayagent.errors import ProxyError
+from trayagent.errors import ProxyError, StreamBroken
 from trayagent.translate.gemini import merge_chunks
 from trayagent.translate.hub import ClientCall, ClientTarget, CountingIds, Frontend
 
@@ -125,7 +125,13 @@ def run_case(frontend: Frontend, case: Case) -> ClientCall | None:
 def encode_stream(
     frontend: Frontend, call: ClientCall, chunks: list[dict[str, Any]], error: ProxyError | None = None
 ) -> bytes:
-    """What the relay would write for these chunks: every feed, then finish (or fail with `error`)."""
+    """What the relay would write for these chunks: every feed, then finish (or fail with `error`). A feed that
+    raises StreamBroken (the reply turned out unusable) ends the stream with fail(), as the relay does."""
     encoder = frontend.encoder(call, CountingIds())
-    out = b"".join(encoder.feed(chunk) for chunk in chunks)
-    return out + (encoder.fail(error) if error is not None else encoder.finish())
+    out = []
+    try:
+        for chunk in chunks:
+            out.append(encoder.feed(chunk))
+    except StreamBroken as broken:
+        return b"".join(out) + encoder.fail(broken)
+    return b"".join(out) + (encoder.fail(error) if error is not None else encoder.finish())

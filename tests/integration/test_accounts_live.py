@@ -40,7 +40,8 @@ def test_live_pickup_quota_refresh_and_damage(
     assert added.returncode == 0, added.stderr
 
     assert eventually(lambda: accounts()["available"] == 1), accounts()
-    reply = server.request("POST", "/v1/chat/completions", body=b'{"model":"x","messages":[]}')
+    # A protocol with no front end yet names the ready account (chat completions would now answer).
+    reply = server.request("POST", "/v1/responses", body=b'{"model":"x","input":"hi"}')
     assert reply.status == 503 and "1 Google account(s) are ready" in reply.json()["error"]["message"]
 
     # The proxy re-reads quota on its own, every quota_refresh_minutes.
@@ -70,6 +71,7 @@ def test_live_pickup_quota_refresh_and_damage(
     removed = run_cli(env, "accounts", "remove", "alice@example.com")
     assert removed.returncode == 0
     assert eventually(lambda: accounts()["total"] == 0)
-    reply = server.request("POST", "/v1/chat/completions", body=b'{"model":"x","messages":[]}')
+    hi = b'{"model":"x","messages":[{"role":"user","content":"hi"}]}'
+    reply = server.request("POST", "/v1/chat/completions", body=hi)
     assert "no Google account yet" in reply.json()["error"]["message"]
     assert server.stop() == 0

@@ -31,8 +31,18 @@ GEMINI_BODY = b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
 ROUTES = {
     "/healthz": ("GET", None, "openai", 200),
     "/health": ("GET", None, "openai", 200),
-    "/v1/chat/completions": ("POST", b'{"model": "gpt-4o", "messages": []}', "openai", 503),
-    "/v1/messages": ("POST", b'{"model": "claude-sonnet-4-6", "messages": []}', "anthropic", 503),
+    "/v1/chat/completions": (
+        "POST",
+        b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}',
+        "openai",
+        503,
+    ),
+    "/v1/messages": (
+        "POST",
+        b'{"model": "claude-sonnet-4-6", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}',
+        "anthropic",
+        503,
+    ),
     "/v1beta/models/gemini-2.5-flash:generateContent": ("POST", GEMINI_BODY, "gemini", 503),
     "/api/status": ("GET", None, "openai", 200),
     "/api/accounts": ("GET", None, "openai", 200),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -48,7 +49,8 @@ def logged(proxy: InProcessProxy, path: str, status: int) -> bool:
 def test_with_no_account_every_ai_route_answers_in_its_shape_and_is_logged(
     proxy: InProcessProxy, path: str, protocol: str, shape: str
 ) -> None:
-    body: dict[str, object] = {"model": "some-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
+    # A body each front end accepts, so the missing account is what the client hears about.
+    body: dict[str, Any] = {"model": "some-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
     if path == "/v1/responses":
         body = {"model": "some-model", "input": "hi"}
     elif protocol == "gemini":

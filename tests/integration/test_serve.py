@@ -161,7 +161,8 @@ def test_bodies_over_the_limit_get_413_in_protocol_shape(
 
 
 def test_a_body_just_under_the_limit_is_accepted(server: ServeProcess) -> None:
-    payload = b'{"pad": "' + b"x" * (LIMIT - 20) + b'"}'
+    head, tail = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "', b'"}]}'
+    payload = head + b"x" * (LIMIT - len(head) - len(tail) - 10) + tail
     assert len(payload) <= LIMIT
     assert server.request("POST", "/v1/chat/completions", body=payload).status == 503
 

@@ -18,6 +18,8 @@ from trayagent.proxy.relay import relay
 from trayagent.translate.anthropic import COUNT_TOKENS, MESSAGES
 from trayagent.translate.gemini import GEMINI
 from trayagent.translate.hub import ClientProtocol, Frontend
+from trayagent.translate.openai_chat import CHAT
+from trayagent.translate.openai_completions import COMPLETIONS
 from trayagent.translate.openai_responses import RESPONSES
 
 
@@ -30,8 +32,8 @@ class AiRoute:
 
 
 AI_ROUTES: tuple[AiRoute, ...] = (
-    AiRoute("/v1/chat/completions", "openai_chat", "openai", None),
-    AiRoute("/v1/completions", "openai_completions", "openai", None),
+    AiRoute("/v1/chat/completions", "openai_chat", "openai", CHAT),
+    AiRoute("/v1/completions", "openai_completions", "openai", COMPLETIONS),
     AiRoute("/v1/responses", "openai_responses", "openai", RESPONSES),
     AiRoute("/v1/messages", "anthropic_messages", "anthropic", MESSAGES),
     AiRoute("/v1/messages/count_tokens", "anthropic_count_tokens", "anthropic", COUNT_TOKENS),

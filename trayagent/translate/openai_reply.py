@@ -1,0 +1,337 @@
+"""What chat and legacy completion replies share: the finish reason for every way a Gemini candidate ends,
+token usage in OpenAI's words, the SSE framing of their streams (chunks, finish chunks, usage chunk, `[DONE]`,
+the error event), and the Frontend both endpoints are built as."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from trayagent.errors import ProxyError, StreamBroken
+from trayagent.translate.error_shapes import render_openai_error
+from trayagent.translate.hub import (
+    SSE_KEEPALIVE,
+    ClientCall,
+    ClientProtocol,
+    ClientTarget,
+    ReplyIds,
+    StreamEncoder,
+    sse_event,
+)
+
+DONE = b"data: [DONE]\n\n"
+EVENT_STREAM = "text/event-stream"
+
+# Gemini finish reasons, grouped by what an OpenAI client must be told.
+# Content withheld or cut by a filter, Google's or the account's: OpenAI's own word for it.
+FILTERED = frozenset(
+    {
+        "SAFETY",
+        "RECITATION",
+        "LANGUAGE",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "MODEL_ARMOR",
+        "ESCALATION",
+        "PUP_LIMITED_DISABLED",
+    }
+)
+# A limit ended the answer before it was complete.
+LIMITED = frozenset({"MAX_TOKENS", "CONTINUATION"})
+# The model produced something no client can use. OpenAI answers its own equivalent ("The model produced
+# invalid content") with a 5xx, which the SDKs retry: a retry is the cure, since these are stochastic. Calling
+# it `stop` would hand the client an empty success; `content_filter` or `length` would send it the wrong way.
+UNUSABLE = frozenset(
+    {"MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "MALFORMED_RESPONSE", "MISSING_THOUGHT_SIGNATURE"}
+)
+# STOP, TOO_MANY_TOOL_CALLS, OTHER, NO_IMAGE, IMAGE_OTHER, FINISH_REASON_UNSPECIFIED, none at all and any
+# reason Google adds later are decided by what the candidate holds: calls, visible output, or nothing (an error).
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyEcho:
+    """What an OpenAI reply repeats or honours, decided at parse time (the ClientCall's `echo`)."""
+
+    model: str  # the name the client asked for, never the upstream one
+    n: int = 1
+    include_usage: bool = False
+    functions: bool = False  # the deprecated `functions` API: answer with `function_call`, one call
+    single_call: bool = False  # `parallel_tool_calls: false`: at most one call per choice
+    prompt: str | None = None  # legacy completions with `echo: true`: the prompt opens each choice
+
+
+class Ending:
+    """How one candidate went: its finish reason and whether it produced calls or anything visible."""
+
+    __slots__ = ("called", "message", "reason", "visible")
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.message: str | None = None
+        self.visible = False
+        self.called = False
+
+    def observe(self, candidate: Mapping[str, Any]) -> None:
+        reason = candidate.get("finishReason")
+        if isinstance(reason, str) and reason:
+            self.reason = reason
+        message = candidate.get("finishMessage")
+        if isinstance(message, str) and message:
+            self.message = message
+
+
+def finish_reason(ending: Ending, *, blocked: str | None = None, calls_word: str = "tool_calls") -> str:
+    """The OpenAI finish_reason for a candidate, or StreamBroken when it ended with nothing usable.
+
+    `blocked` is the prompt's blockReason (Google refused the prompt itself: no candidate at all)."""
+    reason = ending.reason
+    if reason in FILTERED or (blocked and reason is None and not ending.visible and not ending.called):
+        return "content_filter"
+    if reason in UNUSABLE:
+        detail = f": {ending.message}" if ending.message else ""
+        raise StreamBroken(f"The model produced an unusable reply ({reason}{detail}); try again")
+    if reason in LIMITED:
+        return "length"
+    if ending.called:
+        return calls_word
+    if reason == "TOO_MANY_TOOL_CALLS":
+        return "length"
+    if ending.visible:
+        return "stop"
+    detail = f" ({reason})" if reason else ""
+    raise StreamBroken(f"The model returned an empty reply{detail}; try again")
+
+
+def block_reason(reply: Mapping[str, Any]) -> str | None:
+    feedback = reply.get("promptFeedback")
+    if isinstance(feedback, dict):
+        reason = feedback.get("blockReason")
+        if isinstance(reason, str) and reason:
+            return reason
+    return None
+
+
+def _count(meta: Mapping[str, Any], key: str) -> int:
+    value = meta.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def usage(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Gemini's usageMetadata → OpenAI usage. Completion tokens include the thinking, as OpenAI's include
+    reasoning; the total is recomputed so the three numbers always add up."""
+    meta = meta if isinstance(meta, dict) else {}
+    prompt = _count(meta, "promptTokenCount") + _count(meta, "toolUsePromptTokenCount")
+    reasoning = _count(meta, "thoughtsTokenCount")
+    completion = _count(meta, "candidatesTokenCount") + reasoning
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": _count(meta, "cachedContentTokenCount")},
+        "completion_tokens_details": {"reasoning_tokens": reasoning},
+    }
+
+
+def candidates_by_index(reply: Mapping[str, Any], n: int) -> list[tuple[int, Mapping[str, Any]]]:
+    """The candidates a reply holds, as (choice index, candidate), in index order; indexes beyond `n` dropped."""
+    found: dict[int, Mapping[str, Any]] = {}
+    for position, candidate in enumerate(reply.get("candidates") or ()):
+        if not isinstance(candidate, dict):
+            continue
+        index = candidate.get("index", position)
+        if isinstance(index, int) and 0 <= index < n and index not in found:
+            found[index] = candidate
+    return sorted(found.items())
+
+
+def answered(reply: Mapping[str, Any], n: int) -> tuple[list[tuple[int, Mapping[str, Any]]], str | None]:
+    """The candidates to render as choices and the prompt's block reason. A refused prompt has no candidate:
+    every choice is then an empty filtered one. No candidate and no reason is the empty-reply error."""
+    blocked = block_reason(reply)
+    found = candidates_by_index(reply, n)
+    if not found and blocked:
+        found = [(index, {}) for index in range(n)]
+    if not found:
+        finish_reason(Ending())  # raises StreamBroken
+    return found, blocked
+
+
+def render_reply(
+    echo: ReplyEcho,
+    reply: Mapping[str, Any],
+    ids: ReplyIds,
+    kind: tuple[str, str],
+    choice: Callable[[int, Mapping[str, Any], str | None], dict[str, Any]],
+) -> dict[str, Any]:
+    """A merged GenerateContentResponse → the reply object; `kind` is (id prefix, object name), `choice` makes
+    one choice from (index, candidate, the prompt's block reason) and raises StreamBroken when it is unusable."""
+    reply_id, created = ids.new(kind[0]), ids.now()
+    found, blocked = answered(reply, echo.n)
+    return {
+        "id": reply_id,
+        "object": kind[1],
+        "created": created,
+        "model": echo.model,
+        "choices": [choice(index, candidate, blocked) for index, candidate in found],
+        "usage": usage(reply.get("usageMetadata")),
+    }
+
+
+def parts_of(candidate: Mapping[str, Any]) -> Sequence[Any]:
+    content = candidate.get("content")
+    if isinstance(content, dict):
+        parts = content.get("parts")
+        if isinstance(parts, list):
+            return parts
+    return ()
+
+
+def error_event(error: ProxyError) -> bytes:
+    """The event the openai SDK's Stream raises APIError on (a `data:` whose object has `error`), then
+    `[DONE]` so clients reading to the end stop there too."""
+    return sse_event(orjson.dumps(render_openai_error(error))) + DONE
+
+
+class ReplyStream:
+    """The frame of an OpenAI stream: subclasses say what a chunk's choices look like.
+
+    A candidate that ends unusably (a malformed call, nothing at all) raises StreamBroken from `feed`, as an
+    upstream failure does, and the relay answers with `fail()`. Finish reasons are sent at `finish()`; one that
+    only then turns out unusable (no finishReason ever came, nothing was produced) becomes the error event."""
+
+    object_name = "chat.completion.chunk"
+
+    def __init__(self, echo: ReplyEcho, ids: ReplyIds, id_prefix: str) -> None:
+        self.echo = echo
+        self.ids = ids
+        self._head = {"id": ids.new(id_prefix), "object": self.object_name, "created": ids.now(), "model": echo.model}
+        self.endings = [Ending() for _ in range(echo.n)]
+        self._usage: Mapping[str, Any] | None = None
+        self._blocked: str | None = None
+        self._started = False
+        self._closed = False
+        self._pending = b""  # what a feed that raised had produced
+
+    # -- what subclasses provide ----------------------------------------------------------------------
+
+    def opening(self) -> list[dict[str, Any]]:
+        """The choices of the first chunk (empty: no opening chunk)."""
+        return []
+
+    def part_choices(self, index: int, part: Mapping[str, Any], ending: Ending) -> list[dict[str, Any]]:
+        """The choice entries one Gemini part becomes, in order (one chunk each)."""
+        raise NotImplementedError
+
+    def final_choice(self, index: int, reason: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def calls_word(self) -> str:
+        return "tool_calls"
+
+    # -- the StreamEncoder protocol ----------------------------------------------------------------------
+
+    def chunk(self, choices: list[dict[str, Any]], usage_value: dict[str, Any] | None = None) -> bytes:
+        body: dict[str, Any] = {**self._head, "choices": choices}
+        if self.echo.include_usage:
+            body["usage"] = usage_value  # OpenAI sends `usage: null` on every chunk but the last
+        return sse_event(orjson.dumps(body))
+
+    def _open(self) -> bytes:
+        self._started = True
+        choices = self.opening()
+        return self.chunk(choices) if choices else b""
+
+    def feed(self, chunk: Mapping[str, Any]) -> bytes:
+        if self._closed:
+            return b""
+        out = [b"" if self._started else self._open()]
+        meta = chunk.get("usageMetadata")
+        if isinstance(meta, dict):
+            self._usage = meta
+        self._blocked = block_reason(chunk) or self._blocked
+        for index, candidate in candidates_by_index(chunk, self.echo.n):
+            ending = self.endings[index]
+            for part in parts_of(candidate):
+                if isinstance(part, dict):
+                    out.extend(self.chunk([choice]) for choice in self.part_choices(index, part, ending))
+            ending.observe(candidate)
+            if ending.reason is not None:
+                # The candidate is over: an unusable ending fails the stream now, so the relay ends it with
+                # fail() and logs the failure; what this chunk held still goes out first, from fail().
+                try:
+                    finish_reason(ending, calls_word=self.calls_word())
+                except StreamBroken:
+                    self._pending = b"".join(out)
+                    raise
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        if self._closed:
+            return b""
+        opening = b"" if self._started else self._open()
+        self._closed = True
+        try:
+            reasons = [
+                finish_reason(ending, blocked=self._blocked, calls_word=self.calls_word()) for ending in self.endings
+            ]
+        except StreamBroken as error:
+            return opening + error_event(error)
+        out = [opening, *(self.chunk([self.final_choice(index, reason)]) for index, reason in enumerate(reasons))]
+        if self.echo.include_usage:
+            out.append(self.chunk([], usage(self._usage)))
+        out.append(DONE)
+        return b"".join(out)
+
+    def fail(self, error: ProxyError) -> bytes:
+        if self._closed:
+            return b""
+        self._closed = True
+        return self._pending + error_event(error)
+
+    def keepalive(self) -> bytes:
+        return b"" if self._closed else SSE_KEEPALIVE
+
+
+def echo_of(call: ClientCall) -> ReplyEcho:
+    echo = call.echo
+    if not isinstance(echo, ReplyEcho):
+        raise TypeError("this ClientCall was not parsed by an OpenAI front end")
+    return echo
+
+
+class OpenAIFrontend:
+    """An OpenAI endpoint as a Frontend, from its parser, its stream encoder and its renderer."""
+
+    protocol: ClientProtocol = "openai"
+
+    def __init__(
+        self,
+        parse: Callable[[dict[str, Any], ClientTarget], ClientCall],
+        stream: Callable[[ReplyEcho, ReplyIds], ReplyStream],
+        render: Callable[[ReplyEcho, Mapping[str, Any], ReplyIds], dict[str, Any]],
+    ) -> None:
+        self._parse = parse
+        self._stream = stream
+        self._render = render
+
+    def parse(self, body: dict[str, Any], target: ClientTarget) -> ClientCall:
+        return self._parse(body, target)
+
+    def media_type(self, call: ClientCall) -> str:
+        return EVENT_STREAM
+
+    def encoder(self, call: ClientCall, ids: ReplyIds) -> StreamEncoder:
+        return self._stream(echo_of(call), ids)
+
+    def render(self, call: ClientCall, reply: Mapping[str, Any], ids: ReplyIds) -> Any:
+        return self._render(echo_of(call), reply, ids)
+
+    def render_error(self, error: ProxyError) -> dict[str, Any]:
+        return render_openai_error(error)
