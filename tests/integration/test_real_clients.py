@@ -108,7 +108,7 @@ def test_no_account_is_shown_at_once(real_client: Factory, no_account: SignedInP
     cli = real_client(client.name, no_account.base, no_account.key)
 
     # The CLI's own retry policy, as a user has it; killed a little after the limit if it is still retrying.
-    run = cli.run("Say hello.", *client.model_args, own_retries=True, timeout=SHOWN_WITHIN + 5)
+    run = cli.run("Say hello.", *client.model_args, own_retries=True, timeout=SHOWN_WITHIN + 1)
 
     assert run.returncode is not None and run.seconds <= SHOWN_WITHIN, f"still retrying: {run.describe()}"
     assert run.returncode != 0, run.describe()
