@@ -154,7 +154,8 @@ class FakeGoogle:
         return failure
 
     def reply(self, *chunks: list[dict[str, Any]], **kwargs: Any) -> ScriptedReply:
-        """Script the next generation reply (for `email=` only, `times=` times); see tests.fakes.generation."""
+        """Script the next generation reply (for `email=` only, `times=` times, requests `when=` matches);
+        see tests.fakes.generation."""
         scripted = ScriptedReply(chunks=list(chunks), **kwargs)
         with self._lock:
             self.generation.replies.append(scripted)
@@ -165,6 +166,10 @@ class FakeGoogle:
         with self._lock:
             self.generation.replies.clear()
             self._failures.clear()
+
+    def forget_calls(self) -> None:
+        with self._lock:
+            self.calls.clear()
 
     def calls_to(self, method: str, email: str | None = None) -> list[Call]:
         with self._lock:
@@ -477,7 +482,7 @@ class FakeGoogle:
         if refused is not None:
             return refused
         with self._lock:
-            scripted = self.generation.take(account.email, body["model"])
+            scripted = self.generation.take(account.email, body["model"], body["request"])
         payloads = chunk_payloads(scripted, body["model"], body["request"])
         if method == "generateContent":
             return web.json_response(aggregate(payloads))
