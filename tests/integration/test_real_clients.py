@@ -3,9 +3,7 @@ Codex (`codex exec`, /v1/responses) and Gemini CLI (`gemini -p`, /v1beta). Each 
 on stdout, runs one of its own harmless tools when the fake's functionCall asks and sends the result back, and
 with no account in the pool shows our message within seconds instead of retrying for minutes.
 
-Claude Code and Codex wait for their front ends (/v1/messages and /v1/responses answer 503 on main), so their
-cases are strict xfails: the day a front end lands they fail the suite until the marks go. What each CLI
-printed is kept in test-artifacts/clients/<test>/.
+What each CLI printed is kept in test-artifacts/clients/<test>/.
 """
 
 from __future__ import annotations
@@ -26,10 +24,6 @@ from tests.fakes.requestshape import answers, function_responses, offers
 pytestmark = pytest.mark.timeout(180)
 
 Factory = Callable[[str, str, str], RealClient]
-FRONT_END_PENDING = pytest.mark.xfail(strict=True, reason="front end not on main yet")
-# The Gemini routes answer "no account" with a plain 503, which Gemini CLI retries 10 times (about 200 s)
-# before it shows the message; translation.md wants a status the clients show at once.
-GEMINI_RETRIES_503 = pytest.mark.xfail(strict=True, reason="no-account 503 on /v1beta is retried by Gemini CLI")
 # Time for a CLI to start, ask once and print the reason. Retrying a 5xx takes them 25 s (Codex) to minutes.
 SHOWN_WITHIN = 15.0
 SIGNATURE = "c2lnLW9uLXRoZS1jYWxs"  # the fake's thought signature on its functionCall
@@ -52,11 +46,11 @@ GEMINI = Client(
 )
 
 
-def each_client(gemini_marks: tuple[pytest.MarkDecorator, ...] = ()) -> list[Any]:
+def each_client() -> list[Any]:
     return [
-        pytest.param(CLAUDE, id="claude-code", marks=FRONT_END_PENDING),
-        pytest.param(CODEX, id="codex", marks=FRONT_END_PENDING),
-        pytest.param(GEMINI, id="gemini-cli", marks=gemini_marks),
+        pytest.param(CLAUDE, id="claude-code"),
+        pytest.param(CODEX, id="codex"),
+        pytest.param(GEMINI, id="gemini-cli"),
     ]
 
 
@@ -103,7 +97,7 @@ def test_a_tool_round_trip(real_client: Factory, signed_in: SignedInProxy, clien
     assert returned[0].get("id") == echoed[0]["functionCall"].get("id")  # the result names its call
 
 
-@pytest.mark.parametrize("client", each_client(gemini_marks=(GEMINI_RETRIES_503,)))
+@pytest.mark.parametrize("client", each_client())
 def test_no_account_is_shown_at_once(real_client: Factory, no_account: SignedInProxy, client: Client) -> None:
     cli = real_client(client.name, no_account.base, no_account.key)
 
