@@ -35,6 +35,7 @@ from tests.fakes.generation import (
     count_tokens,
     stream,
 )
+from tests.fakes.thoughts import SignatureLedger
 
 CLIENT_ID = "fake-client.apps.googleusercontent.com"
 CLIENT_SECRET = "fake-secret"
@@ -107,7 +108,10 @@ class Call:
 
 
 class FakeGoogle:
-    def __init__(self) -> None:
+    def __init__(self, *, strict_signatures: bool = False) -> None:
+        # On: histories' thought signatures are judged as Google judges them (tests/fakes/thoughts.py).
+        self.strict_signatures = strict_signatures
+        self.signatures = SignatureLedger()
         self.accounts: dict[str, FakeAccount] = {}
         self.calls: list[Call] = []
         self.rotate_refresh_tokens = False
@@ -476,9 +480,14 @@ class FakeGoogle:
         refused = check_envelope(account, body)
         if refused is not None:
             return refused
+        if self.strict_signatures:
+            bad_signature = self.signatures.check(account.email, body["model"], body["request"])
+            if bad_signature is not None:
+                return api_error(400, bad_signature)
         with self._lock:
             scripted = self.generation.take(account.email, body["model"])
         payloads = chunk_payloads(scripted, body["model"], body["request"])
+        self.signatures.issue(body["model"], payloads)
         if method == "generateContent":
             return web.json_response(aggregate(payloads))
         if request.query.get("alt") != "sse":
