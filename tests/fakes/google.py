@@ -5,6 +5,7 @@ checked as Google would (PKCE, redirect_uri, client credentials, bearer tokens) 
 Google's shapes. It runs an aiohttp server on a free loopback port in a background thread; tests script it
 through methods (`add_account`, `fail`, `revoke`, …) and read what it saw in `calls`.
 
+`FakeGoogle(strict_signatures=True)` also judges thought signatures in histories as Google does (fakes/thoughts.py).
 Cloud Code bases are `{url}/{name}/v1internal` for any name, so endpoint fallback can be scripted per base.
 Run it alone with `python -m tests.fakes.google [--port N]` (prints its config, for manual runs and the bench).
 """
