@@ -312,10 +312,6 @@ def test_codex_on_gemini_3_flash_gets_namespaced_calls_mapped_back_and_hosted_to
     assert len(set(upstream.emails())) == 1  # prompt_cache_key: one session, one account
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routing: Codex's default model (gpt-6.2-sol) matches no built-in alias and passes through to a 404",
-)
 def test_codexs_default_model_is_routed_somewhere_google_serves(client: openai.OpenAI, upstream: Upstream) -> None:
     body, headers = captured("first_request")
     upstream.google.reply([text("hi")])
