@@ -205,7 +205,7 @@ def test_403_validation_required_in_fixed_mode_reports_the_url(pool_factory: Cal
     alice = eventually(lambda: [a for a in pool.accounts() if a["status"] == "needs_verification"])
     assert alice and alice[0]["validation_url"] == url
     again = pool.post()
-    assert again.status == 503 and pool.calls("alice@example.com") == 1
+    assert again.status == 424 and pool.calls("alice@example.com") == 1  # only the user can fix it now
     assert "verify" in again.json()["error"]["message"]
 
     # The user verifies, then refreshes the account: the proxy takes it back at once.
