@@ -1,6 +1,6 @@
-"""Gemini's GenerateContent shape, the hub every protocol goes through: merging streamed chunks into one
-reply, repairing thought signatures the upstream refused, the model list a Gemini client reads, and the
-Gemini-native front end (the body already is the hub format: validate, pass through, frame the reply).
+"""Gemini's GenerateContent shape, the hub every protocol goes through: merging streamed chunks into one reply,
+reading its candidates and parts, repairing thought signatures the upstream refused, the model list a Gemini client
+reads, and the Gemini-native front end (the body already is the hub format: validate, pass through, frame the reply).
 
 Pure: dicts in, dicts and bytes out.
 """
@@ -116,6 +116,21 @@ def repair_signatures(request: Mapping[str, Any], model: str) -> dict[str, Any]:
         if parts or content.get("role") != "model":
             contents.append({**content, "parts": parts})
     return {**request, "contents": contents}
+
+
+def first_candidate(reply: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Candidate 0 of a reply or chunk (the only answer when the client cannot ask for several); {} when absent."""
+    for candidate in reply.get("candidates") or ():
+        if isinstance(candidate, dict) and candidate.get("index", 0) == 0:
+            return candidate
+    return {}
+
+
+def parts_of(candidate: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A candidate's content parts, the well-formed (object) ones only."""
+    content = candidate.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    return [part for part in parts or () if isinstance(part, dict)]
 
 
 def first_user_text(request: Mapping[str, Any]) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from trayagent.translate.gemini import parts_of
 from trayagent.translate.hub import ReplyIds
 from trayagent.translate.openai_chat_request import parse_chat
 from trayagent.translate.openai_reply import (
@@ -20,7 +21,6 @@ from trayagent.translate.openai_reply import (
     ReplyEcho,
     ReplyStream,
     finish_reason,
-    parts_of,
     render_reply,
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trayagent.translate.gemini import parts_of
 from trayagent.translate.hub import ClientCall, ClientTarget, ReplyIds
 from trayagent.translate.openai_generation import (
     Neutral,
@@ -22,7 +23,6 @@ from trayagent.translate.openai_reply import (
     ReplyEcho,
     ReplyStream,
     finish_reason,
-    parts_of,
     render_reply,
 )
 
