@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from trayagent.errors import BadRequest
+from trayagent.translate.media import file_part, inline_part, mime_from_name
 
 # Gemini function names: a letter or underscore first, then letters, digits, `_.:-`; Cloud Code keeps the
 # older 64-character bound. Anthropic names may start with a digit or a dash and run to 128 characters.
@@ -37,8 +38,6 @@ SERVER_TOOL_BLOCKS = frozenset(
 MISSING_RESULT = "No result was sent back for this tool call."
 # Claude Code puts `output_config` on its system message; a message has no other meaningful key.
 MESSAGE_KEYS = frozenset({"role", "content"})
-_IMAGE_TYPES = {".png": "image/png", ".gif": "image/gif", ".webp": "image/webp", ".heic": "image/heic"}
-_IMAGE_TYPES |= {".heif": "image/heif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 Part = dict[str, Any]
 
@@ -233,10 +232,11 @@ def image_part(source: Any, path: str) -> Part:
         raise BadRequest(f"{path}: expected an object")
     kind = source.get("type")
     if kind == "base64":
-        return {"inlineData": {"mimeType": _string(source, "media_type", path), "data": _string(source, "data", path)}}
+        return inline_part(_string(source, "media_type", path), _string(source, "data", path))
     if kind == "url":
+        # Google needs a MIME type with a file URI; the URL's extension is all a pure translator can see.
         url = _string(source, "url", path)
-        return {"fileData": {"mimeType": _image_type(url), "fileUri": url}}
+        return file_part(url, mime_from_name(url, "image/jpeg", kind="image/"))
     if kind == "file":
         raise BadRequest(f"{path}.type: Anthropic Files API ids cannot be read here; send base64 data or a URL")
     raise BadRequest(f"{path}.type: expected 'base64' or 'url', got {kind!r}")
@@ -256,13 +256,13 @@ def document_parts(block: Mapping[str, Any], path: str) -> list[Part]:
         media_type = source.get("media_type", "application/pdf")
         if not isinstance(media_type, str):
             raise BadRequest(f"{where}.media_type: expected a string")
-        parts.append({"inlineData": {"mimeType": media_type, "data": _string(source, "data", where)}})
+        parts.append(inline_part(media_type, _string(source, "data", where)))
     elif kind == "text":
         text = _string(source, "data", where)
         if text:
             parts.append({"text": text})
     elif kind == "url":
-        parts.append({"fileData": {"mimeType": "application/pdf", "fileUri": _string(source, "url", where)}})
+        parts.append(file_part(_string(source, "url", where), "application/pdf"))
     elif kind == "content":
         content = source.get("content")
         if isinstance(content, str):
@@ -324,13 +324,6 @@ def _string(source: Mapping[str, Any], key: str, path: str) -> str:
     if not isinstance(value, str):
         raise BadRequest(f"{path}.{key}: expected a string")
     return value
-
-
-def _image_type(url: str) -> str:
-    # Google needs a MIME type with a file URI; the URL's extension is all a pure translator can see.
-    path = url.split("?", 1)[0].split("#", 1)[0].lower()
-    dot = path.rfind(".")
-    return _IMAGE_TYPES.get(path[dot:], "image/jpeg") if dot >= 0 else "image/jpeg"
 
 
 def estimate_tokens(request: Mapping[str, Any]) -> int:

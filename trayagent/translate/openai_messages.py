@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from trayagent.translate.media import AUDIO_FORMATS, WEB_SCHEMES, data_url_part, inline_part, link_part, mime_from_name
 from trayagent.translate.openai_generation import as_dict, as_list, as_str, at, check_keys, refuse
 
 # Part fields with no Gemini counterpart, accepted and not forwarded: cache hints (OpenAI's
@@ -40,26 +41,6 @@ ROLE_KEYS: Mapping[str, frozenset[str]] = {
     ),
     "tool": frozenset({"role", "content", "tool_call_id", "name"}),
     "function": frozenset({"role", "content", "name"}),
-}
-
-_AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3", "flac": "audio/flac", "ogg": "audio/ogg", "aac": "audio/aac"}
-_SUFFIX_TYPES = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "heic": "image/heic",
-    "heif": "image/heif",
-    "pdf": "application/pdf",
-    "txt": "text/plain",
-    "md": "text/markdown",
-    "csv": "text/csv",
-    "html": "text/html",
-    "json": "application/json",
-    "wav": "audio/wav",
-    "mp3": "audio/mp3",
-    "mp4": "video/mp4",
 }
 
 
@@ -155,36 +136,30 @@ def _user_parts(
     return parts
 
 
-def _data_url(url: str, path: str) -> dict[str, Any]:
-    header, comma, data = url.partition(",")
-    mime, _, params = header[5:].partition(";")
-    if not comma or "base64" not in params.split(";") or not mime or not data:
+def _inline(url: str, path: str) -> dict[str, Any]:
+    part = data_url_part(url)
+    if part is None:
         raise refuse(path, "a data: URL must be data:<type>;base64,<data>")
-    return {"inlineData": {"mimeType": mime, "data": data}}
-
-
-def _guess_type(name: str, fallback: str) -> str:
-    base = name.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
-    suffix = base.rsplit(".", 1)[-1].lower() if "." in base else ""
-    return _SUFFIX_TYPES.get(suffix, fallback)
+    return part
 
 
 def _media(url: str, path: str) -> dict[str, Any]:
     if url.startswith("data:"):
-        return _data_url(url, path)
-    if url.startswith(("https://", "http://")):
-        return {"fileData": {"mimeType": _guess_type(url, "image/jpeg"), "fileUri": url}}
-    raise refuse(path, "expected a data: URL or an http(s) URL")
+        return _inline(url, path)
+    part = link_part(url, "image/jpeg", WEB_SCHEMES)
+    if part is None:
+        raise refuse(path, "expected a data: URL or an http(s) URL")
+    return part
 
 
 def _audio(audio: Mapping[str, Any], path: str) -> dict[str, Any]:
     check_keys(audio, ("data", "format"), at(path, "input_audio"))
     data = as_str(audio.get("data"), at(path, "input_audio.data"))
     fmt = audio.get("format")
-    mime = _AUDIO_TYPES.get(fmt) if isinstance(fmt, str) else None
+    mime = AUDIO_FORMATS.get(fmt) if isinstance(fmt, str) else None
     if mime is None:
-        raise refuse(at(path, "input_audio.format"), f"expected one of {', '.join(_AUDIO_TYPES)}, got {fmt!r}")
-    return {"inlineData": {"mimeType": mime, "data": data}}
+        raise refuse(at(path, "input_audio.format"), f"expected one of {', '.join(AUDIO_FORMATS)}, got {fmt!r}")
+    return inline_part(mime, data)
 
 
 def _file(file: Mapping[str, Any], path: str) -> dict[str, Any]:
@@ -193,10 +168,9 @@ def _file(file: Mapping[str, Any], path: str) -> dict[str, Any]:
         raise refuse(at(path, "file_id"), "uploaded files are not available through this proxy; send file_data")
     data = as_str(file.get("file_data"), at(path, "file_data"))
     if data.startswith("data:"):
-        return _data_url(data, at(path, "file_data"))
+        return _inline(data, at(path, "file_data"))
     filename = file.get("filename")
-    mime = _guess_type(filename, "application/pdf") if isinstance(filename, str) else "application/pdf"
-    return {"inlineData": {"mimeType": mime, "data": data}}
+    return inline_part(mime_from_name(filename if isinstance(filename, str) else None, "application/pdf"), data)
 
 
 def _assistant_parts(

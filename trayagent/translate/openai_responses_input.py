@@ -12,12 +12,12 @@ import orjson
 
 from trayagent.errors import BadRequest
 from trayagent.translate import reasoning_blob
-from trayagent.translate.media import media_part
+from trayagent.translate.media import AUDIO_FORMATS, inline_part, media_part
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, gemini_name
 
 _ROLES = {"user": "user", "assistant": "model", "system": "system", "developer": "system"}
 _TEXT_PARTS = ("input_text", "output_text", "text")
-_AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+_AUDIO_FORMATS = ("mp3", "wav")  # what input_audio.format takes in the Responses API
 
 
 @dataclass(slots=True)
@@ -224,10 +224,10 @@ def _part(path: str, block: object) -> dict[str, Any] | None:
         if (
             not isinstance(audio, dict)
             or not isinstance(audio.get("data"), str)
-            or audio.get("format") not in _AUDIO_MIME
+            or audio.get("format") not in _AUDIO_FORMATS
         ):
             raise BadRequest(f"{path}.input_audio: expected {{data: base64, format: mp3 or wav}}")
-        return {"inlineData": {"mimeType": _AUDIO_MIME[audio["format"]], "data": audio["data"]}}
+        return inline_part(AUDIO_FORMATS[audio["format"]], audio["data"])
     raise BadRequest(f"{path}: content parts of type {kind!r} are not supported")
 
 
