@@ -12,6 +12,7 @@ from typing import Any
 
 from trayagent.errors import BadRequest, ProxyError
 from trayagent.translate.error_shapes import render_openai_error
+from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
 from trayagent.translate.gemini import first_user_text
 from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, HubRequest, ReplyIds, session_key
 from trayagent.translate.openai_responses_input import read_conversation
@@ -82,8 +83,8 @@ class ResponsesFrontend:
             raise BadRequest("model: required")
         upstream = target.upstream_model(model)
         family = model_family(upstream)
-        stream = _flag(body, "stream", False)
-        store = _flag(body, "store", True)
+        stream = FIELDS.flag(body, "stream", False)
+        store = FIELDS.flag(body, "store", True)
         _no_stored_state(body, store)
 
         groups: list[tuple[str, object]] = [("tools", body["tools"])] if body.get("tools") is not None else []
@@ -108,7 +109,7 @@ class ResponsesFrontend:
         if generation:
             request["generationConfig"] = generation
 
-        parallel = _flag(body, "parallel_tool_calls", True)
+        parallel = FIELDS.flag(body, "parallel_tool_calls", True)
         echo = ResponsesEcho(
             model=model,
             family=family,
@@ -117,7 +118,7 @@ class ResponsesFrontend:
             parallel=parallel,
             fields=_echoed(body, store, parallel, effort, summary, text_format, verbosity),
         )
-        client_session = _optional_str(body, "prompt_cache_key") or target.headers.get("session-id")
+        client_session = FIELDS.optional_str(body, "prompt_cache_key") or target.headers.get("session-id")
         notes = [*tools.notes, *conversation.notes]
         headers = {}
         if tools.dropped:
@@ -166,12 +167,11 @@ def _no_stored_state(body: Mapping[str, Any], store: bool) -> None:
     if previous is not None:
         why = "store is false, so no response was kept" if store is False else "this proxy keeps no responses"
         raise BadRequest(f"previous_response_id: {why}; send the whole conversation in input (got {previous!r})")
-    if _flag(body, "background", False):
+    if FIELDS.flag(body, "background", False):
         raise BadRequest("background: background responses are not supported; stream instead")
     if body.get("top_logprobs") not in (None, 0):
         raise BadRequest("top_logprobs: log probabilities are not available")
-    if body.get("stream_options") is not None and not isinstance(body["stream_options"], dict):
-        raise BadRequest("stream_options: expected an object")
+    FIELDS.optional_dict(body, "stream_options")
     include = body.get("include") or []
     if not isinstance(include, list) or not all(isinstance(value, str) for value in include):
         raise BadRequest("include: expected a list of strings")
@@ -190,11 +190,8 @@ def _reasoning(reasoning: object) -> tuple[str | None, str | None]:
     """`reasoning` → (effort, summary) as the client gave them, checked."""
     if reasoning is None:
         return None, None
-    if not isinstance(reasoning, dict):
-        raise BadRequest("reasoning: expected an object")
-    for key in reasoning:
-        if key not in ("effort", "summary", "generate_summary", "context"):
-            raise BadRequest(f"reasoning.{key}: unsupported field")
+    reasoning = FIELDS.as_dict(reasoning, "reasoning")
+    FIELDS.check_keys(reasoning, ("effort", "summary", "generate_summary", "context"), "reasoning")
     effort = reasoning.get("effort")
     if effort is not None and effort not in EFFORTS:
         raise BadRequest(f"reasoning.effort: expected one of {', '.join(sorted(EFFORTS))}")
@@ -210,15 +207,13 @@ def _generation(
     body: Mapping[str, Any], upstream: str, effort: str | None, summary: bool, claude: bool
 ) -> dict[str, Any]:
     generation: dict[str, Any] = {}
-    temperature = _number(body, "temperature", 0.0, 2.0)
+    temperature = FIELDS.number(body, "temperature", 0.0, 2.0)
     if temperature is not None:
         generation["temperature"] = temperature
-    top_p = _number(body, "top_p", 0.0, 1.0)
+    top_p = FIELDS.number(body, "top_p", 0.0, 1.0)
     if top_p is not None:
         generation["topP"] = top_p
-    requested = body.get("max_output_tokens")
-    if requested is not None and (not isinstance(requested, int) or isinstance(requested, bool) or requested < 1):
-        raise BadRequest("max_output_tokens: expected a positive integer")
+    requested = FIELDS.positive(body, "max_output_tokens")
     # A summary needs the thoughts; asked without an effort, the model thinks as much as it likes (budget -1).
     # Claude's thoughts always come back: its signed thinking must be replayed whole on the next turn.
     thinking = thinking_config(
@@ -242,11 +237,8 @@ def _text(text: object, generation: dict[str, Any]) -> tuple[dict[str, Any], str
     """`text.format` → the response MIME type and schema; (the format, the verbosity) as the response echoes."""
     if text is None:
         return {"type": "text"}, "medium"
-    if not isinstance(text, dict):
-        raise BadRequest("text: expected an object")
-    for key in text:
-        if key not in ("format", "verbosity"):
-            raise BadRequest(f"text.{key}: unsupported field")
+    text = FIELDS.as_dict(text, "text")
+    FIELDS.check_keys(text, ("format", "verbosity"), "text")
     verbosity = text.get("verbosity") or "medium"
     if verbosity not in ("low", "medium", "high"):
         raise BadRequest("text.verbosity: expected low, medium or high")
@@ -300,28 +292,3 @@ def _echoed(
         "top_p": body.get("top_p"),
         "truncation": body.get("truncation") or "disabled",
     }
-
-
-def _flag(body: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = body.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise BadRequest(f"{key}: expected true or false")
-    return value
-
-
-def _number(body: Mapping[str, Any], key: str, low: float, high: float) -> float | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise BadRequest(f"{key}: expected a number from {low:g} to {high:g}")
-    return value
-
-
-def _optional_str(body: Mapping[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise BadRequest(f"{key}: expected a string")
-    return value or None

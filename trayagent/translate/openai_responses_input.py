@@ -12,6 +12,7 @@ import orjson
 
 from trayagent.errors import BadRequest
 from trayagent.translate import reasoning_blob
+from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
 from trayagent.translate.media import AUDIO_FORMATS, inline_part, media_part
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, gemini_name
 
@@ -32,9 +33,7 @@ def read_conversation(input_: object, instructions: object, family: str) -> Conv
     from another family holds signatures that model would refuse, so they are not replayed."""
     reader = _Reader(family)
     if instructions is not None:
-        if not isinstance(instructions, str):
-            raise BadRequest("instructions: expected a string")
-        if instructions:
+        if FIELDS.as_str(instructions, "instructions"):
             reader.out.system.append({"text": instructions})
     if isinstance(input_, str):
         reader.add("user", [{"text": input_}] if input_ else [])
@@ -109,12 +108,12 @@ class _Reader:
             self.add(role, parts)
 
     def _call(self, path: str, item: Mapping[str, Any], custom: bool) -> None:
-        call_id = _text(item, "call_id", path)
-        name = gemini_name(_text(item, "name", path), _optional_text(item, "namespace", path))
+        call_id = FIELDS.non_empty(item, "call_id", path)
+        name = gemini_name(FIELDS.non_empty(item, "name", path), FIELDS.optional_str(item, "namespace", path) or None)
         if custom:
-            args: object = {CUSTOM_INPUT: _text(item, "input", path, empty=True)}
+            args: object = {CUSTOM_INPUT: FIELDS.string(item, "input", path)}
         else:
-            arguments = _text(item, "arguments", path, empty=True)
+            arguments = FIELDS.string(item, "arguments", path)
             try:
                 args = orjson.loads(arguments) if arguments.strip() else {}
             except orjson.JSONDecodeError:
@@ -126,7 +125,7 @@ class _Reader:
         self.add("model", [{"functionCall": {"name": name, "args": args, "id": call_id}}])
 
     def _output(self, path: str, item: Mapping[str, Any]) -> None:
-        call_id = _text(item, "call_id", path)
+        call_id = FIELDS.non_empty(item, "call_id", path)
         name = self._calls.get(call_id)
         if name is None:
             raise BadRequest(f"{path}.call_id: {call_id!r} answers no function_call before it in input")
@@ -244,17 +243,3 @@ def _media(path: str, block: Mapping[str, Any], key: str, default_mime: str) -> 
     if part is None:
         raise BadRequest(f"{path}.{key}: expected a base64 data URL or an http(s) URL")
     return part
-
-
-def _text(item: Mapping[str, Any], key: str, path: str, *, empty: bool = False) -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or (not value and not empty):
-        raise BadRequest(f"{path}.{key}: expected a {'string' if empty else 'non-empty string'}")
-    return value
-
-
-def _optional_text(item: Mapping[str, Any], key: str, path: str) -> str | None:
-    value = item.get(key)
-    if value is None or isinstance(value, str):
-        return value or None
-    raise BadRequest(f"{path}.{key}: expected a string")
