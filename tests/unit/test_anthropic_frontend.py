@@ -230,7 +230,7 @@ def test_ignored_fields_and_dropped_tools_are_noted_once_and_dropped_tools_named
         {"name": "Read", "input_schema": {"type": "object"}},
     ]
     call = parse(tools=tools, context_management={"edits": []}, mcp_servers=[], new_thing=1)
-    assert call.headers == {"X-Dropped-Tools": "web_search_20250305"}
+    assert call.headers == {"X-Trayagent-Dropped-Tools": "web_search_20250305"}
     assert call.notes == (
         "ignored Anthropic-only fields: context_management, mcp_servers",
         "ignored unknown fields: new_thing",

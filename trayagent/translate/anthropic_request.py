@@ -16,7 +16,7 @@ from trayagent.errors import BadRequest
 from trayagent.translate.anthropic_content import History, estimate_tokens, gemini_name
 from trayagent.translate.fields import ANTHROPIC_FIELDS as FIELDS
 from trayagent.translate.gemini import first_user_text
-from trayagent.translate.hub import ClientCall, ClientTarget, HubRequest, session_key
+from trayagent.translate.hub import DROPPED_TOOLS_HEADER, ClientCall, ClientTarget, HubRequest, session_key
 from trayagent.translate.schema import clean_schema, clean_tool_parameters
 from trayagent.translate.thinking import Effort, max_output_tokens, thinking_config
 
@@ -120,7 +120,7 @@ def parse_body(body: dict[str, Any], target: ClientTarget, *, count_tokens: bool
     headers: dict[str, str] = {}
     if dropped:
         notes.append("dropped Anthropic server tools: " + ", ".join(dropped))
-        headers["X-Dropped-Tools"] = ",".join(dropped)
+        headers[DROPPED_TOOLS_HEADER] = ",".join(dropped)
     echo = Echo(
         model=model,
         omit_thinking=omit_thinking,

@@ -14,7 +14,15 @@ from trayagent.errors import BadRequest, ProxyError
 from trayagent.translate.error_shapes import render_openai_error
 from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
 from trayagent.translate.gemini import first_user_text
-from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, HubRequest, ReplyIds, session_key
+from trayagent.translate.hub import (
+    DROPPED_TOOLS_HEADER,
+    ClientCall,
+    ClientProtocol,
+    ClientTarget,
+    HubRequest,
+    ReplyIds,
+    session_key,
+)
 from trayagent.translate.openai_responses_input import read_conversation
 from trayagent.translate.openai_responses_reply import ResponsesEcho, ResponseStream
 from trayagent.translate.openai_responses_tools import collect_tools, function_calling
@@ -70,7 +78,6 @@ EFFORTS: Mapping[str, Effort] = {
     "max": "max",
 }  # fmt: skip
 SUMMARIES = frozenset({"auto", "concise", "detailed"})
-DROPPED_TOOLS_HEADER = "X-Trayagent-Dropped-Tools"
 
 
 class ResponsesFrontend:
