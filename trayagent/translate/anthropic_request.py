@@ -17,8 +17,8 @@ from trayagent.translate.anthropic_content import History, estimate_tokens, gemi
 from trayagent.translate.fields import ANTHROPIC_FIELDS as FIELDS
 from trayagent.translate.gemini import first_user_text
 from trayagent.translate.hub import DROPPED_TOOLS_HEADER, ClientCall, ClientTarget, HubRequest, session_key
-from trayagent.translate.schema import clean_schema, clean_tool_parameters
-from trayagent.translate.thinking import Effort, max_output_tokens, thinking_config
+from trayagent.translate.schema import clean_tool_parameters, json_output
+from trayagent.translate.thinking import Effort, set_output_limit, thinking_config
 
 # Accepted and ignored: they steer Anthropic's own servers (context editing, containers, MCP connectors,
 # capacity tiers, prompt-cache breakpoints) and have no Cloud Code meaning. Named once in the request log.
@@ -226,10 +226,7 @@ def _generation_config(
         raise BadRequest("max_tokens: must be at least 1")
     config: dict[str, Any] = {}
     thinking_settings = _thinking(thinking, upstream, effort)
-    budget = thinking_settings.get("thinkingBudget") if thinking_settings else None
-    limit = max_output_tokens(upstream, max_tokens, budget if isinstance(budget, int) else None)
-    if limit is not None:
-        config["maxOutputTokens"] = limit
+    set_output_limit(config, upstream, max_tokens, thinking_settings)
     for key, name in (("temperature", "temperature"), ("top_p", "topP")):
         value = FIELDS.number(body, key, 0, 1)
         if value is not None:
@@ -280,7 +277,7 @@ def _effort(output_config: Mapping[str, Any] | None) -> Effort | None:
 def _response_format(spec: Any) -> dict[str, Any]:
     if not isinstance(spec, dict) or spec.get("type") != "json_schema" or not isinstance(spec.get("schema"), dict):
         raise BadRequest("output_config.format: expected {type: 'json_schema', schema: {...}}")
-    return {"responseMimeType": "application/json", "responseSchema": clean_schema(spec["schema"])}
+    return json_output(spec["schema"])
 
 
 def _stop_sequences(value: Any) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from trayagent.translate.hub import ClientCall, ClientTarget
 from trayagent.translate.openai_generation import Neutral, client_call, limit_output, read_common
 from trayagent.translate.openai_messages import convert
 from trayagent.translate.openai_reply import ReplyEcho
-from trayagent.translate.schema import clean_schema, clean_tool_parameters
+from trayagent.translate.schema import clean_tool_parameters, json_output
 from trayagent.translate.thinking import Effort, model_family, thinking_config
 
 # Fields translated into the Gemini request (or into how the reply is shaped).
@@ -239,9 +239,7 @@ def _only(chosen: list[str], mode: str) -> dict[str, Any]:
 
 
 def _response_format(value: Any, config: dict[str, Any]) -> None:
-    """json_object → JSON output; json_schema → JSON constrained by the schema. Cloud Code enforces
-    `responseSchema` (constrained decoding) and ignores `responseJsonSchema`, so the schema is cleaned into
-    the OpenAPI subset `responseSchema` takes."""
+    """json_object → JSON output; json_schema → JSON constrained by the schema (schema.json_output)."""
     if value is None:
         return
     fmt = FIELDS.as_dict(value, "response_format")
@@ -265,9 +263,6 @@ def _response_format(value: Any, config: dict[str, Any]) -> None:
     schema = spec.get("schema")
     if schema is None:
         return
-    path = "response_format.json_schema.schema"
-    cleaned = clean_schema(FIELDS.as_dict(schema, path))
-    description = spec.get("description")
-    if description is not None and FIELDS.as_str(description, "response_format.json_schema.description"):
-        cleaned.setdefault("description", description)
-    config["responseSchema"] = cleaned
+    schema = FIELDS.as_dict(schema, "response_format.json_schema.schema")
+    description = FIELDS.optional_str(spec, "description", "response_format.json_schema")
+    config.update(json_output(schema, description))

@@ -98,10 +98,7 @@ def limit_output(
     """maxOutputTokens (clamped to the model, kept above any thinking budget) into `config`; the
     thinkingConfig for the effort, returned so the caller places it last."""
     settings = thinking.thinking_config(upstream_model, effort=effort, include_thoughts=include_thoughts)
-    budget = settings.get("thinkingBudget") if settings else None
-    limit = thinking.max_output_tokens(upstream_model, requested, budget if isinstance(budget, int) else None)
-    if limit is not None:
-        config["maxOutputTokens"] = limit
+    thinking.set_output_limit(config, upstream_model, requested, settings)
     return settings
 
 

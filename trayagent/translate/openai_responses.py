@@ -26,8 +26,8 @@ from trayagent.translate.hub import (
 from trayagent.translate.openai_responses_input import read_conversation
 from trayagent.translate.openai_responses_reply import ResponsesEcho, ResponseStream
 from trayagent.translate.openai_responses_tools import collect_tools, function_calling
-from trayagent.translate.schema import clean_schema
-from trayagent.translate.thinking import Effort, max_output_tokens, model_family, thinking_config
+from trayagent.translate.schema import json_output
+from trayagent.translate.thinking import Effort, model_family, set_output_limit, thinking_config
 
 # Fields with a meaning here (read below).
 HANDLED = frozenset(
@@ -229,10 +229,7 @@ def _generation(
         budget=-1 if summary and effort is None else None,
         include_thoughts=summary or claude,
     )
-    budget = thinking.get("thinkingBudget") if thinking else None
-    limit = max_output_tokens(upstream, requested, budget if isinstance(budget, int) else None)
-    if limit is not None:
-        generation["maxOutputTokens"] = limit
+    set_output_limit(generation, upstream, requested, thinking)
     if thinking:
         generation["thinkingConfig"] = thinking
     if body.get("truncation") not in (None, "auto", "disabled"):
@@ -257,12 +254,8 @@ def _text(text: object, generation: dict[str, Any]) -> tuple[dict[str, Any], str
             raise BadRequest("text.format.name: required")
         if not isinstance(schema, dict):
             raise BadRequest("text.format.schema: expected a JSON Schema object")
-        cleaned = clean_schema(schema)
         description = format_.get("description")
-        if isinstance(description, str) and description and "description" not in cleaned:
-            cleaned["description"] = description
-        generation["responseMimeType"] = "application/json"
-        generation["responseSchema"] = cleaned
+        generation.update(json_output(schema, description if isinstance(description, str) else None))
     elif kind == "json_object":
         generation["responseMimeType"] = "application/json"
     elif kind != "text":
