@@ -15,6 +15,7 @@ import orjson
 
 from trayagent.errors import BadRequest
 from trayagent.translate.fields import ANTHROPIC_FIELDS as FIELDS
+from trayagent.translate.gemini import add_turn
 from trayagent.translate.media import file_part, inline_part, mime_from_name
 
 # Gemini function names: a letter or underscore first, then letters, digits, `_.:-`; Cloud Code keeps the
@@ -104,12 +105,7 @@ class History:
         """The turns without empty ones, same roles merged, every function call answered."""
         merged: list[dict[str, Any]] = []
         for turn in self.turns:
-            if not turn["parts"]:
-                continue
-            if merged and merged[-1]["role"] == turn["role"]:
-                merged[-1]["parts"].extend(turn["parts"])
-            else:
-                merged.append(turn)
+            add_turn(merged, turn["role"], turn["parts"])
         return self._answer_calls(merged)
 
     def _answer_calls(self, turns: list[dict[str, Any]]) -> list[dict[str, Any]]:

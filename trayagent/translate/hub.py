@@ -179,3 +179,4 @@ def sse_event(data: bytes, event: str | None = None) -> bytes:
 
 
 SSE_KEEPALIVE = b": keep-alive\n\n"
+EVENT_STREAM = "text/event-stream"  # the Content-Type of a streamed (SSE) reply

@@ -12,6 +12,7 @@ import orjson
 
 from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
 from trayagent.translate.fields import at, refuse
+from trayagent.translate.gemini import add_turn
 from trayagent.translate.media import AUDIO_FORMATS, WEB_SCHEMES, data_url_part, inline_part, link_part, mime_from_name
 
 # Part fields with no Gemini counterpart, accepted and not forwarded: cache hints (OpenAI's
@@ -57,12 +58,7 @@ class Conversation:
 
     def add(self, role: str, parts: list[dict[str, Any]]) -> None:
         """Adjacent turns of one role are merged; empty turns are dropped."""
-        if not parts:
-            return
-        if self.contents and self.contents[-1]["role"] == role:
-            self.contents[-1]["parts"].extend(parts)
-        else:
-            self.contents.append({"role": role, "parts": parts})
+        add_turn(self.contents, role, parts)
 
     def require_answers(self) -> None:
         """Every tool call must be answered before the conversation goes on (OpenAI and Gemini both insist)."""

@@ -14,6 +14,7 @@ from trayagent.errors import ProxyError, StreamBroken
 from trayagent.translate.error_shapes import render_openai_error
 from trayagent.translate.gemini import parts_of
 from trayagent.translate.hub import (
+    EVENT_STREAM,
     SSE_KEEPALIVE,
     ClientCall,
     ClientProtocol,
@@ -25,7 +26,6 @@ from trayagent.translate.hub import (
 from trayagent.translate.outcome import block_reason, finish_outcome, token_counts
 
 DONE = b"data: [DONE]\n\n"
-EVENT_STREAM = "text/event-stream"
 
 
 @dataclass(frozen=True, slots=True)

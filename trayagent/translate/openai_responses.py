@@ -16,6 +16,7 @@ from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
 from trayagent.translate.gemini import first_user_text
 from trayagent.translate.hub import (
     DROPPED_TOOLS_HEADER,
+    EVENT_STREAM,
     ClientCall,
     ClientProtocol,
     ClientTarget,
@@ -142,7 +143,7 @@ class ResponsesFrontend:
         )
 
     def media_type(self, call: ClientCall) -> str:
-        return "text/event-stream"
+        return EVENT_STREAM
 
     def encoder(self, call: ClientCall, ids: ReplyIds) -> ResponseStream:
         return ResponseStream(call.echo, ids)

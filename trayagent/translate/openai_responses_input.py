@@ -13,6 +13,7 @@ import orjson
 from trayagent.errors import BadRequest
 from trayagent.translate import reasoning_blob
 from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
+from trayagent.translate.gemini import add_turn
 from trayagent.translate.media import AUDIO_FORMATS, inline_part, media_part
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, gemini_name
 
@@ -58,13 +59,7 @@ class _Reader:
     def add(self, role: str, parts: list[dict[str, Any]]) -> None:
         if role == "user":
             self._resolve()
-        if not parts:
-            return
-        contents = self.out.contents
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].extend(parts)  # adjacent same-role items make one turn
-        else:
-            contents.append({"role": role, "parts": parts})
+        add_turn(self.out.contents, role, parts)  # adjacent same-role items make one turn
 
     def item(self, path: str, item: object) -> None:
         if not isinstance(item, dict):

@@ -17,7 +17,7 @@ import orjson
 
 from trayagent.errors import ProxyError
 from trayagent.translate import reasoning_blob
-from trayagent.translate.gemini import first_candidate, parts_of
+from trayagent.translate.gemini import CallIds, first_candidate, parts_of
 from trayagent.translate.hub import SSE_KEEPALIVE, ReplyIds, sse_event
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, ToolName
 from trayagent.translate.outcome import block_reason, finish_explanation, finish_outcome, token_counts
@@ -74,7 +74,7 @@ class ResponseStream:
         self._open: _Open | None = None
         self._pending: list[reasoning_blob.Entry] = []  # signatures no reasoning item carries yet
         self._thought_run: list[str] = []  # thought text since the last signed thought
-        self._call_ids: set[str] = set()
+        self._call_ids = CallIds(ids)
         self._usage: Mapping[str, Any] | None = None
         self._finish: str | None = None
         self._finish_message: str | None = None
@@ -181,9 +181,7 @@ class ResponseStream:
     def _call(self, call: Mapping[str, Any], signature: str | None) -> None:
         if not self._echo.parallel and any(item["type"] in _CALLS for item in self.output):
             return  # parallel_tool_calls: false — the first call only
-        given = call.get("id")
-        call_id = given if isinstance(given, str) and given and given not in self._call_ids else self._ids.new("call_")
-        self._call_ids.add(call_id)
+        call_id = self._call_ids.take(call)
         if signature is not None:
             self._pending.append(["c", call_id, signature])
         self._close("completed")
