@@ -15,14 +15,7 @@ import orjson
 from trayagent.translate.gemini import CallIds, parts_of
 from trayagent.translate.hub import ReplyIds
 from trayagent.translate.openai_chat_request import parse_chat
-from trayagent.translate.openai_reply import (
-    Ending,
-    OpenAIFrontend,
-    ReplyEcho,
-    ReplyStream,
-    finish_reason,
-    render_reply,
-)
+from trayagent.translate.openai_reply import Ending, OpenAIFrontend, ReplyEcho, ReplyStream, finish_reason, render_reply
 
 
 def _image(part: Mapping[str, Any]) -> str | None:

@@ -11,14 +11,7 @@ from trayagent.translate.fields import refuse
 from trayagent.translate.gemini import parts_of
 from trayagent.translate.hub import ClientCall, ClientTarget, ReplyIds
 from trayagent.translate.openai_generation import Neutral, client_call, limit_output, read_common
-from trayagent.translate.openai_reply import (
-    Ending,
-    OpenAIFrontend,
-    ReplyEcho,
-    ReplyStream,
-    finish_reason,
-    render_reply,
-)
+from trayagent.translate.openai_reply import Ending, OpenAIFrontend, ReplyEcho, ReplyStream, finish_reason, render_reply
 
 MAPPED_FIELDS = frozenset(
     {
