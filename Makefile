@@ -1,10 +1,12 @@
 # make run  — set up .venv and start the tray agent (no display: it says so and runs the proxy in the foreground)
-# make test — set up .venv with the test extras and run the whole suite (GUI tests under Xvfb included)
+# make test — set up .venv with the test extras and the real client CLIs (.clients/), run the whole suite
+#             (GUI tests under Xvfb and Claude Code / Codex / Gemini CLI against the proxy included)
 # make lint — ruff + mypy
 # make bench — proxy vs a bare Sanic+aiohttp pass-through vs the fake upstream alone (BENCH_ARGS=--quick)
 
 PYTHON ?= python3
 VENV   ?= .venv
+CLIENTS_DIR ?= .clients
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/pip install --quiet --disable-pip-version-check
 # The tray menu on Linux needs PyGObject (the linux-gui extra, built from source against GTK).
@@ -18,8 +20,8 @@ COMMA    := ,
 run: $(VENV)/.installed-run
 	$(BIN)/trayagent
 
-test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(VENV)/.installed-test $(CLIENTS_DIR)/versions
+	CLIENTS_DIR=$(abspath $(CLIENTS_DIR)) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check trayagent tests scripts
@@ -41,9 +43,14 @@ $(VENV)/.installed-test: pyproject.toml scripts/bootstrap
 	$(PIP) -e '$(TEST_SPEC)' || { echo "make: PyGObject did not build; the GUI tests will skip" >&2; $(PIP) -e '.[test]'; }
 	touch $@ $(VENV)/.installed-run
 
+# The real client CLIs the integration tests drive (about 1.1 GB, under a minute); the script writes the
+# stamp only once every CLI answers, and without npm it says so and the tests that need them skip.
+$(CLIENTS_DIR)/versions: scripts/install-clients
+	scripts/install-clients $(CLIENTS_DIR)
+
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("trayagent needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts bench-results.json
+	rm -rf $(VENV) $(CLIENTS_DIR) .pytest_cache .mypy_cache .ruff_cache test-artifacts bench-results.json

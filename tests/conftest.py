@@ -10,6 +10,8 @@ import pytest
 from tests.fakes.google import FakeGoogle
 from tests.serverproc import ServeProcess, free_port, isolated_env
 
+pytest_plugins = ["tests.clientcli"]  # the real client CLIs: `real_client`, `signed_in`, `no_account`
+
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:

@@ -22,8 +22,9 @@
           ├── UpstreamRejected    4xx  invalid_request  Google refused the request itself (client's to fix)
           ├── StreamBroken        502  api_error    the upstream failed after the reply had started
           ├── NoAccountAvailable  503  unavailable  (also: every account tried failed transiently)
-          │    └── NeedsUser      503  needs_user   only the user can fix it (no account, all disabled,
-          │                                       a protocol not served): `x-should-retry: false`
+          │    └── NeedsUser      424  needs_user   only the user can fix it (no account, all disabled,
+          │                                       a route not served): a 4xx no client retries, and
+          │                                       `x-should-retry: false`
           └── InternalError       500  api_error
 
 `kind` is protocol-neutral; `trayagent.translate.error_shapes` turns a ProxyError into the
@@ -190,9 +191,11 @@ class NoAccountAvailable(ProxyError):
 
 
 class NeedsUser(NoAccountAvailable):
-    """Nothing a retry can fix: the SDKs (OpenAI's, Anthropic's, so Claude Code and Codex) honour
-    `x-should-retry: false` and show the message at once instead of retrying for minutes."""
+    """Nothing a retry can fix. Every client retries a 503 (Claude Code and Gemini CLI for minutes, Codex five
+    times), so this is 424 Failed Dependency, which none retries, plus `x-should-retry: false` for the SDKs that
+    read it: the message reaches the user's screen at once."""
 
+    status_code = 424
     kind = "needs_user"
 
     def headers(self) -> dict[str, str]:

@@ -1,9 +1,10 @@
 """The generation side of the fake Cloud Code: `streamGenerateContent`, `generateContent`, `countTokens`.
 
 Replies are scripted per account (or for everyone) as `ScriptedReply`: chunks of parts (text, thoughts with
-signatures, function calls), a finish reason and usage. Without a script the model answers
-"Hello from <model>" in three chunks. Stream misbehaviour comes from `Failure` fields: `cut_after` (the
-connection drops after N chunks), `empty` (200 with no data), `delay` (slow first byte). A reply's
+signatures, function calls), a finish reason and usage; `when=` (tests.fakes.requestshape) keeps a reply for
+the requests of a given shape. Without a script the model answers "Hello from <model>" in three chunks, and
+a JSON-mode request gets a JSON value of its schema in one. Stream misbehaviour comes from `Failure` fields:
+`cut_after` (the connection drops after N chunks), `empty` (200 with no data), `delay` (slow first byte). A reply's
 `raw_before` puts raw SSE before chunk N (keep-alive comments, backend metadata events, anything odd).
 Thought signatures are base64 on the wire, as Google sends them (the google-genai SDK decodes them).
 """
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from tests.fakes.requestshape import Predicate, json_sample, wants_json
 
 if TYPE_CHECKING:
     from tests.fakes.google import Failure, FakeAccount
@@ -30,6 +33,7 @@ class ScriptedReply:
     times: int = 1
     chunk_delay: float = 0.0
     raw_before: dict[int, bytes] = field(default_factory=dict)  # chunk index -> raw SSE written before it
+    when: Predicate | None = None  # only for requests this is true of (given the inner request)
 
 
 def text(value: str, signature: str | None = None) -> dict[str, Any]:
@@ -56,7 +60,9 @@ def function_call(name: str, args: dict[str, Any], signature: str | None = None,
     return part
 
 
-def default_reply(model: str) -> ScriptedReply:
+def default_reply(model: str, request: dict[str, Any]) -> ScriptedReply:
+    if wants_json(request):  # a client that asked for JSON retries anything else
+        return ScriptedReply(chunks=[[text(json.dumps(json_sample(request)))]])
     return ScriptedReply(chunks=[[text("Hello")], [text(" from ")], [text(model)]])
 
 
@@ -153,9 +159,12 @@ async def stream(
 class GenerationScript:
     replies: list[ScriptedReply] = field(default_factory=list)
 
-    def take(self, email: str, model: str) -> ScriptedReply:
+    def take(self, email: str, model: str, request: dict[str, Any]) -> ScriptedReply:
         for reply in self.replies:
-            if reply.times > 0 and (reply.email is None or reply.email == email):
-                reply.times -= 1
-                return reply
-        return default_reply(model)
+            if reply.times <= 0 or reply.email not in (None, email):
+                continue
+            if reply.when is not None and not reply.when(request):
+                continue
+            reply.times -= 1
+            return reply
+        return default_reply(model, request)

@@ -5,6 +5,7 @@ checked as Google would (PKCE, redirect_uri, client credentials, bearer tokens) 
 Google's shapes. It runs an aiohttp server on a free loopback port in a background thread; tests script it
 through methods (`add_account`, `fail`, `revoke`, …) and read what it saw in `calls`.
 
+`FakeGoogle(strict_signatures=True)` also judges thought signatures in histories as Google does (fakes/thoughts.py).
 Cloud Code bases are `{url}/{name}/v1internal` for any name, so endpoint fallback can be scripted per base.
 Run it alone with `python -m tests.fakes.google [--port N]` (prints its config, for manual runs and the bench).
 """
@@ -35,6 +36,7 @@ from tests.fakes.generation import (
     count_tokens,
     stream,
 )
+from tests.fakes.thoughts import SignatureLedger
 
 CLIENT_ID = "fake-client.apps.googleusercontent.com"
 CLIENT_SECRET = "fake-secret"
@@ -107,7 +109,10 @@ class Call:
 
 
 class FakeGoogle:
-    def __init__(self) -> None:
+    def __init__(self, *, strict_signatures: bool = False) -> None:
+        # On: histories' thought signatures are judged as Google judges them (tests/fakes/thoughts.py).
+        self.strict_signatures = strict_signatures
+        self.signatures = SignatureLedger()
         self.accounts: dict[str, FakeAccount] = {}
         self.calls: list[Call] = []
         self.rotate_refresh_tokens = False
@@ -154,7 +159,8 @@ class FakeGoogle:
         return failure
 
     def reply(self, *chunks: list[dict[str, Any]], **kwargs: Any) -> ScriptedReply:
-        """Script the next generation reply (for `email=` only, `times=` times); see tests.fakes.generation."""
+        """Script the next generation reply (for `email=` only, `times=` times, requests `when=` matches);
+        see tests.fakes.generation."""
         scripted = ScriptedReply(chunks=list(chunks), **kwargs)
         with self._lock:
             self.generation.replies.append(scripted)
@@ -165,6 +171,10 @@ class FakeGoogle:
         with self._lock:
             self.generation.replies.clear()
             self._failures.clear()
+
+    def forget_calls(self) -> None:
+        with self._lock:
+            self.calls.clear()
 
     def calls_to(self, method: str, email: str | None = None) -> list[Call]:
         with self._lock:
@@ -476,9 +486,14 @@ class FakeGoogle:
         refused = check_envelope(account, body)
         if refused is not None:
             return refused
+        if self.strict_signatures:
+            bad_signature = self.signatures.check(account.email, body["model"], body["request"])
+            if bad_signature is not None:
+                return api_error(400, bad_signature)
         with self._lock:
-            scripted = self.generation.take(account.email, body["model"])
+            scripted = self.generation.take(account.email, body["model"], body["request"])
         payloads = chunk_payloads(scripted, body["model"], body["request"])
+        self.signatures.issue(body["model"], payloads)
         if method == "generateContent":
             return web.json_response(aggregate(payloads))
         if request.query.get("alt") != "sse":

@@ -40,9 +40,9 @@ def test_live_pickup_quota_refresh_and_damage(
     assert added.returncode == 0, added.stderr
 
     assert eventually(lambda: accounts()["available"] == 1), accounts()
-    # A protocol with no front end yet names the ready account (chat completions would now answer).
-    reply = server.request("POST", "/v1/responses", body=b'{"model":"x","input":"hi"}')
-    assert reply.status == 503 and "1 Google account(s) are ready" in reply.json()["error"]["message"]
+    # The account answers at once.
+    reply = server.request("POST", "/v1/responses", body=b'{"model":"gemini-2.5-flash","input":"hi"}', timeout=30)
+    assert reply.status == 200 and reply.json()["status"] == "completed", reply.body
 
     # The proxy re-reads quota on its own, every quota_refresh_minutes.
     after_add = len(google.calls_to("fetchAvailableModels"))

@@ -12,9 +12,7 @@ import asyncio
 import base64
 import json
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -23,9 +21,10 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from tests.accountproxy import SignedInProxy, signed_in_proxy
 from tests.fakes.generation import count_tokens, function_call, text, thought
 from tests.fakes.google import DEFAULT_MODELS, FakeGoogle
-from tests.serverproc import Reply, ServeProcess, free_port, http, run_cli
+from tests.serverproc import http
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -65,16 +64,7 @@ def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-@dataclass
-class Proxy:
-    google: FakeGoogle
-    server: ServeProcess
-    port: int
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
+class Proxy(SignedInProxy):
     def client(self, api_version: str | None = "v1beta") -> genai.Client:
         options = types.HttpOptions(
             base_url=self.base,
@@ -83,15 +73,6 @@ class Proxy:
             retry_options=types.HttpRetryOptions(attempts=1),
         )
         return genai.Client(api_key=KEY, http_options=options)
-
-    def post(self, path: str, body: Any) -> Reply:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return http(self.port, "POST", path, body=data, headers={"x-goog-api-key": KEY})
-
-    def envelope(self) -> dict[str, Any]:
-        """The last body trayagent sent to streamGenerateContent."""
-        body: dict[str, Any] = self.google.calls_to("streamGenerateContent")[-1].body
-        return body
 
 
 @pytest.fixture(scope="module")
@@ -103,22 +84,9 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
             for name in (CUT_JSON_MODEL, CUT_SSE_MODEL, QUOTA_MODEL, OUTAGE_MODEL)
         }
         google.add_account(ALICE, project=PROJECT, models={**DEFAULT_MODELS, **spare})
-        port = free_port()
-        proxy_section = f"proxy:\n  port: {port}\n  auth_mode: strict\n  api_key: {KEY}\n"
-        server = ServeProcess(
-            tmp_path_factory.mktemp("gemini-sdk"), google.config_yaml(extra=proxy_section + CONFIG_EXTRA)
-        )
-        server.start()
-        try:
-            added = run_cli(server.env, "accounts", "add", "--refresh-token", google.issue_refresh_token(ALICE))
-            assert added.returncode == 0, added.stderr
-            deadline = time.monotonic() + 10
-            while http(port, "GET", "/api/status", headers={"x-api-key": KEY}).json()["accounts"]["available"] != 1:
-                assert time.monotonic() < deadline, server.output()
-                time.sleep(0.05)
-            yield Proxy(google, server, port)
-        finally:
-            assert server.stop() == 0, server.output()
+        home = tmp_path_factory.mktemp("gemini-sdk")
+        with signed_in_proxy(home, google, KEY, [ALICE], extra=CONFIG_EXTRA, kind=Proxy) as proxy:
+            yield proxy
     finally:
         google.stop()
 

@@ -56,17 +56,17 @@ def test_with_no_account_every_ai_route_answers_in_its_shape_and_is_logged(
     elif protocol == "gemini":
         body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
     reply = proxy.request("POST", path, body=orjson.dumps(body), headers={"content-type": "application/json"})
-    assert reply.status == 503, reply.body
+    assert reply.status == 424, reply.body
     error = reply.json()
     if shape == "anthropic":
         assert error["type"] == "error" and "trayagent accounts login" in error["error"]["message"]
     elif shape == "openai":
         assert "trayagent accounts login" in error["error"]["message"] and error["error"]["type"] == "server_error"
     else:
-        assert error["error"]["status"] == "UNAVAILABLE"
-    assert wait_until(lambda: logged(proxy, path, 503)), proxy.request("GET", "/api/logs").body
+        assert error["error"]["status"] == "FAILED_PRECONDITION"
+    assert wait_until(lambda: logged(proxy, path, 424)), proxy.request("GET", "/api/logs").body
     metrics = proxy.request("GET", "/metrics").body.decode()
-    assert f'protocol="{protocol}"' in metrics and 'status="503"' in metrics
+    assert f'protocol="{protocol}"' in metrics and 'status="424"' in metrics
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_trailing_slash_admin_paths_still_need_the_key_and_get_no_cors(proxy: In
 
 @pytest.mark.parametrize("client", ["openai", "anthropic"])
 def test_with_no_account_the_sdks_do_not_retry(proxy: InProcessProxy, client: str) -> None:
-    """`x-should-retry: false`: one request reaches the proxy although the SDK would retry a 503 twice. The
+    """`x-should-retry: false`: one request reaches the proxy although the SDK would retry twice. The
     metrics count an exchange as it finishes, so the count is exact once the SDK call has returned."""
     import anthropic
     import openai
@@ -126,18 +126,18 @@ def test_with_no_account_the_sdks_do_not_retry(proxy: InProcessProxy, client: st
     def count() -> float:
         lines = proxy.request("GET", "/metrics").body.decode().splitlines()
         wanted = [line for line in lines if line.startswith("trayagent_requests_total{")]
-        mine = [line for line in wanted if f'protocol="{protocol}"' in line and 'status="503"' in line]
+        mine = [line for line in wanted if f'protocol="{protocol}"' in line and 'status="424"' in line]
         return sum(float(line.rsplit(" ", 1)[1]) for line in mine)
 
     before = count()
     if client == "openai":
         with openai.OpenAI(base_url=proxy.base + "/v1", api_key=KEY, timeout=10) as sdk:
             assert sdk.max_retries == 2
-            with pytest.raises(openai.InternalServerError):
+            with pytest.raises(openai.APIStatusError):
                 sdk.responses.create(model=model, input="hi")
     else:
         with anthropic.Anthropic(base_url=proxy.base, api_key=KEY, timeout=10) as sdk:
             assert sdk.max_retries == 2
-            with pytest.raises(anthropic.InternalServerError):
+            with pytest.raises(anthropic.APIStatusError):
                 sdk.messages.create(model=model, max_tokens=5, messages=[{"role": "user", "content": "x"}])
     assert count() == before + 1

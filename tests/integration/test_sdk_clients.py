@@ -48,9 +48,9 @@ MESSAGES: list[openai.types.chat.ChatCompletionMessageParam] = [{"role": "user",
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 def test_openai_sdk(base: str, stream: bool) -> None:
     with openai_client(base) as client, openai_client(base, "sk-wrong-000000") as wrong:
-        with pytest.raises(openai.InternalServerError) as info:
+        with pytest.raises(openai.APIStatusError) as info:
             client.chat.completions.create(model="gemini-2.5-flash", messages=MESSAGES, stream=stream)
-        assert info.value.status_code == 503
+        assert info.value.status_code == 424
         assert NO_ACCOUNT in info.value.message
         assert info.value.code == "no_usable_account"
 
@@ -58,9 +58,9 @@ def test_openai_sdk(base: str, stream: bool) -> None:
             wrong.chat.completions.create(model="gemini-2.5-flash", messages=MESSAGES, stream=stream)
         assert auth.value.status_code == 401 and auth.value.code == "invalid_api_key"
 
-        with pytest.raises(openai.InternalServerError):
+        with pytest.raises(openai.APIStatusError):
             client.responses.create(model="gemini-2.5-flash", input="hi", stream=stream)
-        with pytest.raises(openai.InternalServerError):
+        with pytest.raises(openai.APIStatusError):
             client.completions.create(model="gemini-2.5-flash", prompt="hi", stream=stream)
         assert "gemini-2.5-flash" in [model.id for model in client.models.list()]
 
@@ -70,7 +70,7 @@ def test_openai_sdk_async(base: str) -> None:
     async def call() -> None:
         client = openai.AsyncOpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0, timeout=10)
         try:
-            with pytest.raises(openai.InternalServerError) as info:
+            with pytest.raises(openai.APIStatusError) as info:
                 await client.chat.completions.create(model="gemini-2.5-flash", messages=MESSAGES, stream=True)
             assert NO_ACCOUNT in info.value.message
         finally:
@@ -91,14 +91,14 @@ def test_openai_sdk_sees_a_404_with_the_base_url_hint(base: str) -> None:
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 def test_anthropic_sdk(base: str, stream: bool) -> None:
     with anthropic_client(base) as client, anthropic_client(base, "sk-wrong-000000") as wrong:
-        with pytest.raises(anthropic.InternalServerError) as info:
+        with pytest.raises(anthropic.APIStatusError) as info:
             client.messages.create(
                 model="claude-sonnet-4-6",
                 max_tokens=16,
                 messages=[{"role": "user", "content": "hi"}],
                 stream=stream,
             )
-        assert info.value.status_code == 503
+        assert info.value.status_code == 424
         body = info.value.body
         assert isinstance(body, dict) and body["type"] == "error" and body["error"]["type"] == "api_error"
         assert NO_ACCOUNT in info.value.message
@@ -116,13 +116,13 @@ def test_anthropic_sdk(base: str, stream: bool) -> None:
 
 @pytest.mark.timeout(60)
 def test_anthropic_sdk_count_tokens_and_async(base: str) -> None:
-    with anthropic_client(base) as client, pytest.raises(anthropic.InternalServerError):
+    with anthropic_client(base) as client, pytest.raises(anthropic.APIStatusError):
         client.messages.count_tokens(model="claude-sonnet-4-6", messages=[{"role": "user", "content": "hi"}])
 
     async def call() -> None:
         client = anthropic.AsyncAnthropic(base_url=base, api_key=KEY, max_retries=0, timeout=10)
         try:
-            with pytest.raises(anthropic.InternalServerError) as info:
+            with pytest.raises(anthropic.APIStatusError) as info:
                 await client.messages.create(
                     model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
                 )
@@ -136,15 +136,15 @@ def test_anthropic_sdk_count_tokens_and_async(base: str) -> None:
 @pytest.mark.timeout(60)
 def test_genai_sdk(base: str) -> None:
     client = genai_client(base)
-    with pytest.raises(genai_errors.ServerError) as info:
+    with pytest.raises(genai_errors.ClientError) as info:
         client.models.generate_content(model="gemini-2.5-flash", contents="hi")
-    assert info.value.code == 503 and info.value.status == "UNAVAILABLE"
+    assert info.value.code == 424 and info.value.status == "FAILED_PRECONDITION"
     assert NO_ACCOUNT in (info.value.message or "")
 
-    with pytest.raises(genai_errors.ServerError):
+    with pytest.raises(genai_errors.ClientError):
         for _ in client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"):
             pass
-    with pytest.raises(genai_errors.ServerError):
+    with pytest.raises(genai_errors.ClientError):
         client.models.count_tokens(model="gemini-2.5-flash", contents="hi")
 
     wrong = genai_client(base, "sk-wrong-000000")
@@ -159,10 +159,10 @@ def test_genai_sdk(base: str) -> None:
 def test_genai_sdk_async(base: str) -> None:
     async def call() -> None:
         client = genai_client(base)
-        with pytest.raises(genai_errors.ServerError) as info:
+        with pytest.raises(genai_errors.ClientError) as info:
             await client.aio.models.generate_content(model="gemini-2.5-flash", contents="hi")
-        assert info.value.code == 503
-        with pytest.raises(genai_errors.ServerError):
+        assert info.value.code == 424
+        with pytest.raises(genai_errors.ClientError):
             async for _ in await client.aio.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"):
                 pass
         await client.aio.aclose()
@@ -181,7 +181,7 @@ def test_genai_sdk_either_api_version(base: str, api_version: str) -> None:
         retry_options=genai_types.HttpRetryOptions(attempts=1),
     )
     client = genai.Client(api_key=KEY, http_options=options)
-    with pytest.raises(genai_errors.ServerError) as info:
+    with pytest.raises(genai_errors.ClientError) as info:
         client.models.generate_content(model="gemini-2.5-flash", contents="hi")
-    assert info.value.code == 503 and NO_ACCOUNT in (info.value.message or "")
+    assert info.value.code == 424 and NO_ACCOUNT in (info.value.message or "")
     client.close()

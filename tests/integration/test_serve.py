@@ -87,10 +87,10 @@ GEMINI_BODY = b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
 @pytest.mark.parametrize(("method", "path", "protocol"), AI_ROUTES)
 def test_every_ai_route_says_how_to_add_an_account(server: ServeProcess, method: str, path: str, protocol: str) -> None:
     reply = server.request(method, path, body=GEMINI_BODY if protocol == "gemini" else VALID_BODIES[path])
-    assert reply.status == 503, reply.body
+    assert reply.status == 424, reply.body
     message, kind = error_message(reply, protocol)
     assert message.startswith("no Google account yet: run `trayagent accounts login`")
-    assert kind == {"openai": "server_error", "anthropic": "api_error", "gemini": "UNAVAILABLE"}[protocol]
+    assert kind == {"openai": "server_error", "anthropic": "api_error", "gemini": "FAILED_PRECONDITION"}[protocol]
     assert reply.headers["x-should-retry"] == "false"  # nothing a retry can fix: the SDKs show it at once
 
 
@@ -164,7 +164,7 @@ def test_a_body_just_under_the_limit_is_accepted(server: ServeProcess) -> None:
     head, tail = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "', b'"}]}'
     payload = head + b"x" * (LIMIT - len(head) - len(tail) - 10) + tail
     assert len(payload) <= LIMIT
-    assert server.request("POST", "/v1/chat/completions", body=payload).status == 503
+    assert server.request("POST", "/v1/chat/completions", body=payload).status == 424
 
 
 @pytest.mark.parametrize(

@@ -27,13 +27,13 @@ def cooling(seconds: float, kind: str = "rate") -> Cooldown:
 def test_no_accounts_says_how_to_add_one() -> None:
     error = exhaustion_error(NoneAvailable("no_accounts", None, "none"), None, MODEL, [], NOW)
     assert isinstance(error, NoAccountAvailable) and error.message == NO_ACCOUNT_MESSAGE
-    assert error.status_code == 503 and error.retry_after is None
+    assert error.status_code == 424 and error.retry_after is None
 
 
 def test_all_disabled_points_at_the_accounts_list_and_masks_the_email() -> None:
     decision = NoneAvailable("disabled", None, "account alice@example.com is disabled: verify it")
     error = exhaustion_error(decision, None, MODEL, [], NOW)
-    assert error.status_code == 503 and "trayagent accounts list" in error.message
+    assert error.status_code == 424 and "trayagent accounts list" in error.message
     assert "alice@example.com" not in error.message and "al***@ex***" in error.message
 
 

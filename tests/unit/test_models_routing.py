@@ -30,9 +30,13 @@ DEFAULTS = [
     ("gemini-3-pro-high", "gemini-3-pro-high"),
     ("gemini-9-ultra-preview", "gemini-9-ultra-preview"),
     ("llama-3-70b", "llama-3-70b"),
-    ("gpt-5", "gpt-5"),  # "gpt-4*" must not match a prefix of something else
-    ("claude-instant-1", "claude-instant-1"),
-    ("gpt-3", "gpt-3"),
+    # Family fallbacks: names no rule above knows still reach a model Google serves ("gpt-4*" must not
+    # match a prefix of something else: gpt-5 takes the family's default, not gpt-4's).
+    ("gpt-5", "gemini-3-pro-high"),
+    ("gpt-6.2-sol", "gemini-3-pro-high"),  # Codex's default model
+    ("claude-instant-1", "claude-sonnet-4-6"),
+    ("claude-future-9", "claude-sonnet-4-6"),
+    ("gpt-3", "gemini-3-pro-high"),
     # `models/` prefix (Gemini SDK), case and spaces.
     ("models/gemini-2.5-flash", "gemini-2.5-flash"),
     ("models/gpt-4o", "gemini-2.5-flash"),
@@ -133,14 +137,18 @@ def test_aliases_and_upstream_list_are_injectable() -> None:
     assert router.resolve("gpt-4o") == "gpt-4o"  # default aliases replaced
 
 
-def test_builtin_alias_table_is_the_spec() -> None:
+def test_builtin_alias_table_is_the_spec_plus_family_fallbacks() -> None:
     assert dict(DEFAULT_ALIASES) == {
+        # spec/upstream.md "Model names"
         "gpt-4*": "gemini-2.5-flash",
         "gpt-3.5*": "gemini-2.5-flash",
         "gpt-4o*": "gemini-2.5-flash",
         "claude-*sonnet*": "claude-sonnet-4-6",
         "claude-*opus*": "claude-opus-4-6-thinking",
         "claude-*haiku*": "gemini-2.5-flash",
+        # the least specific patterns: a new name of either family
+        "gpt-*": "gemini-3-pro-high",
+        "claude-*": "claude-sonnet-4-6",
     }
 
 

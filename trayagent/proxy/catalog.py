@@ -47,7 +47,8 @@ class ModelCatalog:
 
 def alias_examples() -> list[str]:
     """One concrete name per built-in alias (`gpt-4o*` → `gpt-4o`), for clients that pick from the list."""
-    return sorted({pattern.replace("*-", "").replace("*", "") for pattern in DEFAULT_ALIASES})
+    names = {pattern.replace("*-", "").replace("*", "") for pattern in DEFAULT_ALIASES}
+    return sorted(name for name in names if not name.endswith("-"))  # a family fallback (`gpt-*`) names no model
 
 
 class CatalogCache:

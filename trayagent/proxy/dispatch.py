@@ -36,7 +36,7 @@ from trayagent.proxy.exhaustion import exhaustion_error
 from trayagent.proxy.inflight import InFlight
 from trayagent.proxy.signatures import SignatureCache
 from trayagent.redact import redact
-from trayagent.translate.gemini import merge_chunks, repair_signatures
+from trayagent.translate.gemini import fit_thinking_to_history, merge_chunks, repair_signatures
 from trayagent.translate.hub import HubRequest
 from trayagent.translate.models import Route
 from trayagent.upstream.generation import (
@@ -157,7 +157,9 @@ class Dispatcher:
         """The reply once its first real chunk is in; ProxyError (429/503/4xx) when no account can give one."""
         route = self.route(hub.model)
         exchange.upstream_model = route.model
-        request = dict(self.signatures.restore(hub.request, route.model, verify=hub.verify_signatures))
+        restored = self.signatures.restore(hub.request, route.model, verify=hub.verify_signatures)
+        # Signatures not sent can leave a Claude tool turn without its opening thinking: thinking off then.
+        request = dict(fit_thinking_to_history(restored, route.model))
         session_id = hub.session_key or f"-{uuid.uuid4().int % 10**18}"
 
         async def attempt(account: Account, token: str, project: str) -> Reply:
@@ -177,7 +179,7 @@ class Dispatcher:
             raise generation_failure("Google ended the stream without sending anything", 503)
 
         def repair() -> None:
-            request.update(repair_signatures(request, route.model))
+            request.update(fit_thinking_to_history(repair_signatures(request, route.model), route.model))
 
         return await self._with_accounts(route, hub, exchange, attempt, repair)
 

@@ -1,6 +1,6 @@
 """Gemini's GenerateContent shape, the hub every protocol goes through: merging streamed chunks into one reply,
-reading its candidates, parts and call ids, repairing refused thought signatures, the model lists clients read,
-and the Gemini-native front end (the body already is the hub format: validate, pass through, frame the reply).
+reading its candidates, parts and call ids, repairing refused thought signatures (and turning off the thinking their
+loss leaves unopened), the model lists clients read, and the Gemini-native front end (validate, pass through, frame).
 
 Pure: dicts in, dicts and bytes out.
 """
@@ -117,6 +117,34 @@ def repair_signatures(request: Mapping[str, Any], model: str) -> dict[str, Any]:
         if parts or content.get("role") != "model":
             contents.append({**content, "parts": parts})
     return {**request, "contents": contents}
+
+
+def fit_thinking_to_history(request: Mapping[str, Any], model: str) -> Mapping[str, Any]:
+    """The request with thinking off when a Claude model would refuse it on: with thinking on, Claude wants the
+    assistant turn of the tool loop in progress (the model turn the last user turn answers) to open with its
+    signed thinking ("a final `assistant` message must start with a thinking block"). That thinking is gone when
+    its signature could not be vouched for (another model family's, one issued before a restart, a repair), and
+    Anthropic's own advice is then to turn thinking off. Anything else is returned as it is, cheaply."""
+    if "claude" not in model:
+        return request
+    config = request.get("generationConfig")
+    contents = request.get("contents")
+    if not isinstance(config, dict) or "thinkingConfig" not in config or not isinstance(contents, list):
+        return request
+    if len(contents) < 2 or not isinstance(contents[-1], dict) or not isinstance(contents[-2], dict):
+        return request
+    answers, turn = contents[-1], contents[-2]
+    if answers.get("role") == "model" or turn.get("role") != "model":
+        return request
+    parts = [part for part in turn.get("parts") or () if isinstance(part, dict)]
+    if not any("functionResponse" in part for part in answers.get("parts") or () if isinstance(part, dict)):
+        return request
+    if not any("functionCall" in part for part in parts):
+        return request
+    if parts[0].get("thought") and parts[0].get("thoughtSignature"):
+        return request
+    kept = {key: value for key, value in config.items() if key != "thinkingConfig"}
+    return {**request, "generationConfig": kept}
 
 
 def add_turn(contents: list[dict[str, Any]], role: str, parts: list[dict[str, Any]]) -> None:

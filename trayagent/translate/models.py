@@ -19,6 +19,10 @@ DEFAULT_ALIASES: Mapping[str, str] = {
     "claude-*sonnet*": "claude-sonnet-4-6",
     "claude-*opus*": "claude-opus-4-6-thinking",
     "claude-*haiku*": "gemini-2.5-flash",
+    # Family fallbacks, least specific, so names clients adopt tomorrow (Codex's default `gpt-6.2-sol`, a new
+    # Claude) reach a model Google serves instead of a 404; the rules above still win where they match.
+    "gpt-*": "gemini-3-pro-high",
+    "claude-*": "claude-sonnet-4-6",
 }
 
 # Names the backend serves. A client asking for one of them gets it, even when a built-in alias would
