@@ -14,7 +14,6 @@ from google.genai import types as genai
 from trayagent.errors import BadRequest, InternalError, StreamBroken
 from trayagent.translate.anthropic import COUNT_TOKENS, MESSAGES
 from trayagent.translate.anthropic_content import gemini_name
-from trayagent.translate.anthropic_reply import BROKEN_REASONS, LENGTH_REASONS, NATURAL_REASONS, REFUSAL_REASONS
 from trayagent.translate.gemini import merge_chunks
 from trayagent.translate.hub import ClientCall, ClientTarget, CountingIds
 
@@ -45,24 +44,42 @@ def render(call: ClientCall, merged: dict[str, Any]) -> dict[str, Any]:
 # -- finish reasons -------------------------------------------------------------------------------------------
 
 
-def test_every_gemini_finish_reason_is_classified() -> None:
-    classified = REFUSAL_REASONS | LENGTH_REASONS | NATURAL_REASONS | BROKEN_REASONS
-    assert {reason.value for reason in genai.FinishReason} <= classified
-    assert not (REFUSAL_REASONS & LENGTH_REASONS or REFUSAL_REASONS & BROKEN_REASONS or LENGTH_REASONS & BROKEN_REASONS)
+# How each Gemini finish reason ends an Anthropic reply that holds text; any reason not here is an error.
+STOPS = {
+    "STOP": "end_turn",
+    "MAX_TOKENS": "max_tokens",
+    "CONTINUATION": "max_tokens",
+    **dict.fromkeys(
+        (
+            "SAFETY",
+            "RECITATION",
+            "LANGUAGE",
+            "BLOCKLIST",
+            "PROHIBITED_CONTENT",
+            "SPII",
+            "IMAGE_SAFETY",
+            "IMAGE_PROHIBITED_CONTENT",
+            "IMAGE_RECITATION",
+            "MODEL_ARMOR",
+            "ESCALATION",
+            "PUP_LIMITED_DISABLED",
+        ),
+        "refusal",
+    ),
+}
 
 
 @pytest.mark.parametrize("reason", sorted(r.value for r in genai.FinishReason))
 def test_each_finish_reason_ends_as_its_class_says(reason: str) -> None:
     merged = reply({"text": "partial answer"}, finish=reason)
-    if reason in BROKEN_REASONS:
+    if reason not in STOPS:
         with pytest.raises(StreamBroken, match=reason):
             render(parse(), merged)
         wire = MESSAGES.encoder(parse(stream=True), CountingIds())
         out = wire.feed(merged) + wire.finish()
         assert b"event: error" in out and b"message_stop" not in out
         return
-    stop = render(parse(), merged)["stop_reason"]
-    assert stop == {"STOP": "end_turn"}.get(reason, "max_tokens" if reason in LENGTH_REASONS else "refusal")
+    assert render(parse(), merged)["stop_reason"] == STOPS[reason]
 
 
 def test_a_finish_reason_google_adds_later_is_an_error_not_an_end_turn() -> None:
@@ -213,7 +230,7 @@ def test_ignored_fields_and_dropped_tools_are_noted_once_and_dropped_tools_named
         {"name": "Read", "input_schema": {"type": "object"}},
     ]
     call = parse(tools=tools, context_management={"edits": []}, mcp_servers=[], new_thing=1)
-    assert call.headers == {"X-Dropped-Tools": "web_search_20250305"}
+    assert call.headers == {"X-Trayagent-Dropped-Tools": "web_search_20250305"}
     assert call.notes == (
         "ignored Anthropic-only fields: context_management, mcp_servers",
         "ignored unknown fields: new_thing",

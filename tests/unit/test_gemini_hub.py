@@ -10,7 +10,17 @@ import orjson
 import pytest
 
 from trayagent.proxy.signatures import SignatureCache, call_key
-from trayagent.translate.gemini import SKIP_SIGNATURE, first_user_text, merge_chunks, repair_signatures
+from trayagent.translate.gemini import (
+    SKIP_SIGNATURE,
+    CallIds,
+    add_turn,
+    first_candidate,
+    first_user_text,
+    merge_chunks,
+    parts_of,
+    repair_signatures,
+)
+from trayagent.translate.hub import CountingIds
 from trayagent.upstream.generation import count_tokens_body, envelope
 
 # -- merge_chunks ---------------------------------------------------------------------------------
@@ -423,3 +433,36 @@ def test_count_tokens_body() -> None:
     assert list(body) == ["request"]  # project or model at the top are refused by the backend
     assert list(body["request"]) == ["generationConfig", "tools", "contents", "systemInstruction"]
     assert body["request"]["contents"] == REQUEST["contents"]
+
+
+def test_turns_of_one_role_merge_and_empty_ones_are_dropped() -> None:
+    contents: list[dict[str, Any]] = []
+    add_turn(contents, "user", [{"text": "a"}])
+    add_turn(contents, "user", [{"text": "b"}])
+    add_turn(contents, "model", [])
+    add_turn(contents, "model", [{"text": "c"}])
+    assert contents == [
+        {"role": "user", "parts": [{"text": "a"}, {"text": "b"}]},
+        {"role": "model", "parts": [{"text": "c"}]},
+    ]
+
+
+def test_candidate_zero_and_its_object_parts_are_read() -> None:
+    reply = {
+        "candidates": [
+            {"index": 1, "content": {"parts": [{"text": "x"}]}},
+            {"content": {"parts": ["junk", {"text": "y"}]}},
+        ]
+    }
+    assert parts_of(first_candidate(reply)) == [{"text": "y"}]
+    assert first_candidate({}) == {} and parts_of({"content": "junk"}) == []
+
+
+def test_call_ids_keep_google_s_unless_already_used_in_the_reply() -> None:
+    ids = CallIds(CountingIds())
+    assert [ids.take({"id": "a"}), ids.take({"id": "a"}), ids.take({}), ids.take({"id": ""})] == [
+        "a",
+        "call_0001",
+        "call_0002",
+        "call_0003",
+    ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from trayagent.translate.media import data_url_part, link_part, media_part, mime_from_name
+from trayagent.translate.media import WEB_SCHEMES, data_url_part, link_part, media_part, mime_from_name
 
 
 def test_a_base64_data_url_becomes_inline_data_with_its_type() -> None:
     part = data_url_part("data:image/png;charset=binary;base64,AAAA")
     assert part == {"inlineData": {"mimeType": "image/png", "data": "AAAA"}}
     assert data_url_part("data:text/plain,hello") is None
+    assert data_url_part("data:;base64,AAAA") is None  # Gemini needs a type
+    assert data_url_part("data:image/png;base64,") is None  # and some bytes
     assert data_url_part("https://example.org/a.png") is None
 
 
@@ -20,6 +22,13 @@ def test_links_become_file_data_typed_by_their_extension() -> None:
         "fileData": {"fileUri": "gs://bucket/doc", "mimeType": "application/pdf"}
     }
     assert link_part("ftp://example.org/a.png", "image/png") is None
+    assert link_part("gs://bucket/a.png", "image/png", WEB_SCHEMES) is None
+
+
+def test_a_kind_keeps_only_types_of_that_kind() -> None:
+    assert mime_from_name("https://example.org/a.webp", "image/jpeg", kind="image/") == "image/webp"
+    assert mime_from_name("https://example.org/a.pdf", "image/jpeg", kind="image/") == "image/jpeg"
+    assert mime_from_name("https://example.org/a.pdf", "image/jpeg") == "application/pdf"
 
 
 def test_bare_base64_is_typed_by_the_file_name() -> None:

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from tests.schema_rules import parameters_problems, schema_problems
-from trayagent.translate.schema import NO_PARAMETERS_PLACEHOLDER, clean_schema, clean_tool_parameters
+from trayagent.translate.schema import NO_PARAMETERS_PLACEHOLDER, clean_schema, clean_tool_parameters, json_output
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "schema"
 CASES = sorted(path.name for path in GOLDEN.iterdir() if (path / "in.json").exists())
@@ -420,3 +420,14 @@ def test_unions_inside_unions_collapse_too() -> None:
     for _ in range(5000):
         deep = {"anyOf": [deep, {"type": "null"}]}
     assert schema_problems(clean_schema(deep)) == []
+
+
+def test_json_output_cleans_the_schema_and_fills_a_missing_description() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "additionalProperties": False}
+    config = json_output(schema, "A count.")
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseSchema"]["type"] == "OBJECT" and config["responseSchema"]["description"] == "A count."
+    assert "additionalProperties" not in config["responseSchema"]
+    own = json_output({**schema, "description": "Its own."}, "A count.")
+    assert own["responseSchema"]["description"] == "Its own."
+    assert "description" not in json_output(schema)["responseSchema"]

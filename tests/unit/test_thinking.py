@@ -12,6 +12,7 @@ from trayagent.translate.thinking import (
     max_output_tokens,
     model_family,
     output_limit,
+    set_output_limit,
     thinking_config,
 )
 
@@ -229,3 +230,14 @@ def test_an_effort_outside_the_list_reads_as_medium() -> None:
     odd: Any = "xhigh"
     assert thinking_config("gemini-2.5-flash", effort=odd) == thinking_config("gemini-2.5-flash", effort="medium")
     assert thinking_config("gemini-3-flash", effort=odd) == thinking_config("gemini-3-flash", effort="medium")
+
+
+def test_the_output_limit_is_placed_above_the_budget_being_sent() -> None:
+    config: dict[str, Any] = {}
+    set_output_limit(config, "gemini-2.5-flash", 100, {"thinkingBudget": 1024, "includeThoughts": True})
+    assert config == {"maxOutputTokens": 1024 + ANSWER_MARGIN}
+    set_output_limit(config, "gemini-2.5-flash", 500, {"thinkingLevel": "LOW"})  # a level reserves no budget
+    assert config == {"maxOutputTokens": 500}
+    untouched: dict[str, Any] = {}
+    set_output_limit(untouched, "gemini-2.5-flash", None, None)
+    assert untouched == {}

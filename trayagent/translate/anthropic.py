@@ -14,9 +14,7 @@ from trayagent.translate.anthropic_reply import render_message
 from trayagent.translate.anthropic_request import Echo, parse_body
 from trayagent.translate.anthropic_stream import MessagesEncoder
 from trayagent.translate.error_shapes import render_anthropic_error
-from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, ReplyIds, StreamEncoder
-
-MEDIA_TYPE = "text/event-stream"
+from trayagent.translate.hub import EVENT_STREAM, ClientCall, ClientProtocol, ClientTarget, ReplyIds, StreamEncoder
 
 
 class MessagesFrontend:
@@ -28,7 +26,7 @@ class MessagesFrontend:
         return parse_body(body, target)
 
     def media_type(self, call: ClientCall) -> str:
-        return MEDIA_TYPE
+        return EVENT_STREAM
 
     def encoder(self, call: ClientCall, ids: ReplyIds) -> StreamEncoder:
         return MessagesEncoder(_echo(call), ids)

@@ -14,6 +14,9 @@ from typing import Any
 import orjson
 
 from trayagent.errors import BadRequest
+from trayagent.translate.fields import ANTHROPIC_FIELDS as FIELDS
+from trayagent.translate.gemini import add_turn
+from trayagent.translate.media import file_part, inline_part, mime_from_name
 
 # Gemini function names: a letter or underscore first, then letters, digits, `_.:-`; Cloud Code keeps the
 # older 64-character bound. Anthropic names may start with a digit or a dash and run to 128 characters.
@@ -37,8 +40,6 @@ SERVER_TOOL_BLOCKS = frozenset(
 MISSING_RESULT = "No result was sent back for this tool call."
 # Claude Code puts `output_config` on its system message; a message has no other meaningful key.
 MESSAGE_KEYS = frozenset({"role", "content"})
-_IMAGE_TYPES = {".png": "image/png", ".gif": "image/gif", ".webp": "image/webp", ".heic": "image/heic"}
-_IMAGE_TYPES |= {".heif": "image/heif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 Part = dict[str, Any]
 
@@ -75,13 +76,12 @@ class History:
             where = f"{path}.{i}"
             if block.get("type") != "text":
                 raise BadRequest(f"{where}.type: system content holds text blocks only")
-            text = _text_field(block, where)
+            text = FIELDS.string(block, "text", where)
             if text:
                 self.system.append({"text": text})
 
     def add_message(self, message: Any, path: str) -> None:
-        if not isinstance(message, dict):
-            raise BadRequest(f"{path}: expected an object")
+        message = FIELDS.as_dict(message, path)
         role = message.get("role")
         content = message.get("content")
         extra = sorted(key for key in message if key not in MESSAGE_KEYS)
@@ -105,12 +105,7 @@ class History:
         """The turns without empty ones, same roles merged, every function call answered."""
         merged: list[dict[str, Any]] = []
         for turn in self.turns:
-            if not turn["parts"]:
-                continue
-            if merged and merged[-1]["role"] == turn["role"]:
-                merged[-1]["parts"].extend(turn["parts"])
-            else:
-                merged.append(turn)
+            add_turn(merged, turn["role"], turn["parts"])
         return self._answer_calls(merged)
 
     def _answer_calls(self, turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -141,7 +136,7 @@ class History:
     def _block(self, block: Mapping[str, Any], role: str, path: str) -> list[Part]:
         kind = block.get("type")
         if kind == "text":
-            text = _text_field(block, path)
+            text = FIELDS.string(block, "text", path)
             return [{"text": text}] if text else []
         if kind == "image":
             return [image_part(block.get("source"), f"{path}.source")]
@@ -171,27 +166,17 @@ class History:
         raise BadRequest(f"{path}.type: unknown content block type {kind!r}")
 
     def _tool_use(self, block: Mapping[str, Any], path: str) -> Part:
-        call_id = block.get("id")
-        name = block.get("name")
-        args = block.get("input", {})
-        if not isinstance(call_id, str) or not call_id:
-            raise BadRequest(f"{path}.id: expected a non-empty string")
-        if not isinstance(name, str) or not name:
-            raise BadRequest(f"{path}.name: expected a non-empty string")
-        if not isinstance(args, dict):
-            raise BadRequest(f"{path}.input: expected an object")
+        call_id = FIELDS.non_empty(block, "id", path)
+        name = FIELDS.non_empty(block, "name", path)
+        args = FIELDS.as_dict(block.get("input", {}), f"{path}.input")
         function = gemini_name(name)
         self.names[function] = name
         self._calls[call_id] = function
         return {"functionCall": {"name": function, "args": args, "id": call_id}}
 
     def _tool_result(self, block: Mapping[str, Any], path: str) -> list[Part]:
-        call_id = block.get("tool_use_id")
-        if not isinstance(call_id, str) or not call_id:
-            raise BadRequest(f"{path}.tool_use_id: expected a non-empty string")
-        is_error = block.get("is_error", False)
-        if not isinstance(is_error, bool):
-            raise BadRequest(f"{path}.is_error: expected a boolean")
+        call_id = FIELDS.non_empty(block, "tool_use_id", path)
+        is_error = FIELDS.as_bool(block.get("is_error", False), f"{path}.is_error")
         content = block.get("content")
         texts, media = self._result_content("" if content is None else content, f"{path}.content")
         output = "\n".join(texts)
@@ -212,7 +197,7 @@ class History:
             where = f"{path}.{i}"
             kind = block.get("type")
             if kind == "text":
-                texts.append(_text_field(block, where))
+                texts.append(FIELDS.string(block, "text", where))
             elif kind == "image":
                 media.append(image_part(block.get("source"), f"{where}.source"))
             elif kind == "document":
@@ -229,40 +214,36 @@ class History:
 
 
 def image_part(source: Any, path: str) -> Part:
-    if not isinstance(source, dict):
-        raise BadRequest(f"{path}: expected an object")
+    source = FIELDS.as_dict(source, path)
     kind = source.get("type")
     if kind == "base64":
-        return {"inlineData": {"mimeType": _string(source, "media_type", path), "data": _string(source, "data", path)}}
+        return inline_part(FIELDS.string(source, "media_type", path), FIELDS.string(source, "data", path))
     if kind == "url":
-        url = _string(source, "url", path)
-        return {"fileData": {"mimeType": _image_type(url), "fileUri": url}}
+        # Google needs a MIME type with a file URI; the URL's extension is all a pure translator can see.
+        url = FIELDS.string(source, "url", path)
+        return file_part(url, mime_from_name(url, "image/jpeg", kind="image/"))
     if kind == "file":
         raise BadRequest(f"{path}.type: Anthropic Files API ids cannot be read here; send base64 data or a URL")
     raise BadRequest(f"{path}.type: expected 'base64' or 'url', got {kind!r}")
 
 
 def document_parts(block: Mapping[str, Any], path: str) -> list[Part]:
-    source = block.get("source")
     where = f"{path}.source"
-    if not isinstance(source, dict):
-        raise BadRequest(f"{where}: expected an object")
+    source = FIELDS.as_dict(block.get("source"), where)
     parts: list[Part] = []
     heading = "\n".join(v for v in (block.get("title"), block.get("context")) if isinstance(v, str) and v)
     if heading:
         parts.append({"text": heading})
     kind = source.get("type")
     if kind == "base64":
-        media_type = source.get("media_type", "application/pdf")
-        if not isinstance(media_type, str):
-            raise BadRequest(f"{where}.media_type: expected a string")
-        parts.append({"inlineData": {"mimeType": media_type, "data": _string(source, "data", where)}})
+        media_type = FIELDS.string(source, "media_type", where, "application/pdf")
+        parts.append(inline_part(media_type, FIELDS.string(source, "data", where)))
     elif kind == "text":
-        text = _string(source, "data", where)
+        text = FIELDS.string(source, "data", where)
         if text:
             parts.append({"text": text})
     elif kind == "url":
-        parts.append({"fileData": {"mimeType": "application/pdf", "fileUri": _string(source, "url", where)}})
+        parts.append(file_part(FIELDS.string(source, "url", where), "application/pdf"))
     elif kind == "content":
         content = source.get("content")
         if isinstance(content, str):
@@ -271,7 +252,7 @@ def document_parts(block: Mapping[str, Any], path: str) -> list[Part]:
             for i, inner in enumerate(_blocks(content, f"{where}.content")):
                 at = f"{where}.content.{i}"
                 if inner.get("type") == "text":
-                    parts.append({"text": _text_field(inner, at)})
+                    parts.append({"text": FIELDS.string(inner, "text", at)})
                 elif inner.get("type") == "image":
                     parts.append(image_part(inner.get("source"), f"{at}.source"))
                 else:
@@ -284,12 +265,8 @@ def document_parts(block: Mapping[str, Any], path: str) -> list[Part]:
 
 
 def _thinking_part(block: Mapping[str, Any], path: str) -> list[Part]:
-    thinking = block.get("thinking", "")
-    signature = block.get("signature", "")
-    if not isinstance(thinking, str):
-        raise BadRequest(f"{path}.thinking: expected a string")
-    if not isinstance(signature, str):
-        raise BadRequest(f"{path}.signature: expected a string")
+    thinking = FIELDS.string(block, "thinking", path, "")
+    signature = FIELDS.string(block, "signature", path, "")
     if signature:
         # Copied as sent; whether this family issued it is the dispatcher's call (it drops foreign ones).
         return [{"text": thinking, "thought": True, "thoughtSignature": signature}]
@@ -299,7 +276,7 @@ def _thinking_part(block: Mapping[str, Any], path: str) -> list[Part]:
 def _search_result_text(block: Mapping[str, Any], path: str) -> str:
     lines = [v for v in (block.get("title"), block.get("source")) if isinstance(v, str) and v]
     for i, inner in enumerate(_blocks(block.get("content"), f"{path}.content")):
-        lines.append(_text_field(inner, f"{path}.content.{i}"))
+        lines.append(FIELDS.string(inner, "text", f"{path}.content.{i}"))
     return "\n".join(lines)
 
 
@@ -310,27 +287,6 @@ def _blocks(content: Any, path: str) -> Sequence[Mapping[str, Any]]:
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             raise BadRequest(f"{path}.{i}: expected a content block with a 'type'")
     return content
-
-
-def _text_field(block: Mapping[str, Any], path: str) -> str:
-    text = block.get("text")
-    if not isinstance(text, str):
-        raise BadRequest(f"{path}.text: expected a string")
-    return text
-
-
-def _string(source: Mapping[str, Any], key: str, path: str) -> str:
-    value = source.get(key)
-    if not isinstance(value, str):
-        raise BadRequest(f"{path}.{key}: expected a string")
-    return value
-
-
-def _image_type(url: str) -> str:
-    # Google needs a MIME type with a file URI; the URL's extension is all a pure translator can see.
-    path = url.split("?", 1)[0].split("#", 1)[0].lower()
-    dot = path.rfind(".")
-    return _IMAGE_TYPES.get(path[dot:], "image/jpeg") if dot >= 0 else "image/jpeg"
 
 
 def estimate_tokens(request: Mapping[str, Any]) -> int:

@@ -12,41 +12,9 @@ from typing import Any
 
 from trayagent.errors import ProxyError, StreamBroken
 from trayagent.translate.anthropic_request import Echo
+from trayagent.translate.gemini import first_candidate, parts_of
 from trayagent.translate.hub import ReplyIds
-
-# Google stopped for a policy reason: Anthropic's word for that is a refusal.
-REFUSAL_REASONS = frozenset(
-    {
-        "SAFETY",
-        "RECITATION",
-        "LANGUAGE",
-        "BLOCKLIST",
-        "PROHIBITED_CONTENT",
-        "SPII",
-        "IMAGE_SAFETY",
-        "IMAGE_PROHIBITED_CONTENT",
-        "IMAGE_RECITATION",
-        "MODEL_ARMOR",
-        "ESCALATION",
-        "PUP_LIMITED_DISABLED",
-    }
-)
-LENGTH_REASONS = frozenset({"MAX_TOKENS", "CONTINUATION"})
-NATURAL_REASONS = frozenset({"STOP"})
-# The reply is broken: an error the client retries, never a silent end_turn. Names Google adds later count here.
-BROKEN_REASONS = frozenset(
-    {
-        "MALFORMED_FUNCTION_CALL",
-        "UNEXPECTED_TOOL_CALL",
-        "TOO_MANY_TOOL_CALLS",
-        "MALFORMED_RESPONSE",
-        "MISSING_THOUGHT_SIGNATURE",
-        "NO_IMAGE",
-        "IMAGE_OTHER",
-        "OTHER",
-        "FINISH_REASON_UNSPECIFIED",
-    }
-)
+from trayagent.translate.outcome import block_reason, finish_outcome, token_counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +27,24 @@ class Stop:
 def stop_of(
     echo: Echo,
     finish: str | None,
-    feedback: Mapping[str, Any] | None,
+    blocked: str | None,
     *,
     tools: bool,
     visible: bool,
     last_text: str,
     finish_message: str | None = None,
 ) -> Stop | ProxyError:
-    """Anthropic's stop_reason for how Google ended, or the error to answer instead."""
-    blocked = feedback.get("blockReason") if feedback else None
+    """Anthropic's stop_reason for how Google ended (`blocked`: the prompt's block reason), or the error to answer
+    instead. A filter's stop is Anthropic's refusal; any end but a natural one or a limit (a botched call, a
+    reason Google adds later) is an error the client retries, never a silent end_turn."""
     if blocked and not visible:
         return _refusal(f"Google blocked the prompt ({blocked})")
-    if finish in REFUSAL_REASONS:
+    outcome = finish_outcome(finish)
+    if outcome == "filtered":
         return _refusal(f"Google stopped the reply ({finish})")
-    if finish in LENGTH_REASONS:
+    if outcome == "length":
         return Stop("max_tokens")
-    if finish is not None and finish not in NATURAL_REASONS:
+    if outcome not in (None, "stop"):
         detail = f": {finish_message}" if finish_message else ""
         return StreamBroken(f"Google ended the reply with {finish}{detail}")
     if tools:
@@ -95,37 +65,17 @@ def _refusal(explanation: str) -> Stop:
 
 def usage_of(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     """input_tokens excludes the cached prompt (Anthropic counts cache reads apart); output includes thinking."""
-    meta = meta or {}
-    prompt = _count(meta, "promptTokenCount")
-    cached = min(_count(meta, "cachedContentTokenCount"), prompt)
-    thoughts = _count(meta, "thoughtsTokenCount")
+    counts = token_counts(meta)
+    cached = min(counts.cached, counts.prompt)
     usage: dict[str, Any] = {
-        "input_tokens": prompt - cached,
+        "input_tokens": counts.prompt - cached,
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": cached,
-        "output_tokens": _count(meta, "candidatesTokenCount") + thoughts,
+        "output_tokens": counts.output,
     }
-    if thoughts:
-        usage["output_tokens_details"] = {"thinking_tokens": thoughts}
+    if counts.reasoning:
+        usage["output_tokens_details"] = {"thinking_tokens": counts.reasoning}
     return usage
-
-
-def _count(meta: Mapping[str, Any], key: str) -> int:
-    value = meta.get(key)
-    return value if isinstance(value, int) and value > 0 else 0
-
-
-def first_candidate(reply: Mapping[str, Any]) -> Mapping[str, Any]:
-    for candidate in reply.get("candidates") or ():
-        if isinstance(candidate, dict) and candidate.get("index", 0) == 0:
-            return candidate
-    return {}
-
-
-def parts_of(candidate: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    content = candidate.get("content")
-    parts = content.get("parts") if isinstance(content, dict) else None
-    return [part for part in parts or () if isinstance(part, dict)]
 
 
 def thinking_of(echo: Echo, part: Mapping[str, Any]) -> tuple[str, str]:
@@ -189,7 +139,7 @@ def render_message(echo: Echo, reply: Mapping[str, Any], ids: ReplyIds) -> dict[
     stop = stop_of(
         echo,
         finish if isinstance(finish, str) else None,
-        reply.get("promptFeedback"),
+        block_reason(reply),
         tools=tools > 0,
         visible=any(block["type"] != "thinking" for block in content),
         last_text=last["text"] if last is not None and last["type"] == "text" else "",

@@ -14,10 +14,11 @@ import orjson
 
 from trayagent.errors import BadRequest
 from trayagent.translate.anthropic_content import History, estimate_tokens, gemini_name
+from trayagent.translate.fields import ANTHROPIC_FIELDS as FIELDS
 from trayagent.translate.gemini import first_user_text
-from trayagent.translate.hub import ClientCall, ClientTarget, HubRequest, session_key
-from trayagent.translate.schema import clean_schema, clean_tool_parameters
-from trayagent.translate.thinking import Effort, max_output_tokens, thinking_config
+from trayagent.translate.hub import DROPPED_TOOLS_HEADER, ClientCall, ClientTarget, HubRequest, session_key
+from trayagent.translate.schema import clean_tool_parameters, json_output
+from trayagent.translate.thinking import Effort, set_output_limit, thinking_config
 
 # Accepted and ignored: they steer Anthropic's own servers (context editing, containers, MCP connectors,
 # capacity tiers, prompt-cache breakpoints) and have no Cloud Code meaning. Named once in the request log.
@@ -94,18 +95,16 @@ def parse_body(body: dict[str, Any], target: ClientTarget, *, count_tokens: bool
     if tool_config is not None:
         request["toolConfig"] = tool_config
 
-    output_config = _object(body, "output_config")
+    output_config = FIELDS.optional_dict(body, "output_config")
     effort = _effort(output_config)
-    thinking = _object(body, "thinking")
+    thinking = FIELDS.optional_dict(body, "thinking")
     omit_thinking = thinking is not None and _display(thinking) == "omitted"
     stops: tuple[str, ...] = ()
     if not count_tokens:
         config, stops = _generation_config(body, upstream, thinking, effort, output_config)
         if config:
             request["generationConfig"] = config
-        stream = body.get("stream", False)
-        if not isinstance(stream, bool):
-            raise BadRequest("stream: expected a boolean")
+        stream = FIELDS.as_bool(body.get("stream", False), "stream")
     else:
         stream = False
 
@@ -121,7 +120,7 @@ def parse_body(body: dict[str, Any], target: ClientTarget, *, count_tokens: bool
     headers: dict[str, str] = {}
     if dropped:
         notes.append("dropped Anthropic server tools: " + ", ".join(dropped))
-        headers["X-Dropped-Tools"] = ",".join(dropped)
+        headers[DROPPED_TOOLS_HEADER] = ",".join(dropped)
     echo = Echo(
         model=model,
         omit_thinking=omit_thinking,
@@ -151,16 +150,13 @@ def _declarations(tools: Any, upstream: str, names: dict[str, str], dropped: lis
     declared: set[str] = set()
     for i, tool in enumerate(tools):
         path = f"tools.{i}"
-        if not isinstance(tool, dict):
-            raise BadRequest(f"{path}: expected an object")
+        tool = FIELDS.as_dict(tool, path)
         kind = tool.get("type")
-        name = tool.get("name")
         if kind not in (None, "custom"):
             # Hosted tools (web_search_…, code_execution_…) run on Anthropic's servers; Google has none of them.
             dropped.append(str(kind))
             continue
-        if not isinstance(name, str) or not name:
-            raise BadRequest(f"{path}.name: expected a non-empty string")
+        name = FIELDS.non_empty(tool, "name", path)
         function = gemini_name(name)
         if function in declared or names.get(function, name) != name:
             raise BadRequest(f"{path}.name: tool {name!r} is declared twice")
@@ -182,9 +178,7 @@ def _declarations(tools: Any, upstream: str, names: dict[str, str], dropped: lis
 
 
 def _description(tool: Mapping[str, Any], path: str) -> str:
-    description = tool.get("description", "")
-    if not isinstance(description, str):
-        raise BadRequest(f"{path}.description: expected a string")
+    description = FIELDS.string(tool, "description", path, "")
     examples = tool.get("input_examples")
     if examples is None:
         return description
@@ -201,9 +195,7 @@ def _tool_choice(choice: Any, declarations: list[dict[str, Any]]) -> tuple[dict[
     if not isinstance(choice, dict):
         raise BadRequest("tool_choice: expected an object")
     kind = choice.get("type")
-    single = choice.get("disable_parallel_tool_use", False)
-    if not isinstance(single, bool):
-        raise BadRequest("tool_choice.disable_parallel_tool_use: expected a boolean")
+    single = FIELDS.as_bool(choice.get("disable_parallel_tool_use", False), "tool_choice.disable_parallel_tool_use")
     if kind == "tool":
         name = choice.get("name")
         if not isinstance(name, str) or gemini_name(name) not in {d["name"] for d in declarations}:
@@ -234,21 +226,13 @@ def _generation_config(
         raise BadRequest("max_tokens: must be at least 1")
     config: dict[str, Any] = {}
     thinking_settings = _thinking(thinking, upstream, effort)
-    budget = thinking_settings.get("thinkingBudget") if thinking_settings else None
-    limit = max_output_tokens(upstream, max_tokens, budget if isinstance(budget, int) else None)
-    if limit is not None:
-        config["maxOutputTokens"] = limit
-    for key, name, lowest, highest in (("temperature", "temperature", 0, 1), ("top_p", "topP", 0, 1)):
-        value = body.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not lowest <= value <= highest:
-            raise BadRequest(f"{key}: expected a number from {lowest} to {highest}")
-        config[name] = value
-    top_k = body.get("top_k")
+    set_output_limit(config, upstream, max_tokens, thinking_settings)
+    for key, name in (("temperature", "temperature"), ("top_p", "topP")):
+        value = FIELDS.number(body, key, 0, 1)
+        if value is not None:
+            config[name] = value
+    top_k = FIELDS.positive(body, "top_k")
     if top_k is not None:
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise BadRequest("top_k: expected a positive integer")
         config["topK"] = top_k
     stops = _stop_sequences(body.get("stop_sequences"))
     if stops:
@@ -266,10 +250,7 @@ def _thinking(thinking: Mapping[str, Any] | None, upstream: str, effort: Effort 
         return thinking_config(upstream, effort=effort, include_thoughts=False) if effort else None
     kind = thinking.get("type")
     if kind == "enabled":
-        budget = thinking.get("budget_tokens")
-        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-            raise BadRequest("thinking.budget_tokens: expected a positive integer")
-        return thinking_config(upstream, budget=budget)
+        return thinking_config(upstream, budget=FIELDS.positive(thinking, "budget_tokens", "thinking", required=True))
     if kind == "adaptive":
         return thinking_config(upstream, effort=effort or "high")  # Anthropic's default effort is high
     if kind == "disabled":
@@ -296,7 +277,7 @@ def _effort(output_config: Mapping[str, Any] | None) -> Effort | None:
 def _response_format(spec: Any) -> dict[str, Any]:
     if not isinstance(spec, dict) or spec.get("type") != "json_schema" or not isinstance(spec.get("schema"), dict):
         raise BadRequest("output_config.format: expected {type: 'json_schema', schema: {...}}")
-    return {"responseMimeType": "application/json", "responseSchema": clean_schema(spec["schema"])}
+    return json_output(spec["schema"])
 
 
 def _stop_sequences(value: Any) -> tuple[str, ...]:
@@ -309,22 +290,11 @@ def _stop_sequences(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _object(body: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise BadRequest(f"{key}: expected an object")
-    return value
-
-
 def _session(body: Mapping[str, Any], target: ClientTarget, request: Mapping[str, Any]) -> str | None:
     """Claude Code's session id (inside metadata.user_id, or its header), else the user id, else the first
     user message: one conversation stays on one account."""
-    metadata = _object(body, "metadata")
-    user_id = metadata.get("user_id") if metadata is not None else None
-    if user_id is not None and not isinstance(user_id, str):
-        raise BadRequest("metadata.user_id: expected a string")
+    metadata = FIELDS.optional_dict(body, "metadata")
+    user_id = FIELDS.optional_str(metadata, "user_id", "metadata") if metadata is not None else None
     session: str | None = None
     if user_id and user_id.startswith("{"):
         try:

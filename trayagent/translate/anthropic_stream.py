@@ -17,8 +17,6 @@ import orjson
 
 from trayagent.errors import ProxyError
 from trayagent.translate.anthropic_reply import (
-    first_candidate,
-    parts_of,
     stop_of,
     text_of,
     thinking_of,
@@ -27,7 +25,9 @@ from trayagent.translate.anthropic_reply import (
 )
 from trayagent.translate.anthropic_request import Echo
 from trayagent.translate.error_shapes import render_anthropic_error
+from trayagent.translate.gemini import first_candidate, parts_of
 from trayagent.translate.hub import ReplyIds, sse_event
+from trayagent.translate.outcome import block_reason
 
 PING = sse_event(b'{"type":"ping"}', "ping")
 _Block = Literal["text", "thinking", "tool_use"]
@@ -47,8 +47,8 @@ class MessagesEncoder:
     """One streamed reply. Every method returns the bytes to write now (possibly b"")."""
 
     __slots__ = (
+        "_blocked",
         "_echo",
-        "_feedback",
         "_finish",
         "_finish_message",
         "_ids",
@@ -76,7 +76,7 @@ class MessagesEncoder:
         self._keep = max(map(len, echo.stop_sequences), default=0)
         self._finish: str | None = None
         self._finish_message: str | None = None
-        self._feedback: Mapping[str, Any] | None = None
+        self._blocked: str | None = None  # the prompt's block reason
         self._usage: Mapping[str, Any] | None = None
 
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
@@ -84,7 +84,8 @@ class MessagesEncoder:
             return b""
         # The last usage, feedback and finish seen are the reply's (as merge_chunks keeps them).
         self._usage = _latest(chunk, "usageMetadata", dict, self._usage)
-        self._feedback = _latest(chunk, "promptFeedback", dict, self._feedback)
+        if isinstance(chunk.get("promptFeedback"), dict):
+            self._blocked = block_reason(chunk)
         out = b"" if self._started else self._message_start()
         candidate = first_candidate(chunk)
         self._finish = _latest(candidate, "finishReason", str, self._finish)
@@ -100,7 +101,7 @@ class MessagesEncoder:
         stop = stop_of(
             self._echo,
             self._finish,
-            self._feedback,
+            self._blocked,
             tools=self._tools > 0,
             visible=self._visible,
             last_text=self._tail if self._open == "text" else "",

@@ -1,7 +1,6 @@
-"""Gemini's GenerateContent shape, the hub every protocol goes through: merging streamed chunks into one
-reply, repairing thought signatures the upstream refused (and turning off the thinking their loss leaves unopened),
-the model list a Gemini client reads, and the Gemini-native front end (the body already is the hub format:
-validate, pass through, frame the reply).
+"""Gemini's GenerateContent shape, the hub every protocol goes through: merging streamed chunks into one reply,
+reading its candidates, parts and call ids, repairing refused thought signatures (and turning off the thinking their
+loss leaves unopened), the model lists clients read, and the Gemini-native front end (validate, pass through, frame).
 
 Pure: dicts in, dicts and bytes out.
 """
@@ -16,6 +15,7 @@ import orjson
 from trayagent.errors import BadRequest, ProxyError, RouteNotFound
 from trayagent.translate.error_shapes import render_gemini_error
 from trayagent.translate.hub import (
+    EVENT_STREAM,
     ClientCall,
     ClientProtocol,
     ClientTarget,
@@ -147,6 +147,46 @@ def fit_thinking_to_history(request: Mapping[str, Any], model: str) -> Mapping[s
     return {**request, "generationConfig": kept}
 
 
+def add_turn(contents: list[dict[str, Any]], role: str, parts: list[dict[str, Any]]) -> None:
+    """A turn onto Gemini `contents`: adjacent turns of one role merge into one, an empty turn is dropped."""
+    if not parts:
+        return
+    if contents and contents[-1]["role"] == role:
+        contents[-1]["parts"].extend(parts)
+    else:
+        contents.append({"role": role, "parts": parts})
+
+
+def first_candidate(reply: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Candidate 0 of a reply or chunk (the only answer when the client cannot ask for several); {} when absent."""
+    for candidate in reply.get("candidates") or ():
+        if isinstance(candidate, dict) and candidate.get("index", 0) == 0:
+            return candidate
+    return {}
+
+
+def parts_of(candidate: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A candidate's content parts, the well-formed (object) ones only."""
+    content = candidate.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    return [part for part in parts or () if isinstance(part, dict)]
+
+
+class CallIds:
+    """Function call ids for one reply: Google's own when it gives one, else `call_…`; never twice in a reply
+    (the client answers each call by id, so two calls sharing one would be indistinguishable)."""
+
+    def __init__(self, ids: ReplyIds) -> None:
+        self._ids = ids
+        self._used: set[str] = set()
+
+    def take(self, call: Mapping[str, Any]) -> str:
+        given = call.get("id")
+        call_id = given if isinstance(given, str) and given and given not in self._used else self._ids.new("call_")
+        self._used.add(call_id)
+        return call_id
+
+
 def first_user_text(request: Mapping[str, Any]) -> str | None:
     """The text of the first user turn: what identifies a conversation for sticky sessions."""
     for content in request.get("contents") or ():
@@ -244,7 +284,7 @@ class GeminiFrontend:
         return ClientCall(hub, operation, stream, echo=target.query.get("alt") == "sse")
 
     def media_type(self, call: ClientCall) -> str:
-        return "text/event-stream" if call.echo else "application/json; charset=utf-8"
+        return EVENT_STREAM if call.echo else "application/json; charset=utf-8"
 
     def encoder(self, call: ClientCall, ids: ReplyIds) -> GeminiEncoder:
         return GeminiEncoder(sse=bool(call.echo))

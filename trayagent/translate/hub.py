@@ -51,6 +51,11 @@ class ClientTarget:
     upstream_model: Callable[[str], str] = _same_name
 
 
+# The ClientCall header that names, comma-separated, the hosted tools a front end dropped (web search and the like
+# run on the client's provider; Google has no counterpart): one name for every protocol.
+DROPPED_TOOLS_HEADER = "X-Trayagent-Dropped-Tools"
+
+
 @dataclass(frozen=True, slots=True)
 class ClientCall:
     """One parsed client request.
@@ -174,3 +179,4 @@ def sse_event(data: bytes, event: str | None = None) -> bytes:
 
 
 SSE_KEEPALIVE = b": keep-alive\n\n"
+EVENT_STREAM = "text/event-stream"  # the Content-Type of a streamed (SSE) reply

@@ -12,32 +12,10 @@ from typing import Any
 
 import orjson
 
+from trayagent.translate.gemini import CallIds, parts_of
 from trayagent.translate.hub import ReplyIds
 from trayagent.translate.openai_chat_request import parse_chat
-from trayagent.translate.openai_reply import (
-    Ending,
-    OpenAIFrontend,
-    ReplyEcho,
-    ReplyStream,
-    finish_reason,
-    parts_of,
-    render_reply,
-)
-
-
-class CallIds:
-    """Tool call ids for one reply: Google's own when it gives one, else `call_…`; never twice in a reply
-    (the client answers each call by id, so two calls sharing one would be indistinguishable)."""
-
-    def __init__(self, ids: ReplyIds) -> None:
-        self._ids = ids
-        self._used: set[str] = set()
-
-    def take(self, call: Mapping[str, Any]) -> str:
-        given = call.get("id")
-        call_id = given if isinstance(given, str) and given and given not in self._used else self._ids.new("call_")
-        self._used.add(call_id)
-        return call_id
+from trayagent.translate.openai_reply import Ending, OpenAIFrontend, ReplyEcho, ReplyStream, finish_reason, render_reply
 
 
 def _image(part: Mapping[str, Any]) -> str | None:

@@ -9,25 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
+from trayagent.translate.fields import at, refuse
 from trayagent.translate.gemini import first_user_text
 from trayagent.translate.hub import ClientCall, ClientTarget
-from trayagent.translate.openai_generation import (
-    Neutral,
-    as_dict,
-    as_list,
-    as_str,
-    at,
-    check_keys,
-    client_call,
-    limit_output,
-    opt_bool,
-    opt_int,
-    read_common,
-    refuse,
-)
+from trayagent.translate.openai_generation import Neutral, client_call, limit_output, read_common
 from trayagent.translate.openai_messages import convert
 from trayagent.translate.openai_reply import ReplyEcho
-from trayagent.translate.schema import clean_schema, clean_tool_parameters
+from trayagent.translate.schema import clean_tool_parameters, json_output
 from trayagent.translate.thinking import Effort, model_family, thinking_config
 
 # Fields translated into the Gemini request (or into how the reply is shaped).
@@ -108,8 +97,8 @@ def parse_chat(body: dict[str, Any], target: ClientTarget) -> ClientCall:
     if tool_config is not None:
         request["toolConfig"] = tool_config
     effort = _effort(body)
-    max_completion = opt_int(body, "max_completion_tokens", 1)
-    requested = max_completion if max_completion is not None else opt_int(body, "max_tokens", 1)
+    max_completion = FIELDS.positive(body, "max_completion_tokens")
+    requested = max_completion if max_completion is not None else FIELDS.positive(body, "max_tokens")
     thinking = limit_output(common.config, upstream, requested, effort=effort)
     if effort is None:
         thinking = visible_thoughts(upstream)
@@ -119,7 +108,7 @@ def parse_chat(body: dict[str, Any], target: ClientTarget) -> ClientCall:
         n=common.n,
         include_usage=common.include_usage,
         functions=functions,
-        single_call=opt_bool(body, "parallel_tool_calls") is False,
+        single_call=not FIELDS.flag(body, "parallel_tool_calls", True),
     )
     return client_call(common, request, thinking, echo, first_user_text(request), body, target)
 
@@ -143,21 +132,21 @@ def visible_thoughts(upstream: str) -> dict[str, Any] | None:
 
 def _declaration(function: Mapping[str, Any], path: str, upstream: str) -> dict[str, Any]:
     # `strict` asks for arguments that follow the schema; Gemini decodes calls against the declared schema.
-    check_keys(function, ("name", "description", "parameters", "strict"), path)
-    name = as_str(function.get("name"), at(path, "name"))
+    FIELDS.check_keys(function, ("name", "description", "parameters", "strict"), path)
+    name = FIELDS.as_str(function.get("name"), at(path, "name"))
     if not name:
         raise refuse(at(path, "name"), "required")
     declaration: dict[str, Any] = {"name": name}
     description = function.get("description")
-    if description is not None and as_str(description, at(path, "description")):
+    if description is not None and FIELDS.as_str(description, at(path, "description")):
         declaration["description"] = description
     parameters = function.get("parameters")
     if parameters is not None:
-        as_dict(parameters, at(path, "parameters"))
+        FIELDS.as_dict(parameters, at(path, "parameters"))
     cleaned = clean_tool_parameters(parameters, upstream_model=upstream)
     if cleaned is not None:
         declaration["parameters"] = cleaned
-    opt_bool(function, "strict")
+    FIELDS.flag(function, "strict", False)
     return declaration
 
 
@@ -168,15 +157,15 @@ def _declarations(body: Mapping[str, Any], upstream: str) -> tuple[list[dict[str
         raise refuse("functions", "send tools or the deprecated functions, not both")
     declarations: list[dict[str, Any]] = []
     if functions is not None:
-        for i, raw in enumerate(as_list(functions, "functions")):
-            declarations.append(_declaration(as_dict(raw, at("functions", i)), at("functions", i), upstream))
-    for i, raw in enumerate(as_list(tools, "tools") if tools is not None else ()):
+        for i, raw in enumerate(FIELDS.as_list(functions, "functions")):
+            declarations.append(_declaration(FIELDS.as_dict(raw, at("functions", i)), at("functions", i), upstream))
+    for i, raw in enumerate(FIELDS.as_list(tools, "tools") if tools is not None else ()):
         path = at("tools", i)
-        tool = as_dict(raw, path)
+        tool = FIELDS.as_dict(raw, path)
         if tool.get("type") != "function":
             raise refuse(at(path, "type"), f"only function tools are supported here, got {tool.get('type')!r}")
-        check_keys(tool, ("type", "function"), path)
-        function = as_dict(tool.get("function"), at(path, "function"))
+        FIELDS.check_keys(tool, ("type", "function"), path)
+        function = FIELDS.as_dict(tool.get("function"), at(path, "function"))
         declarations.append(_declaration(function, at(path, "function"), upstream))
     seen: set[str] = set()
     for i, declaration in enumerate(declarations):
@@ -188,7 +177,7 @@ def _declarations(body: Mapping[str, Any], upstream: str) -> tuple[list[dict[str
 
 
 def _named(choice: Mapping[str, Any], path: str, names: set[str]) -> str:
-    name = as_str(choice.get("name"), at(path, "name"))
+    name = FIELDS.as_str(choice.get("name"), at(path, "name"))
     if name not in names:
         raise refuse(at(path, "name"), f"{name!r} is not a declared function")
     return name
@@ -212,29 +201,31 @@ def _tool_config(body: Mapping[str, Any], declarations: list[dict[str, Any]], fu
                 raise refuse(key, "required needs tools")
             return None
         return {"functionCallingConfig": {"mode": _CHOICE_MODES[choice]}}
-    choice = as_dict(choice, key)
+    choice = FIELDS.as_dict(choice, key)
     if functions:
-        check_keys(choice, ("name",), key)
+        FIELDS.check_keys(choice, ("name",), key)
         return _only([_named(choice, key, names)], "ANY")
     kind = choice.get("type")
     if kind == "function":
-        check_keys(choice, ("type", "function"), key)
-        return _only([_named(as_dict(choice.get("function"), at(key, "function")), at(key, "function"), names)], "ANY")
+        FIELDS.check_keys(choice, ("type", "function"), key)
+        return _only(
+            [_named(FIELDS.as_dict(choice.get("function"), at(key, "function")), at(key, "function"), names)], "ANY"
+        )
     if kind != "allowed_tools":
         raise refuse(at(key, "type"), f"expected function or allowed_tools, got {kind!r}")
-    check_keys(choice, ("type", "allowed_tools"), key)
+    FIELDS.check_keys(choice, ("type", "allowed_tools"), key)
     path = at(key, "allowed_tools")
-    allowed = as_dict(choice.get("allowed_tools"), path)
-    check_keys(allowed, ("mode", "tools"), path)
+    allowed = FIELDS.as_dict(choice.get("allowed_tools"), path)
+    FIELDS.check_keys(allowed, ("mode", "tools"), path)
     mode = allowed.get("mode")
     if mode not in ("auto", "required"):
         raise refuse(at(path, "mode"), f"expected auto or required, got {mode!r}")
     chosen = []
-    for i, raw in enumerate(as_list(allowed.get("tools"), at(path, "tools"))):
-        entry = as_dict(raw, at(at(path, "tools"), i))
+    for i, raw in enumerate(FIELDS.as_list(allowed.get("tools"), at(path, "tools"))):
+        entry = FIELDS.as_dict(raw, at(at(path, "tools"), i))
         if entry.get("type") != "function":
             raise refuse(at(at(at(path, "tools"), i), "type"), "only function tools are supported here")
-        function = as_dict(entry.get("function"), at(at(path, "tools"), i) + ".function")
+        function = FIELDS.as_dict(entry.get("function"), at(at(path, "tools"), i) + ".function")
         chosen.append(_named(function, at(at(path, "tools"), i) + ".function", names))
     if mode == "auto" and set(chosen) == names:
         return {"functionCallingConfig": {"mode": "AUTO"}}
@@ -248,35 +239,30 @@ def _only(chosen: list[str], mode: str) -> dict[str, Any]:
 
 
 def _response_format(value: Any, config: dict[str, Any]) -> None:
-    """json_object → JSON output; json_schema → JSON constrained by the schema. Cloud Code enforces
-    `responseSchema` (constrained decoding) and ignores `responseJsonSchema`, so the schema is cleaned into
-    the OpenAPI subset `responseSchema` takes."""
+    """json_object → JSON output; json_schema → JSON constrained by the schema (schema.json_output)."""
     if value is None:
         return
-    fmt = as_dict(value, "response_format")
+    fmt = FIELDS.as_dict(value, "response_format")
     kind = fmt.get("type")
     if kind == "text":
-        check_keys(fmt, ("type",), "response_format")
+        FIELDS.check_keys(fmt, ("type",), "response_format")
         return
     if kind == "json_object":
-        check_keys(fmt, ("type",), "response_format")
+        FIELDS.check_keys(fmt, ("type",), "response_format")
         config["responseMimeType"] = "application/json"
         return
     if kind != "json_schema":
         raise refuse("response_format.type", f"expected text, json_object or json_schema, got {kind!r}")
-    check_keys(fmt, ("type", "json_schema"), "response_format")
-    spec = as_dict(fmt.get("json_schema"), "response_format.json_schema")
+    FIELDS.check_keys(fmt, ("type", "json_schema"), "response_format")
+    spec = FIELDS.as_dict(fmt.get("json_schema"), "response_format.json_schema")
     # `strict` asks for output that follows the schema: responseSchema is enforced, so it is honoured.
-    check_keys(spec, ("name", "description", "schema", "strict"), "response_format.json_schema")
-    as_str(spec.get("name"), "response_format.json_schema.name")
-    opt_bool(spec, "strict")
+    FIELDS.check_keys(spec, ("name", "description", "schema", "strict"), "response_format.json_schema")
+    FIELDS.as_str(spec.get("name"), "response_format.json_schema.name")
+    FIELDS.flag(spec, "strict", False)
     config["responseMimeType"] = "application/json"
     schema = spec.get("schema")
     if schema is None:
         return
-    path = "response_format.json_schema.schema"
-    cleaned = clean_schema(as_dict(schema, path))
-    description = spec.get("description")
-    if description is not None and as_str(description, "response_format.json_schema.description"):
-        cleaned.setdefault("description", description)
-    config["responseSchema"] = cleaned
+    schema = FIELDS.as_dict(schema, "response_format.json_schema.schema")
+    description = FIELDS.optional_str(spec, "description", "response_format.json_schema")
+    config.update(json_output(schema, description))

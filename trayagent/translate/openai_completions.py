@@ -6,25 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
+from trayagent.translate.fields import refuse
+from trayagent.translate.gemini import parts_of
 from trayagent.translate.hub import ClientCall, ClientTarget, ReplyIds
-from trayagent.translate.openai_generation import (
-    Neutral,
-    client_call,
-    limit_output,
-    opt_bool,
-    opt_int,
-    read_common,
-    refuse,
-)
-from trayagent.translate.openai_reply import (
-    Ending,
-    OpenAIFrontend,
-    ReplyEcho,
-    ReplyStream,
-    finish_reason,
-    parts_of,
-    render_reply,
-)
+from trayagent.translate.openai_generation import Neutral, client_call, limit_output, read_common
+from trayagent.translate.openai_reply import Ending, OpenAIFrontend, ReplyEcho, ReplyStream, finish_reason, render_reply
 
 MAPPED_FIELDS = frozenset(
     {
@@ -70,18 +57,18 @@ def _prompt(body: Mapping[str, Any]) -> str:
 def parse_completion(body: dict[str, Any], target: ClientTarget) -> ClientCall:
     common = read_common(body, ACCEPTED_FIELDS, NEUTRAL_VALUES, "completions")
     prompt = _prompt(body)
-    best_of = opt_int(body, "best_of", 1)
+    best_of = FIELDS.positive(body, "best_of")
     if best_of is not None and best_of != common.n:
         raise refuse("best_of", "only equal to n: choosing the best candidates needs log-probabilities")
     # Thinking stays out of the text: a completion is the answer alone.
     upstream = target.upstream_model(common.model)
-    thinking = limit_output(common.config, upstream, opt_int(body, "max_tokens", 1), include_thoughts=False)
+    thinking = limit_output(common.config, upstream, FIELDS.positive(body, "max_tokens"), include_thoughts=False)
     request: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
     echo = ReplyEcho(
         model=common.model,
         n=common.n,
         include_usage=common.include_usage,
-        prompt=prompt if opt_bool(body, "echo") else None,
+        prompt=prompt if FIELDS.flag(body, "echo", False) else None,
     )
     return client_call(common, request, thinking, echo, prompt, body, target)
 

@@ -1,5 +1,5 @@
 """The OpenAI request fields chat and legacy completions share: sampling and limits → Gemini's
-generationConfig, streaming options, the conversation key, and field checks whose errors name the field."""
+generationConfig, streaming options, the conversation key (fields read with fields.OPENAI_CHAT_FIELDS)."""
 
 from __future__ import annotations
 
@@ -7,85 +7,15 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from trayagent.errors import BadRequest
 from trayagent.translate import thinking
+from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
+from trayagent.translate.fields import at, refuse
 from trayagent.translate.hub import ClientCall, ClientTarget, HubRequest, session_key
 
 MAX_CANDIDATES = 8  # Gemini's candidateCount limit
 MAX_STOP_SEQUENCES = 5  # Gemini's stopSequences limit (OpenAI allows 4)
 # Where a client names its conversation when it has no `prompt_cache_key` (Codex sends `session-id`).
 SESSION_HEADERS = ("session_id", "session-id", "x-session-id")
-
-
-def at(path: str, key: str | int) -> str:
-    """A field path as OpenAI's docs spell it: `messages[2].content[0].image_url.url`."""
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-def refuse(path: str, why: str) -> BadRequest:
-    return BadRequest(f"{path}: {why}")
-
-
-def check_keys(obj: Mapping[str, Any], known: Collection[str], path: str) -> None:
-    for key in obj:
-        if key not in known:
-            raise refuse(at(path, key), "unknown field (not part of OpenAI's API, or not one this proxy can honour)")
-
-
-def as_dict(value: Any, path: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise refuse(path, f"expected an object, got {_kind(value)}")
-    return value
-
-
-def as_list(value: Any, path: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise refuse(path, f"expected an array, got {_kind(value)}")
-    return value
-
-
-def as_str(value: Any, path: str) -> str:
-    if not isinstance(value, str):
-        raise refuse(path, f"expected a string, got {_kind(value)}")
-    return value
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    return {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def opt_number(body: Mapping[str, Any], key: str, low: float, high: float) -> float | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise refuse(key, f"expected a number from {low:g} to {high:g}, got {value!r}")
-    return value
-
-
-def opt_int(body: Mapping[str, Any], key: str, low: int, high: int | None = None) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise refuse(key, f"expected an integer {span}, got {value!r}")
-    return value
-
-
-def opt_bool(body: Mapping[str, Any], key: str) -> bool | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, bool):
-        raise refuse(key, f"expected true or false, got {value!r}")
-    return value
 
 
 def require_model(body: Mapping[str, Any]) -> str:
@@ -96,7 +26,7 @@ def require_model(body: Mapping[str, Any]) -> str:
 
 
 def candidate_count(body: Mapping[str, Any]) -> int:
-    n = opt_int(body, "n", 1)
+    n = FIELDS.positive(body, "n")
     if n is not None and n > MAX_CANDIDATES:
         raise refuse("n", f"at most {MAX_CANDIDATES} choices per request (Google's candidateCount limit), got {n}")
     return n or 1
@@ -104,14 +34,14 @@ def candidate_count(body: Mapping[str, Any]) -> int:
 
 def stream_settings(body: Mapping[str, Any]) -> tuple[bool, bool]:
     """(stream, include_usage). `stream_options` on a non-streamed call is harmless: its usage is always there."""
-    stream = bool(opt_bool(body, "stream"))
+    stream = FIELDS.flag(body, "stream", False)
     options = body.get("stream_options")
     if options is None:
         return stream, False
-    options = as_dict(options, "stream_options")
+    options = FIELDS.as_dict(options, "stream_options")
     # include_obfuscation pads deltas against a side channel of OpenAI's own network; nothing to pad here.
-    check_keys(options, ("include_usage", "include_obfuscation"), "stream_options")
-    return stream, bool(opt_bool(options, "include_usage"))
+    FIELDS.check_keys(options, ("include_usage", "include_obfuscation"), "stream_options")
+    return stream, FIELDS.flag(options, "include_usage", False)
 
 
 def _stop_sequences(body: Mapping[str, Any]) -> list[str] | None:
@@ -120,10 +50,10 @@ def _stop_sequences(body: Mapping[str, Any]) -> list[str] | None:
         return None
     if isinstance(stop, str):
         return [stop] if stop else None
-    items = as_list(stop, "stop")
+    items = FIELDS.as_list(stop, "stop")
     if len(items) > MAX_STOP_SEQUENCES:
         raise refuse("stop", f"at most {MAX_STOP_SEQUENCES} sequences (Google's limit), got {len(items)}")
-    sequences = [as_str(item, at("stop", i)) for i, item in enumerate(items)]
+    sequences = [FIELDS.as_str(item, at("stop", i)) for i, item in enumerate(items)]
     return [s for s in sequences if s] or None
 
 
@@ -134,10 +64,10 @@ def sampling_config(body: Mapping[str, Any], n: int) -> dict[str, Any]:
         ("temperature", "temperature", 0.0, 2.0),
         ("top_p", "topP", 0.0, 1.0),
     ):
-        value = opt_number(body, key, low, high)
+        value = FIELDS.number(body, key, low, high)
         if value is not None:
             config[name] = value
-    top_k = opt_int(body, "top_k", 1)  # not OpenAI's, but many OpenAI-style clients send it and Gemini has it
+    top_k = FIELDS.positive(body, "top_k")  # not OpenAI's, but many OpenAI-style clients send it and Gemini has it
     if top_k is not None:
         config["topK"] = top_k
     if n > 1:
@@ -146,7 +76,7 @@ def sampling_config(body: Mapping[str, Any], n: int) -> dict[str, Any]:
     if stop:
         config["stopSequences"] = stop
     for key, name in (("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty")):
-        value = opt_number(body, key, -2.0, 2.0)
+        value = FIELDS.number(body, key, -2.0, 2.0)
         if value is not None:
             config[name] = value
     seed = body.get("seed")
@@ -168,10 +98,7 @@ def limit_output(
     """maxOutputTokens (clamped to the model, kept above any thinking budget) into `config`; the
     thinkingConfig for the effort, returned so the caller places it last."""
     settings = thinking.thinking_config(upstream_model, effort=effort, include_thoughts=include_thoughts)
-    budget = settings.get("thinkingBudget") if settings else None
-    limit = thinking.max_output_tokens(upstream_model, requested, budget if isinstance(budget, int) else None)
-    if limit is not None:
-        config["maxOutputTokens"] = limit
+    thinking.set_output_limit(config, upstream_model, requested, settings)
     return settings
 
 
@@ -181,7 +108,7 @@ def client_session(body: Mapping[str, Any], target: ClientTarget) -> str | None:
     conversation of a person pinned to one account would defeat the pool's rotation."""
     key = body.get("prompt_cache_key")
     if key is not None:
-        key = as_str(key, "prompt_cache_key")
+        key = FIELDS.as_str(key, "prompt_cache_key")
         if key.strip():
             return key
     for name in SESSION_HEADERS:

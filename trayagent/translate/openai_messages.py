@@ -10,7 +10,10 @@ from typing import Any
 
 import orjson
 
-from trayagent.translate.openai_generation import as_dict, as_list, as_str, at, check_keys, refuse
+from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
+from trayagent.translate.fields import at, refuse
+from trayagent.translate.gemini import add_turn
+from trayagent.translate.media import AUDIO_FORMATS, WEB_SCHEMES, data_url_part, inline_part, link_part, mime_from_name
 
 # Part fields with no Gemini counterpart, accepted and not forwarded: cache hints (OpenAI's
 # `prompt_cache_breakpoint`, the Anthropic-style `cache_control` some OpenAI clients add; Gemini caches
@@ -42,26 +45,6 @@ ROLE_KEYS: Mapping[str, frozenset[str]] = {
     "function": frozenset({"role", "content", "name"}),
 }
 
-_AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mp3", "flac": "audio/flac", "ogg": "audio/ogg", "aac": "audio/aac"}
-_SUFFIX_TYPES = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "heic": "image/heic",
-    "heif": "image/heif",
-    "pdf": "application/pdf",
-    "txt": "text/plain",
-    "md": "text/markdown",
-    "csv": "text/csv",
-    "html": "text/html",
-    "json": "application/json",
-    "wav": "audio/wav",
-    "mp3": "audio/mp3",
-    "mp4": "video/mp4",
-}
-
 
 @dataclass
 class Conversation:
@@ -75,12 +58,7 @@ class Conversation:
 
     def add(self, role: str, parts: list[dict[str, Any]]) -> None:
         """Adjacent turns of one role are merged; empty turns are dropped."""
-        if not parts:
-            return
-        if self.contents and self.contents[-1]["role"] == role:
-            self.contents[-1]["parts"].extend(parts)
-        else:
-            self.contents.append({"role": role, "parts": parts})
+        add_turn(self.contents, role, parts)
 
     def require_answers(self) -> None:
         """Every tool call must be answered before the conversation goes on (OpenAI and Gemini both insist)."""
@@ -91,18 +69,18 @@ class Conversation:
 
 
 def convert(messages: Any) -> Conversation:
-    items = as_list(messages, "messages")
+    items = FIELDS.as_list(messages, "messages")
     if not items:
         raise refuse("messages", "at least one message is required")
     conversation = Conversation()
     for index, raw in enumerate(items):
         path = at("messages", index)
-        message = as_dict(raw, path)
+        message = FIELDS.as_dict(raw, path)
         role = message.get("role")
         keys = ROLE_KEYS.get(role) if isinstance(role, str) else None
         if keys is None:
             raise refuse(at(path, "role"), f"expected one of {', '.join(ROLE_KEYS)}, got {role!r}")
-        check_keys(message, keys, path)
+        FIELDS.check_keys(message, keys, path)
         if role in ("system", "developer"):
             conversation.system.extend(_text_parts(message.get("content"), at(path, "content")))
         elif role == "user":
@@ -132,71 +110,64 @@ def _user_parts(
     if isinstance(content, str):
         return [{"text": content}] if content else []
     parts = []
-    for i, raw in enumerate(as_list(content, path)):
+    for i, raw in enumerate(FIELDS.as_list(content, path)):
         part_path = at(path, i)
-        part = as_dict(raw, part_path)
+        part = FIELDS.as_dict(raw, part_path)
         kind = part.get("type")
         if kind not in kinds:
             raise refuse(at(part_path, "type"), f"expected {' or '.join(kinds)} here, got {kind!r}")
-        check_keys(part, ("type", kind, *PART_HINTS), part_path)
+        FIELDS.check_keys(part, ("type", kind, *PART_HINTS), part_path)
         if kind == "text":
-            text = as_str(part.get("text"), at(part_path, "text"))
+            text = FIELDS.as_str(part.get("text"), at(part_path, "text"))
             if text:
                 parts.append({"text": text})
         elif kind == "image_url":
-            image = as_dict(part.get("image_url"), at(part_path, "image_url"))
-            check_keys(image, ("url", "detail"), at(part_path, "image_url"))
+            image = FIELDS.as_dict(part.get("image_url"), at(part_path, "image_url"))
+            FIELDS.check_keys(image, ("url", "detail"), at(part_path, "image_url"))
             url_path = at(part_path, "image_url.url")
-            parts.append(_media(as_str(image.get("url"), url_path), url_path))
+            parts.append(_media(FIELDS.as_str(image.get("url"), url_path), url_path))
         elif kind == "input_audio":
-            parts.append(_audio(as_dict(part.get("input_audio"), at(part_path, "input_audio")), part_path))
+            parts.append(_audio(FIELDS.as_dict(part.get("input_audio"), at(part_path, "input_audio")), part_path))
         else:
-            parts.append(_file(as_dict(part.get("file"), at(part_path, "file")), at(part_path, "file")))
+            parts.append(_file(FIELDS.as_dict(part.get("file"), at(part_path, "file")), at(part_path, "file")))
     return parts
 
 
-def _data_url(url: str, path: str) -> dict[str, Any]:
-    header, comma, data = url.partition(",")
-    mime, _, params = header[5:].partition(";")
-    if not comma or "base64" not in params.split(";") or not mime or not data:
+def _inline(url: str, path: str) -> dict[str, Any]:
+    part = data_url_part(url)
+    if part is None:
         raise refuse(path, "a data: URL must be data:<type>;base64,<data>")
-    return {"inlineData": {"mimeType": mime, "data": data}}
-
-
-def _guess_type(name: str, fallback: str) -> str:
-    base = name.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
-    suffix = base.rsplit(".", 1)[-1].lower() if "." in base else ""
-    return _SUFFIX_TYPES.get(suffix, fallback)
+    return part
 
 
 def _media(url: str, path: str) -> dict[str, Any]:
     if url.startswith("data:"):
-        return _data_url(url, path)
-    if url.startswith(("https://", "http://")):
-        return {"fileData": {"mimeType": _guess_type(url, "image/jpeg"), "fileUri": url}}
-    raise refuse(path, "expected a data: URL or an http(s) URL")
+        return _inline(url, path)
+    part = link_part(url, "image/jpeg", WEB_SCHEMES)
+    if part is None:
+        raise refuse(path, "expected a data: URL or an http(s) URL")
+    return part
 
 
 def _audio(audio: Mapping[str, Any], path: str) -> dict[str, Any]:
-    check_keys(audio, ("data", "format"), at(path, "input_audio"))
-    data = as_str(audio.get("data"), at(path, "input_audio.data"))
+    FIELDS.check_keys(audio, ("data", "format"), at(path, "input_audio"))
+    data = FIELDS.as_str(audio.get("data"), at(path, "input_audio.data"))
     fmt = audio.get("format")
-    mime = _AUDIO_TYPES.get(fmt) if isinstance(fmt, str) else None
+    mime = AUDIO_FORMATS.get(fmt) if isinstance(fmt, str) else None
     if mime is None:
-        raise refuse(at(path, "input_audio.format"), f"expected one of {', '.join(_AUDIO_TYPES)}, got {fmt!r}")
-    return {"inlineData": {"mimeType": mime, "data": data}}
+        raise refuse(at(path, "input_audio.format"), f"expected one of {', '.join(AUDIO_FORMATS)}, got {fmt!r}")
+    return inline_part(mime, data)
 
 
 def _file(file: Mapping[str, Any], path: str) -> dict[str, Any]:
-    check_keys(file, ("file_data", "file_id", "filename"), path)
+    FIELDS.check_keys(file, ("file_data", "file_id", "filename"), path)
     if file.get("file_id") is not None:
         raise refuse(at(path, "file_id"), "uploaded files are not available through this proxy; send file_data")
-    data = as_str(file.get("file_data"), at(path, "file_data"))
+    data = FIELDS.as_str(file.get("file_data"), at(path, "file_data"))
     if data.startswith("data:"):
-        return _data_url(data, at(path, "file_data"))
+        return _inline(data, at(path, "file_data"))
     filename = file.get("filename")
-    mime = _guess_type(filename, "application/pdf") if isinstance(filename, str) else "application/pdf"
-    return {"inlineData": {"mimeType": mime, "data": data}}
+    return inline_part(mime_from_name(filename if isinstance(filename, str) else None, "application/pdf"), data)
 
 
 def _assistant_parts(
@@ -211,7 +182,7 @@ def _assistant_parts(
     if reasoning is None:
         reasoning, reasoning_key = message.get("reasoning"), "reasoning"
     if reasoning is not None:
-        text = as_str(reasoning, at(path, reasoning_key))
+        text = FIELDS.as_str(reasoning, at(path, reasoning_key))
         if text:
             parts.append({"text": text, "thought": True})
     content = message.get("content")
@@ -220,16 +191,16 @@ def _assistant_parts(
             if content:
                 parts.append({"text": content})
         else:
-            for i, raw in enumerate(as_list(content, at(path, "content"))):
+            for i, raw in enumerate(FIELDS.as_list(content, at(path, "content"))):
                 parts.extend(_assistant_content_part(raw, at(at(path, "content"), i)))
     refusal = message.get("refusal")
-    if refusal is not None and as_str(refusal, at(path, "refusal")):
+    if refusal is not None and FIELDS.as_str(refusal, at(path, "refusal")):
         parts.append({"text": refusal})
-    for i, raw in enumerate(as_list(message.get("tool_calls") or [], at(path, "tool_calls"))):
+    for i, raw in enumerate(FIELDS.as_list(message.get("tool_calls") or [], at(path, "tool_calls"))):
         parts.append(_tool_call(raw, at(at(path, "tool_calls"), i), index, conversation))
     legacy = message.get("function_call")
     if legacy is not None:
-        function = as_dict(legacy, at(path, "function_call"))
+        function = FIELDS.as_dict(legacy, at(path, "function_call"))
         name, args = _function(function, at(path, "function_call"))
         conversation.legacy_pending.append(name)
         parts.append({"functionCall": {"name": name, "args": args}})
@@ -237,25 +208,25 @@ def _assistant_parts(
 
 
 def _assistant_content_part(raw: Any, path: str) -> list[dict[str, Any]]:
-    part = as_dict(raw, path)
+    part = FIELDS.as_dict(raw, path)
     kind = part.get("type")
     if kind not in ("text", "refusal"):
         raise refuse(at(path, "type"), f"an assistant message holds text or refusal parts, got {kind!r}")
-    check_keys(part, ("type", kind, *PART_HINTS), path)
-    text = as_str(part.get(kind), at(path, kind))
+    FIELDS.check_keys(part, ("type", kind, *PART_HINTS), path)
+    text = FIELDS.as_str(part.get(kind), at(path, kind))
     return [{"text": text}] if text else []
 
 
 def _function(function: Mapping[str, Any], path: str) -> tuple[str, dict[str, Any]]:
-    check_keys(function, ("name", "arguments"), path)
-    name = as_str(function.get("name"), at(path, "name"))
+    FIELDS.check_keys(function, ("name", "arguments"), path)
+    name = FIELDS.as_str(function.get("name"), at(path, "name"))
     if not name:
         raise refuse(at(path, "name"), "required")
     arguments = function.get("arguments")
     if arguments is None or arguments == "":
         return name, {}
     try:
-        args = orjson.loads(as_str(arguments, at(path, "arguments")))
+        args = orjson.loads(FIELDS.as_str(arguments, at(path, "arguments")))
     except orjson.JSONDecodeError as error:
         raise refuse(at(path, "arguments"), f"not valid JSON ({error})") from None
     if not isinstance(args, dict):
@@ -264,17 +235,17 @@ def _function(function: Mapping[str, Any], path: str) -> tuple[str, dict[str, An
 
 
 def _tool_call(raw: Any, path: str, index: int, conversation: Conversation) -> dict[str, Any]:
-    call = as_dict(raw, path)
+    call = FIELDS.as_dict(raw, path)
     kind = call.get("type", "function")
     if kind != "function":
         raise refuse(at(path, "type"), f"only function tool calls are supported here, got {kind!r}")
-    check_keys(call, ("id", "type", "function"), path)
-    call_id = as_str(call.get("id"), at(path, "id"))
+    FIELDS.check_keys(call, ("id", "type", "function"), path)
+    call_id = FIELDS.as_str(call.get("id"), at(path, "id"))
     if not call_id:
         raise refuse(at(path, "id"), "required")
     if call_id in conversation.pending:
         raise refuse(at(path, "id"), f"the call id {call_id} appears twice")
-    name, args = _function(as_dict(call.get("function"), at(path, "function")), at(path, "function"))
+    name, args = _function(FIELDS.as_dict(call.get("function"), at(path, "function")), at(path, "function"))
     conversation.call_names[call_id] = name
     conversation.pending[call_id] = index
     # The id travels as the functionCall's id: the dispatcher restores the thought signature Google gave
@@ -294,7 +265,7 @@ def _result_value(content: Any, path: str) -> dict[str, Any]:
 
 
 def _tool_result(message: Mapping[str, Any], path: str, conversation: Conversation) -> dict[str, Any]:
-    call_id = as_str(message.get("tool_call_id"), at(path, "tool_call_id"))
+    call_id = FIELDS.as_str(message.get("tool_call_id"), at(path, "tool_call_id"))
     name = conversation.call_names.get(call_id)
     if name is None:
         raise refuse(at(path, "tool_call_id"), f"{call_id!r} answers no tool call of an earlier assistant message")
@@ -305,7 +276,7 @@ def _tool_result(message: Mapping[str, Any], path: str, conversation: Conversati
 
 
 def _function_result(message: Mapping[str, Any], path: str, conversation: Conversation) -> dict[str, Any]:
-    name = as_str(message.get("name"), at(path, "name"))
+    name = FIELDS.as_str(message.get("name"), at(path, "name"))
     if name not in conversation.legacy_pending:
         raise refuse(at(path, "name"), f"no earlier assistant function_call named {name!r} is waiting for a result")
     conversation.legacy_pending.remove(name)

@@ -4,7 +4,7 @@ the error event), and the Frontend both endpoints are built as."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,9 @@ import orjson
 
 from trayagent.errors import ProxyError, StreamBroken
 from trayagent.translate.error_shapes import render_openai_error
+from trayagent.translate.gemini import parts_of
 from trayagent.translate.hub import (
+    EVENT_STREAM,
     SSE_KEEPALIVE,
     ClientCall,
     ClientProtocol,
@@ -21,38 +23,9 @@ from trayagent.translate.hub import (
     StreamEncoder,
     sse_event,
 )
+from trayagent.translate.outcome import block_reason, finish_outcome, token_counts
 
 DONE = b"data: [DONE]\n\n"
-EVENT_STREAM = "text/event-stream"
-
-# Gemini finish reasons, grouped by what an OpenAI client must be told.
-# Content withheld or cut by a filter, Google's or the account's: OpenAI's own word for it.
-FILTERED = frozenset(
-    {
-        "SAFETY",
-        "RECITATION",
-        "LANGUAGE",
-        "BLOCKLIST",
-        "PROHIBITED_CONTENT",
-        "SPII",
-        "IMAGE_SAFETY",
-        "IMAGE_PROHIBITED_CONTENT",
-        "IMAGE_RECITATION",
-        "MODEL_ARMOR",
-        "ESCALATION",
-        "PUP_LIMITED_DISABLED",
-    }
-)
-# A limit ended the answer before it was complete.
-LIMITED = frozenset({"MAX_TOKENS", "CONTINUATION"})
-# The model produced something no client can use. OpenAI answers its own equivalent ("The model produced
-# invalid content") with a 5xx, which the SDKs retry: a retry is the cure, since these are stochastic. Calling
-# it `stop` would hand the client an empty success; `content_filter` or `length` would send it the wrong way.
-UNUSABLE = frozenset(
-    {"MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "MALFORMED_RESPONSE", "MISSING_THOUGHT_SIGNATURE"}
-)
-# STOP, TOO_MANY_TOOL_CALLS, OTHER, NO_IMAGE, IMAGE_OTHER, FINISH_REASON_UNSPECIFIED, none at all and any
-# reason Google adds later are decided by what the candidate holds: calls, visible output, or nothing (an error).
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,52 +63,39 @@ class Ending:
 def finish_reason(ending: Ending, *, blocked: str | None = None, calls_word: str = "tool_calls") -> str:
     """The OpenAI finish_reason for a candidate, or StreamBroken when it ended with nothing usable.
 
-    `blocked` is the prompt's blockReason (Google refused the prompt itself: no candidate at all)."""
-    reason = ending.reason
-    if reason in FILTERED or (blocked and reason is None and not ending.visible and not ending.called):
+    `blocked` is the prompt's blockReason (Google refused the prompt itself: no candidate at all). A botched call
+    or a malformed reply is an error: OpenAI answers its own "The model produced invalid content" with a 5xx, which
+    the SDKs retry, and a retry is the cure, since these are stochastic (`stop` would hand the client an empty
+    success; `content_filter` or `length` would send it the wrong way). Other ends without a usable reason are
+    decided by what the candidate holds: calls, visible output, or nothing (an error)."""
+    outcome = finish_outcome(ending.reason)
+    if outcome == "filtered" or (blocked and outcome is None and not ending.visible and not ending.called):
         return "content_filter"
-    if reason in UNUSABLE:
+    if outcome in ("bad_call", "malformed"):
         detail = f": {ending.message}" if ending.message else ""
-        raise StreamBroken(f"The model produced an unusable reply ({reason}{detail}); try again")
-    if reason in LIMITED:
+        raise StreamBroken(f"The model produced an unusable reply ({ending.reason}{detail}); try again")
+    if outcome == "length":
         return "length"
     if ending.called:
         return calls_word
-    if reason == "TOO_MANY_TOOL_CALLS":
+    if outcome == "call_limit":
         return "length"
     if ending.visible:
         return "stop"
-    detail = f" ({reason})" if reason else ""
+    detail = f" ({ending.reason})" if ending.reason else ""
     raise StreamBroken(f"The model returned an empty reply{detail}; try again")
 
 
-def block_reason(reply: Mapping[str, Any]) -> str | None:
-    feedback = reply.get("promptFeedback")
-    if isinstance(feedback, dict):
-        reason = feedback.get("blockReason")
-        if isinstance(reason, str) and reason:
-            return reason
-    return None
-
-
-def _count(meta: Mapping[str, Any], key: str) -> int:
-    value = meta.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
 def usage(meta: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Gemini's usageMetadata → OpenAI usage. Completion tokens include the thinking, as OpenAI's include
-    reasoning; the total is recomputed so the three numbers always add up."""
-    meta = meta if isinstance(meta, dict) else {}
-    prompt = _count(meta, "promptTokenCount") + _count(meta, "toolUsePromptTokenCount")
-    reasoning = _count(meta, "thoughtsTokenCount")
-    completion = _count(meta, "candidatesTokenCount") + reasoning
+    """Gemini's usageMetadata → OpenAI usage: prompt tokens include the cached ones, completion tokens the
+    thinking (as OpenAI's include reasoning)."""
+    counts = token_counts(meta)
     return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": _count(meta, "cachedContentTokenCount")},
-        "completion_tokens_details": {"reasoning_tokens": reasoning},
+        "prompt_tokens": counts.input,
+        "completion_tokens": counts.output,
+        "total_tokens": counts.total,
+        "prompt_tokens_details": {"cached_tokens": counts.cached},
+        "completion_tokens_details": {"reasoning_tokens": counts.reasoning},
     }
 
 
@@ -182,15 +142,6 @@ def render_reply(
         "choices": [choice(index, candidate, blocked) for index, candidate in found],
         "usage": usage(reply.get("usageMetadata")),
     }
-
-
-def parts_of(candidate: Mapping[str, Any]) -> Sequence[Any]:
-    content = candidate.get("content")
-    if isinstance(content, dict):
-        parts = content.get("parts")
-        if isinstance(parts, list):
-            return parts
-    return ()
 
 
 def error_event(error: ProxyError) -> bytes:

@@ -12,13 +12,23 @@ from typing import Any
 
 from trayagent.errors import BadRequest, ProxyError
 from trayagent.translate.error_shapes import render_openai_error
+from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
 from trayagent.translate.gemini import first_user_text
-from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, HubRequest, ReplyIds, session_key
+from trayagent.translate.hub import (
+    DROPPED_TOOLS_HEADER,
+    EVENT_STREAM,
+    ClientCall,
+    ClientProtocol,
+    ClientTarget,
+    HubRequest,
+    ReplyIds,
+    session_key,
+)
 from trayagent.translate.openai_responses_input import read_conversation
 from trayagent.translate.openai_responses_reply import ResponsesEcho, ResponseStream
 from trayagent.translate.openai_responses_tools import collect_tools, function_calling
-from trayagent.translate.schema import clean_schema
-from trayagent.translate.thinking import Effort, max_output_tokens, model_family, thinking_config
+from trayagent.translate.schema import json_output
+from trayagent.translate.thinking import Effort, model_family, set_output_limit, thinking_config
 
 # Fields with a meaning here (read below).
 HANDLED = frozenset(
@@ -69,7 +79,6 @@ EFFORTS: Mapping[str, Effort] = {
     "max": "max",
 }  # fmt: skip
 SUMMARIES = frozenset({"auto", "concise", "detailed"})
-DROPPED_TOOLS_HEADER = "X-Trayagent-Dropped-Tools"
 
 
 class ResponsesFrontend:
@@ -82,8 +91,8 @@ class ResponsesFrontend:
             raise BadRequest("model: required")
         upstream = target.upstream_model(model)
         family = model_family(upstream)
-        stream = _flag(body, "stream", False)
-        store = _flag(body, "store", True)
+        stream = FIELDS.flag(body, "stream", False)
+        store = FIELDS.flag(body, "store", True)
         _no_stored_state(body, store)
 
         groups: list[tuple[str, object]] = [("tools", body["tools"])] if body.get("tools") is not None else []
@@ -108,7 +117,7 @@ class ResponsesFrontend:
         if generation:
             request["generationConfig"] = generation
 
-        parallel = _flag(body, "parallel_tool_calls", True)
+        parallel = FIELDS.flag(body, "parallel_tool_calls", True)
         echo = ResponsesEcho(
             model=model,
             family=family,
@@ -117,7 +126,7 @@ class ResponsesFrontend:
             parallel=parallel,
             fields=_echoed(body, store, parallel, effort, summary, text_format, verbosity),
         )
-        client_session = _optional_str(body, "prompt_cache_key") or target.headers.get("session-id")
+        client_session = FIELDS.optional_str(body, "prompt_cache_key") or target.headers.get("session-id")
         notes = [*tools.notes, *conversation.notes]
         headers = {}
         if tools.dropped:
@@ -134,7 +143,7 @@ class ResponsesFrontend:
         )
 
     def media_type(self, call: ClientCall) -> str:
-        return "text/event-stream"
+        return EVENT_STREAM
 
     def encoder(self, call: ClientCall, ids: ReplyIds) -> ResponseStream:
         return ResponseStream(call.echo, ids)
@@ -166,12 +175,11 @@ def _no_stored_state(body: Mapping[str, Any], store: bool) -> None:
     if previous is not None:
         why = "store is false, so no response was kept" if store is False else "this proxy keeps no responses"
         raise BadRequest(f"previous_response_id: {why}; send the whole conversation in input (got {previous!r})")
-    if _flag(body, "background", False):
+    if FIELDS.flag(body, "background", False):
         raise BadRequest("background: background responses are not supported; stream instead")
     if body.get("top_logprobs") not in (None, 0):
         raise BadRequest("top_logprobs: log probabilities are not available")
-    if body.get("stream_options") is not None and not isinstance(body["stream_options"], dict):
-        raise BadRequest("stream_options: expected an object")
+    FIELDS.optional_dict(body, "stream_options")
     include = body.get("include") or []
     if not isinstance(include, list) or not all(isinstance(value, str) for value in include):
         raise BadRequest("include: expected a list of strings")
@@ -190,11 +198,8 @@ def _reasoning(reasoning: object) -> tuple[str | None, str | None]:
     """`reasoning` → (effort, summary) as the client gave them, checked."""
     if reasoning is None:
         return None, None
-    if not isinstance(reasoning, dict):
-        raise BadRequest("reasoning: expected an object")
-    for key in reasoning:
-        if key not in ("effort", "summary", "generate_summary", "context"):
-            raise BadRequest(f"reasoning.{key}: unsupported field")
+    reasoning = FIELDS.as_dict(reasoning, "reasoning")
+    FIELDS.check_keys(reasoning, ("effort", "summary", "generate_summary", "context"), "reasoning")
     effort = reasoning.get("effort")
     if effort is not None and effort not in EFFORTS:
         raise BadRequest(f"reasoning.effort: expected one of {', '.join(sorted(EFFORTS))}")
@@ -210,15 +215,13 @@ def _generation(
     body: Mapping[str, Any], upstream: str, effort: str | None, summary: bool, claude: bool
 ) -> dict[str, Any]:
     generation: dict[str, Any] = {}
-    temperature = _number(body, "temperature", 0.0, 2.0)
+    temperature = FIELDS.number(body, "temperature", 0.0, 2.0)
     if temperature is not None:
         generation["temperature"] = temperature
-    top_p = _number(body, "top_p", 0.0, 1.0)
+    top_p = FIELDS.number(body, "top_p", 0.0, 1.0)
     if top_p is not None:
         generation["topP"] = top_p
-    requested = body.get("max_output_tokens")
-    if requested is not None and (not isinstance(requested, int) or isinstance(requested, bool) or requested < 1):
-        raise BadRequest("max_output_tokens: expected a positive integer")
+    requested = FIELDS.positive(body, "max_output_tokens")
     # A summary needs the thoughts; asked without an effort, the model thinks as much as it likes (budget -1).
     # Claude's thoughts always come back: its signed thinking must be replayed whole on the next turn.
     thinking = thinking_config(
@@ -227,10 +230,7 @@ def _generation(
         budget=-1 if summary and effort is None else None,
         include_thoughts=summary or claude,
     )
-    budget = thinking.get("thinkingBudget") if thinking else None
-    limit = max_output_tokens(upstream, requested, budget if isinstance(budget, int) else None)
-    if limit is not None:
-        generation["maxOutputTokens"] = limit
+    set_output_limit(generation, upstream, requested, thinking)
     if thinking:
         generation["thinkingConfig"] = thinking
     if body.get("truncation") not in (None, "auto", "disabled"):
@@ -242,11 +242,8 @@ def _text(text: object, generation: dict[str, Any]) -> tuple[dict[str, Any], str
     """`text.format` → the response MIME type and schema; (the format, the verbosity) as the response echoes."""
     if text is None:
         return {"type": "text"}, "medium"
-    if not isinstance(text, dict):
-        raise BadRequest("text: expected an object")
-    for key in text:
-        if key not in ("format", "verbosity"):
-            raise BadRequest(f"text.{key}: unsupported field")
+    text = FIELDS.as_dict(text, "text")
+    FIELDS.check_keys(text, ("format", "verbosity"), "text")
     verbosity = text.get("verbosity") or "medium"
     if verbosity not in ("low", "medium", "high"):
         raise BadRequest("text.verbosity: expected low, medium or high")
@@ -258,12 +255,8 @@ def _text(text: object, generation: dict[str, Any]) -> tuple[dict[str, Any], str
             raise BadRequest("text.format.name: required")
         if not isinstance(schema, dict):
             raise BadRequest("text.format.schema: expected a JSON Schema object")
-        cleaned = clean_schema(schema)
         description = format_.get("description")
-        if isinstance(description, str) and description and "description" not in cleaned:
-            cleaned["description"] = description
-        generation["responseMimeType"] = "application/json"
-        generation["responseSchema"] = cleaned
+        generation.update(json_output(schema, description if isinstance(description, str) else None))
     elif kind == "json_object":
         generation["responseMimeType"] = "application/json"
     elif kind != "text":
@@ -300,28 +293,3 @@ def _echoed(
         "top_p": body.get("top_p"),
         "truncation": body.get("truncation") or "disabled",
     }
-
-
-def _flag(body: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = body.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise BadRequest(f"{key}: expected true or false")
-    return value
-
-
-def _number(body: Mapping[str, Any], key: str, low: float, high: float) -> float | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise BadRequest(f"{key}: expected a number from {low:g} to {high:g}")
-    return value
-
-
-def _optional_str(body: Mapping[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise BadRequest(f"{key}: expected a string")
-    return value or None

@@ -12,12 +12,14 @@ import orjson
 
 from trayagent.errors import BadRequest
 from trayagent.translate import reasoning_blob
-from trayagent.translate.media import media_part
+from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
+from trayagent.translate.gemini import add_turn
+from trayagent.translate.media import AUDIO_FORMATS, inline_part, media_part
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, gemini_name
 
 _ROLES = {"user": "user", "assistant": "model", "system": "system", "developer": "system"}
 _TEXT_PARTS = ("input_text", "output_text", "text")
-_AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+_AUDIO_FORMATS = ("mp3", "wav")  # what input_audio.format takes in the Responses API
 
 
 @dataclass(slots=True)
@@ -32,9 +34,7 @@ def read_conversation(input_: object, instructions: object, family: str) -> Conv
     from another family holds signatures that model would refuse, so they are not replayed."""
     reader = _Reader(family)
     if instructions is not None:
-        if not isinstance(instructions, str):
-            raise BadRequest("instructions: expected a string")
-        if instructions:
+        if FIELDS.as_str(instructions, "instructions"):
             reader.out.system.append({"text": instructions})
     if isinstance(input_, str):
         reader.add("user", [{"text": input_}] if input_ else [])
@@ -59,13 +59,7 @@ class _Reader:
     def add(self, role: str, parts: list[dict[str, Any]]) -> None:
         if role == "user":
             self._resolve()
-        if not parts:
-            return
-        contents = self.out.contents
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].extend(parts)  # adjacent same-role items make one turn
-        else:
-            contents.append({"role": role, "parts": parts})
+        add_turn(self.out.contents, role, parts)  # adjacent same-role items make one turn
 
     def item(self, path: str, item: object) -> None:
         if not isinstance(item, dict):
@@ -109,12 +103,12 @@ class _Reader:
             self.add(role, parts)
 
     def _call(self, path: str, item: Mapping[str, Any], custom: bool) -> None:
-        call_id = _text(item, "call_id", path)
-        name = gemini_name(_text(item, "name", path), _optional_text(item, "namespace", path))
+        call_id = FIELDS.non_empty(item, "call_id", path)
+        name = gemini_name(FIELDS.non_empty(item, "name", path), FIELDS.optional_str(item, "namespace", path) or None)
         if custom:
-            args: object = {CUSTOM_INPUT: _text(item, "input", path, empty=True)}
+            args: object = {CUSTOM_INPUT: FIELDS.string(item, "input", path)}
         else:
-            arguments = _text(item, "arguments", path, empty=True)
+            arguments = FIELDS.string(item, "arguments", path)
             try:
                 args = orjson.loads(arguments) if arguments.strip() else {}
             except orjson.JSONDecodeError:
@@ -126,7 +120,7 @@ class _Reader:
         self.add("model", [{"functionCall": {"name": name, "args": args, "id": call_id}}])
 
     def _output(self, path: str, item: Mapping[str, Any]) -> None:
-        call_id = _text(item, "call_id", path)
+        call_id = FIELDS.non_empty(item, "call_id", path)
         name = self._calls.get(call_id)
         if name is None:
             raise BadRequest(f"{path}.call_id: {call_id!r} answers no function_call before it in input")
@@ -224,10 +218,10 @@ def _part(path: str, block: object) -> dict[str, Any] | None:
         if (
             not isinstance(audio, dict)
             or not isinstance(audio.get("data"), str)
-            or audio.get("format") not in _AUDIO_MIME
+            or audio.get("format") not in _AUDIO_FORMATS
         ):
             raise BadRequest(f"{path}.input_audio: expected {{data: base64, format: mp3 or wav}}")
-        return {"inlineData": {"mimeType": _AUDIO_MIME[audio["format"]], "data": audio["data"]}}
+        return inline_part(AUDIO_FORMATS[audio["format"]], audio["data"])
     raise BadRequest(f"{path}: content parts of type {kind!r} are not supported")
 
 
@@ -244,17 +238,3 @@ def _media(path: str, block: Mapping[str, Any], key: str, default_mime: str) -> 
     if part is None:
         raise BadRequest(f"{path}.{key}: expected a base64 data URL or an http(s) URL")
     return part
-
-
-def _text(item: Mapping[str, Any], key: str, path: str, *, empty: bool = False) -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or (not value and not empty):
-        raise BadRequest(f"{path}.{key}: expected a {'string' if empty else 'non-empty string'}")
-    return value
-
-
-def _optional_text(item: Mapping[str, Any], key: str, path: str) -> str | None:
-    value = item.get(key)
-    if value is None or isinstance(value, str):
-        return value or None
-    raise BadRequest(f"{path}.{key}: expected a string")

@@ -17,9 +17,10 @@ import orjson
 
 from trayagent.errors import ProxyError
 from trayagent.translate import reasoning_blob
+from trayagent.translate.gemini import CallIds, first_candidate, parts_of
 from trayagent.translate.hub import SSE_KEEPALIVE, ReplyIds, sse_event
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, ToolName
-from trayagent.translate.outcome import finish_explanation, finish_outcome, token_counts
+from trayagent.translate.outcome import block_reason, finish_explanation, finish_outcome, token_counts
 
 Status = Literal["completed", "incomplete", "failed"]
 _TERMINAL = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
@@ -73,7 +74,7 @@ class ResponseStream:
         self._open: _Open | None = None
         self._pending: list[reasoning_blob.Entry] = []  # signatures no reasoning item carries yet
         self._thought_run: list[str] = []  # thought text since the last signed thought
-        self._call_ids: set[str] = set()
+        self._call_ids = CallIds(ids)
         self._usage: Mapping[str, Any] | None = None
         self._finish: str | None = None
         self._finish_message: str | None = None
@@ -89,21 +90,14 @@ class ResponseStream:
         usage = chunk.get("usageMetadata")
         if isinstance(usage, Mapping):
             self._usage = usage
-        feedback = chunk.get("promptFeedback")
-        if isinstance(feedback, Mapping) and isinstance(feedback.get("blockReason"), str):
-            self._blocked = feedback["blockReason"]
-        for candidate in chunk.get("candidates") or ():
-            if not isinstance(candidate, Mapping) or candidate.get("index", 0) != 0:
-                continue  # Responses has no `n`: only the first candidate is an answer
-            content = candidate.get("content")
-            if isinstance(content, Mapping):
-                for part in content.get("parts") or ():
-                    if isinstance(part, Mapping):
-                        self._part(part)
-            if isinstance(candidate.get("finishReason"), str):
-                self._finish = candidate["finishReason"]
-                message = candidate.get("finishMessage")
-                self._finish_message = message if isinstance(message, str) else None
+        self._blocked = block_reason(chunk) or self._blocked
+        candidate = first_candidate(chunk)  # Responses has no `n`: only the first candidate is an answer
+        for part in parts_of(candidate):
+            self._part(part)
+        if isinstance(candidate.get("finishReason"), str):
+            self._finish = candidate["finishReason"]
+            message = candidate.get("finishMessage")
+            self._finish_message = message if isinstance(message, str) else None
         return self._take()
 
     def finish(self) -> bytes:
@@ -187,9 +181,7 @@ class ResponseStream:
     def _call(self, call: Mapping[str, Any], signature: str | None) -> None:
         if not self._echo.parallel and any(item["type"] in _CALLS for item in self.output):
             return  # parallel_tool_calls: false — the first call only
-        given = call.get("id")
-        call_id = given if isinstance(given, str) and given and given not in self._call_ids else self._ids.new("call_")
-        self._call_ids.add(call_id)
+        call_id = self._call_ids.take(call)
         if signature is not None:
             self._pending.append(["c", call_id, signature])
         self._close("completed")
@@ -286,7 +278,7 @@ class ResponseStream:
             return "incomplete", None, {"reason": "max_output_tokens"}
         if outcome == "filtered" or (self._blocked is not None and not answered):
             return "incomplete", None, {"reason": "content_filter"}
-        if outcome in ("tool_error", "error"):
+        if outcome not in (None, "stop"):  # a botched call, a malformed reply, an end with no usable reason
             message = finish_explanation(self._finish or "OTHER", self._finish_message)
             return "failed", {"code": "server_error", "message": f"Upstream: {message}"}, None
         if outcome is None:  # Cloud Code's last chunk always has one: without it the reply was cut short

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trayagent.errors import BadRequest
+from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
 from trayagent.translate.schema import clean_tool_parameters
 
 # Gemini (and Claude behind Cloud Code) take function names of at most 64 characters from [A-Za-z0-9_-].
@@ -81,9 +82,7 @@ def _add(tools: ToolSet, path: str, tool: object, namespace: str | None, upstrea
     if flat in tools.names:
         tools.notes.append(f"{path}: a second tool named {flat!r} was left out")
         return
-    description = tool.get("description")
-    if description is not None and not isinstance(description, str):
-        raise BadRequest(f"{path}.description: expected a string")
+    description = FIELDS.optional_str(tool, "description", path)
     declaration: dict[str, Any] = {"name": flat}
     if description:
         declaration["description"] = description

@@ -1,5 +1,6 @@
-"""How a Gemini reply ended and what it used, in protocol-neutral terms: every finish reason sorted into one of
-a few outcomes, and the token counts OpenAI-style front ends report (chat completions and Responses alike).
+"""How a Gemini reply ended and what it used, in protocol-neutral terms: every finish reason sorted into one of a
+few outcomes, the prompt's block reason, and the token counts of usageMetadata. Each front end maps these to its
+own protocol's words (finish_reason, stop_reason, status) and usage fields.
 """
 
 from __future__ import annotations
@@ -8,14 +9,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-# stop: a normal end. length: the output limit. filtered: safety/recitation/policy blocked the output.
-# tool_error: the model botched a function call (never a silent success: the client should retry or see it).
-# error: anything else Google gives no usable answer for.
-Outcome = Literal["stop", "length", "filtered", "tool_error", "error"]
+# stop: a normal end. length: an output limit cut the answer. filtered: safety/recitation/policy blocked the output.
+# bad_call: the model botched a function call (never a silent success: the client should retry or see it).
+# call_limit: the model asked for more calls than allowed. malformed: Google says the reply itself is broken.
+# other: any other end Google gives no usable reason for, including reasons it adds later.
+Outcome = Literal["stop", "length", "filtered", "bad_call", "call_limit", "malformed", "other"]
 
 FINISH_OUTCOMES: Mapping[str, Outcome] = {
     "STOP": "stop",
     "MAX_TOKENS": "length",
+    "CONTINUATION": "length",
     "SAFETY": "filtered",
     "RECITATION": "filtered",
     "LANGUAGE": "filtered",
@@ -28,59 +31,85 @@ FINISH_OUTCOMES: Mapping[str, Outcome] = {
     "MODEL_ARMOR": "filtered",
     "ESCALATION": "filtered",
     "PUP_LIMITED_DISABLED": "filtered",
-    "CONTINUATION": "length",
-    "MALFORMED_FUNCTION_CALL": "tool_error",
-    "UNEXPECTED_TOOL_CALL": "tool_error",
-    "TOO_MANY_TOOL_CALLS": "tool_error",
-    "MISSING_THOUGHT_SIGNATURE": "tool_error",
-    "MALFORMED_RESPONSE": "error",
-    "OTHER": "error",
-    "NO_IMAGE": "error",
-    "IMAGE_OTHER": "error",
-    "FINISH_REASON_UNSPECIFIED": "error",
+    "MALFORMED_FUNCTION_CALL": "bad_call",
+    "UNEXPECTED_TOOL_CALL": "bad_call",
+    "MISSING_THOUGHT_SIGNATURE": "bad_call",
+    "TOO_MANY_TOOL_CALLS": "call_limit",
+    "MALFORMED_RESPONSE": "malformed",
+    "OTHER": "other",
+    "NO_IMAGE": "other",
+    "IMAGE_OTHER": "other",
+    "FINISH_REASON_UNSPECIFIED": "other",
 }
 
-_WHY = {
-    "tool_error": "the model produced an invalid function call",
-    "error": "the model stopped without a usable answer",
+_WHY: Mapping[Outcome, str] = {
+    "bad_call": "the model produced an invalid function call",
+    "call_limit": "the model produced an invalid function call",
+    "malformed": "the model stopped without a usable answer",
+    "other": "the model stopped without a usable answer",
     "filtered": "the output was blocked by Google's content filters",
 }
 
 
 def finish_outcome(reason: str | None) -> Outcome | None:
     """The outcome of a Gemini `finishReason`; None when there is none (the reply is still streaming). A reason
-    this table does not know yet is an error, never a success."""
+    this table does not know yet is `other`, never a success."""
     if reason is None:
         return None
-    return FINISH_OUTCOMES.get(reason, "error")
+    return FINISH_OUTCOMES.get(reason, "other")
 
 
 def finish_explanation(reason: str, message: str | None = None) -> str:
     """A sentence for an end that is not a success, naming Google's reason (and its `finishMessage`)."""
-    why = _WHY.get(finish_outcome(reason) or "error", "the model stopped early")
+    why = _WHY.get(finish_outcome(reason) or "other", "the model stopped early")
     return f"{why} ({reason}: {message})" if message else f"{why} ({reason})"
+
+
+def block_reason(reply: Mapping[str, Any]) -> str | None:
+    """The prompt's `promptFeedback.blockReason`: Google refused the prompt itself (then no candidate comes)."""
+    feedback = reply.get("promptFeedback")
+    if isinstance(feedback, dict):
+        reason = feedback.get("blockReason")
+        if isinstance(reason, str) and reason:
+            return reason
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class TokenCounts:
-    """Gemini's usageMetadata in OpenAI's terms. `input` includes the cached tokens (OpenAI counts them inside
-    input/prompt tokens) and the tool-use prompt; `output` includes the thinking (OpenAI bills reasoning as
-    output). The total is recomputed, so the numbers always add up."""
+    """Gemini's usageMetadata, each count checked (a missing, negative or odd value is 0). `input` is the whole
+    prompt: cached tokens and the tool-use prompt included; `output` includes the thinking. The total is
+    recomputed, so the numbers always add up."""
 
-    input: int = 0
-    cached: int = 0
-    output: int = 0
-    reasoning: int = 0
-    total: int = 0
+    prompt: int = 0  # promptTokenCount, the cached part included
+    tool_prompt: int = 0  # toolUsePromptTokenCount: what Google's own tools fed back
+    cached: int = 0  # cachedContentTokenCount
+    answer: int = 0  # candidatesTokenCount
+    reasoning: int = 0  # thoughtsTokenCount
+
+    @property
+    def input(self) -> int:
+        return self.prompt + self.tool_prompt
+
+    @property
+    def output(self) -> int:
+        return self.answer + self.reasoning
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output
 
 
 def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
     if not isinstance(usage, Mapping):
         return TokenCounts()
-    prompt = _count(usage, "promptTokenCount") + _count(usage, "toolUsePromptTokenCount")
-    thoughts = _count(usage, "thoughtsTokenCount")
-    output = _count(usage, "candidatesTokenCount") + thoughts
-    return TokenCounts(prompt, _count(usage, "cachedContentTokenCount"), output, thoughts, prompt + output)
+    return TokenCounts(
+        prompt=_count(usage, "promptTokenCount"),
+        tool_prompt=_count(usage, "toolUsePromptTokenCount"),
+        cached=_count(usage, "cachedContentTokenCount"),
+        answer=_count(usage, "candidatesTokenCount"),
+        reasoning=_count(usage, "thoughtsTokenCount"),
+    )
 
 
 def _count(usage: Mapping[str, Any], key: str) -> int:

@@ -80,6 +80,15 @@ def clean_tool_parameters(schema: Any, *, upstream_model: str | None = None) -> 
     return result
 
 
+def json_output(schema: Any, description: str | None = None) -> dict[str, Any]:
+    """The generationConfig entries for JSON output that follows `schema`, cleaned into `responseSchema` (which
+    Cloud Code enforces by constrained decoding; it ignores `responseJsonSchema`); `description` fills a missing one."""
+    cleaned = clean_schema(schema)
+    if description:
+        cleaned.setdefault("description", description)
+    return {"responseMimeType": "application/json", "responseSchema": cleaned}
+
+
 _MEMO: OrderedDict[tuple[bool, bytes], dict[str, Any] | None] = OrderedDict()
 _MEMO_SIZE = 1024
 

@@ -11,6 +11,7 @@ and a budget is a 400. Claude models behind Cloud Code take a budget of at least
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -185,3 +186,14 @@ def max_output_tokens(upstream_model: str, requested: int | None, thinking_budge
     if budget is not None and tokens <= budget:
         tokens = min(limit, budget + ANSWER_MARGIN)
     return tokens
+
+
+def set_output_limit(
+    config: dict[str, Any], upstream_model: str, requested: int | None, thinking: Mapping[str, Any] | None
+) -> None:
+    """`maxOutputTokens` into a generationConfig for the client's limit and the thinking settings being sent
+    (max_output_tokens keeps it above their budget); nothing when there is no limit to send."""
+    budget = thinking.get("thinkingBudget") if thinking else None
+    limit = max_output_tokens(upstream_model, requested, budget if isinstance(budget, int) else None)
+    if limit is not None:
+        config["maxOutputTokens"] = limit
