@@ -242,3 +242,17 @@ def test_a_stream_google_breaks_part_way_raises_in_the_sdk_after_the_text_so_far
     assert seen == ["one "]
     body: Any = raised.value.body
     assert body["type"] == "error" and "broke off part-way" in body["error"]["message"]
+
+
+def test_count_tokens_is_estimated_when_google_cannot_be_asked(
+    anthropic_client: anthropic.Anthropic, upstream: Upstream
+) -> None:
+    """Claude Code compacts its context from this number: every account failing gives an estimate, never 0."""
+    upstream.google.fail("countTokens", 503, times=50)
+    try:
+        counted = anthropic_client.messages.count_tokens(
+            model=FAILURE_MODEL, messages=[{"role": "user", "content": "a few words to count " * 40}]
+        )
+    finally:
+        upstream.google.clear_scripts()
+    assert counted.input_tokens > 50

@@ -11,13 +11,14 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 import orjson
 from sanic.response import HTTPResponse
 
-from trayagent.errors import NeedsUser, ProxyError, StreamBroken
+from trayagent.errors import InternalError, NeedsUser, NoAccountAvailable, ProxyError, RateLimited, StreamBroken
 from trayagent.proxy.body import parse_json_object, read_body
 from trayagent.proxy.context import ProxyContext, ProxyRequest
 from trayagent.proxy.dispatch import Dispatcher
@@ -91,13 +92,25 @@ async def relay(
             await _stream(request, frontend, call, dispatcher, exchange)
             return None
         if call.operation == "count_tokens":
-            reply, headers = await dispatcher.count_tokens(call.hub, exchange)
+            reply, headers = await _count_tokens(dispatcher, call, exchange)
         else:
             reply, headers = await dispatcher.complete(call.hub, exchange)
         response = _json(frontend.render(call, reply, IDS), {**headers, **call.headers})
         exchange.note_response(response.body or b"")
         exchange.mark_first_byte()
         return response
+
+
+async def _count_tokens(
+    dispatcher: Dispatcher, call: ClientCall, exchange: Exchange
+) -> tuple[Mapping[str, Any], dict[str, str]]:
+    try:
+        return await dispatcher.count_tokens(call.hub, exchange)
+    except (RateLimited, NoAccountAvailable, StreamBroken, InternalError) as exc:
+        if not call.estimate_when_unanswered or isinstance(exc, NeedsUser):
+            raise  # an estimate would hide what only the user can fix
+        log.info("countTokens unanswered (%s); the front end's estimate goes out instead", redact(exc.message))
+        return {}, dict(exc.extra_headers)
 
 
 def _json(value: Any, headers: dict[str, str]) -> HTTPResponse:

@@ -138,6 +138,7 @@ def parse_body(body: dict[str, Any], target: ClientTarget, *, count_tokens: bool
         echo=echo,
         headers=headers,
         notes=tuple(notes),
+        estimate_when_unanswered=count_tokens,
     )
 
 

@@ -71,6 +71,9 @@ class ClientCall:
     echo: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # count_tokens only: when Google cannot be asked (every account busy or out), render `{}` instead of failing,
+    # so the front end answers its own estimate (Claude Code compacts its context from this number).
+    estimate_when_unanswered: bool = False
 
 
 class ReplyIds(Protocol):
