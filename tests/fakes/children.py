@@ -6,7 +6,7 @@ import signal
 import time
 from multiprocessing.connection import Connection
 
-from trayagent.proxychild import ChildLaunch
+from trayagent.supervision.proxychild import ChildLaunch
 
 
 def stubborn_child(conn: Connection, launch: ChildLaunch) -> None:

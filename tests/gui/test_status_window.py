@@ -22,11 +22,11 @@ from tests.gui.conftest import ARTIFACTS, Desktop
 from tests.gui.test_tray_gui import Agent
 from tests.serverproc import REPO, ServeProcess, free_port
 from tests.streams import pid_alive, port_open, wait_until
-from trayagent.proxystatus import ProxyStatus
-from trayagent.traymenu import TrayState
-from trayagent.uilink import ProxyEndpoint
-from trayagent.window import STOPPED_HTML, Opened, StatusWindow
-from trayagent.windowchild import PROBE_ENV
+from trayagent.agent.menu import TrayState
+from trayagent.supervision.proxystatus import ProxyStatus
+from trayagent.window.statuswindow import STOPPED_HTML, Opened, StatusWindow
+from trayagent.window.uilink import ProxyEndpoint
+from trayagent.window.windowchild import PROBE_ENV
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 @pytest.fixture(scope="module", autouse=True)
 def _webkit(desktop: Desktop) -> None:
     """Skip, saying why, where pywebview's GTK backend cannot run (asked in a child: GTK stays out of pytest)."""
-    check = "from trayagent.windowchild import gui_problem; print(gui_problem('gtk') or '')"
+    check = "from trayagent.window.windowchild import gui_problem; print(gui_problem('gtk') or '')"
     problem = desktop.run(sys.executable, "-c", check, timeout=60).stdout.strip()
     if problem:
         pytest.skip(f"pywebview cannot use GTK + WebKit here: {problem}")
@@ -209,7 +209,7 @@ def test_the_window_follows_the_proxy_and_a_closed_window_opens_again(
 
 PARENT = """
 import sys, time
-from trayagent.window import StatusWindow
+from trayagent.window.statuswindow import StatusWindow
 
 if __name__ == "__main__":
     print(StatusWindow(lambda: None).open().result(60), flush=True)

@@ -17,8 +17,8 @@ import pytest
 from tests.gui.conftest import ARTIFACTS, SCREEN, Desktop
 from tests.serverproc import free_port, isolated_env, run_cli
 from tests.streams import pid_alive, port_open, wait_until
-from trayagent.proxystatus import ProxyStatus
-from trayagent.traymenu import ActionName, TrayState, menu_entries
+from trayagent.agent.menu import ActionName, TrayState, menu_entries
+from trayagent.supervision.proxystatus import ProxyStatus
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 

@@ -18,8 +18,8 @@ import pytest
 from tests.serverproc import REPO
 from trayagent.config import MonitorSettings
 from trayagent.proxy.exchange import Exchange
-from trayagent.proxy.monitor import FILE_NAME, Monitor
-from trayagent.proxy.monitorquery import LogFilter, StatsQuery
+from trayagent.proxy.monitor.query import LogFilter, StatsQuery
+from trayagent.proxy.monitor.writer import FILE_NAME, Monitor
 
 pytestmark = pytest.mark.timeout(60)
 

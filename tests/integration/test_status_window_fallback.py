@@ -17,8 +17,8 @@ import pytest
 
 from tests.serverproc import ServeProcess, free_port
 from tests.streams import wait_until
-from trayagent.uilink import ProxyEndpoint
-from trayagent.window import StatusWindow
+from trayagent.window.statuswindow import StatusWindow
+from trayagent.window.uilink import ProxyEndpoint
 
 pytestmark = pytest.mark.timeout(60)
 

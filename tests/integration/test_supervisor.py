@@ -15,10 +15,10 @@ import pytest
 
 from tests.serverproc import REPO, free_port, http
 from tests.streams import SlowStream, pid_alive, port_open, wait_until
-from trayagent.proxychild import ChildLaunch
-from trayagent.proxystatus import ProxyStatus
-from trayagent.restartpolicy import RestartPolicy
-from trayagent.supervisor import Supervisor
+from trayagent.supervision.proxychild import ChildLaunch
+from trayagent.supervision.proxystatus import ProxyStatus
+from trayagent.supervision.restartpolicy import RestartPolicy
+from trayagent.supervision.supervisor import Supervisor
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -190,8 +190,8 @@ def test_a_crash_loop_gives_up_with_a_reason(data_dir: Path, supervisors: list[S
 
 PARENT_SCRIPT = """
 import os, sys, time
-from trayagent.proxychild import ChildLaunch
-from trayagent.supervisor import Supervisor
+from trayagent.supervision.proxychild import ChildLaunch
+from trayagent.supervision.supervisor import Supervisor
 port, data = int(sys.argv[1]), sys.argv[2]
 launch = ChildLaunch(f"proxy:\\n  port: {port}\\n", None, data, "127.0.0.1", port, "info", os.getpid())
 if __name__ == "__main__":

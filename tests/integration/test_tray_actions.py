@@ -13,8 +13,8 @@ import pytest
 from tests.serverproc import free_port, http
 from tests.streams import pid_alive, port_open, wait_until
 from trayagent.paths import Paths
-from trayagent.service import ProxyService
-from trayagent.watcher import read_snapshot
+from trayagent.supervision.service import ProxyService
+from trayagent.supervision.watcher import read_snapshot
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,8 +38,8 @@ class Harness:
         monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
         self.opened = bin_dir / "opened.txt"
 
-        from trayagent.agent import TrayAgent
-        from trayagent.tray import TrayIcon
+        from trayagent.agent.agent import TrayAgent
+        from trayagent.agent.tray import TrayIcon
 
         self.port = free_port()
         self.paths = Paths(config_file=tmp_path / "home" / "config.yaml", data_dir=tmp_path / "home" / "data")
@@ -131,7 +131,7 @@ def test_a_bad_save_shows_in_menu_tooltip_and_icon(harness: Harness) -> None:
     (line,) = [t for t in harness.labels() if t.startswith("Config error:")]
     assert "proxy.cors (line 3): expected true or false" in line
     assert "config error" in harness.tray.icon.title
-    from trayagent.tray import icon_state
+    from trayagent.agent.tray import icon_state
 
     assert icon_state(harness.agent.state()) == "error"
     assert harness.labels()[0].startswith("Running")  # the proxy kept running on the last good config
@@ -153,9 +153,9 @@ def test_an_agent_started_on_an_invalid_file_waits_for_a_good_save(
     monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    from trayagent.agent import TrayAgent
+    from trayagent.agent.agent import TrayAgent
+    from trayagent.agent.tray import TrayIcon
     from trayagent.errors import ConfigError
-    from trayagent.tray import TrayIcon
 
     port = free_port()
     paths = Paths(config_file=tmp_path / "config.yaml", data_dir=tmp_path / "data")

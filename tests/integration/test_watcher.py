@@ -11,7 +11,7 @@ import pytest
 
 from tests.streams import wait_until
 from trayagent.errors import ConfigError
-from trayagent.watcher import ConfigEvent, ConfigSnapshot, ConfigWatcher, read_snapshot
+from trayagent.supervision.watcher import ConfigEvent, ConfigSnapshot, ConfigWatcher, read_snapshot
 
 pytestmark = pytest.mark.timeout(30)
 

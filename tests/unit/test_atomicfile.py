@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trayagent.atomicfile import write_atomic
+from trayagent.files.atomicfile import write_atomic
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from trayagent.atomicfile import write_atomic
+from trayagent.files.atomicfile import write_atomic
 target = Path(sys.argv[1])
 payloads = [b"A" * 3_000_000, b"B" * 2_000_000]
 print("ready", flush=True)

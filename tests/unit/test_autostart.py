@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trayagent.autostart import (
+from trayagent.agent.autostart import (
     LaunchAgent,
     LaunchCommand,
     XdgAutostart,

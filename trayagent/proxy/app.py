@@ -30,8 +30,8 @@ from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
 from trayagent.proxy.dispatch import build_dispatcher
 from trayagent.proxy.logins import Logins
 from trayagent.proxy.metrics import Metrics
-from trayagent.proxy.monitor import FILE_NAME as MONITOR_FILE
-from trayagent.proxy.monitor import Monitor
+from trayagent.proxy.monitor.writer import FILE_NAME as MONITOR_FILE
+from trayagent.proxy.monitor.writer import Monitor
 from trayagent.proxy.replies import error_reply
 from trayagent.proxy.routes import accounts, admin, anthropic, gemini, health, openai, slowstream, ui
 from trayagent.proxy.surface import classify_path, protocol_for_path

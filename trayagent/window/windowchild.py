@@ -1,6 +1,6 @@
 """The status window's own process: one pywebview window on the proxy's status page. Spawned, never forked.
 
-It obeys its parent (`window.py`) over a pipe — up: ready / shown / failed / log records; down: show a page,
+It obeys its parent (`statuswindow.py`) over a pipe — up: ready / shown / failed / log records; down: show a page,
 close — and ends with it: pipe EOF, a parent-pid check, PR_SET_PDEATHSIG on Linux. A GUI that cannot start
 (no display, no WebKit) is reported as `failed`, so the parent can open the system browser instead.
 
@@ -22,8 +22,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
 
-from trayagent.childlink import ParentLink, PipeLogHandler, die_with_parent
 from trayagent.logsetup import configure_logging
+from trayagent.supervision.childlink import ParentLink, PipeLogHandler, die_with_parent
 
 log = logging.getLogger("trayagent.window")
 

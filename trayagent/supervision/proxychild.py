@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from trayagent.apikey import resolve_api_key
-from trayagent.childlink import ParentLink, PipeLogHandler, die_with_parent
 from trayagent.config import parse_config_text
 from trayagent.errors import PortInUse, TrayAgentError
 from trayagent.logsetup import configure_logging
 from trayagent.proxy.app import create_app
 from trayagent.proxy.context import ProxyApp, ProxyContext
 from trayagent.secrets import open_secret_store
+from trayagent.supervision.childlink import ParentLink, PipeLogHandler, die_with_parent
 
 log = logging.getLogger("trayagent")
 

@@ -32,9 +32,16 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Literal
 
 from trayagent.logsetup import relay_record
-from trayagent.restartpolicy import describe_exit
-from trayagent.uilink import STATUS_PATH, ProxyEndpoint, TicketUnavailable, check_page_path, request_ticket, sign_in_url
-from trayagent.windowchild import GuiName, Page, WindowLaunch, window_main
+from trayagent.supervision.restartpolicy import describe_exit
+from trayagent.window.uilink import (
+    STATUS_PATH,
+    ProxyEndpoint,
+    TicketUnavailable,
+    check_page_path,
+    request_ticket,
+    sign_in_url,
+)
+from trayagent.window.windowchild import GuiName, Page, WindowLaunch, window_main
 
 log = logging.getLogger("trayagent.window")
 

@@ -28,9 +28,9 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from trayagent.logsetup import relay_record
-from trayagent.proxychild import ChildLaunch, child_main
-from trayagent.proxystatus import ProxyStatus
-from trayagent.restartpolicy import CrashHistory, RestartPolicy, describe_exit
+from trayagent.supervision.proxychild import ChildLaunch, child_main
+from trayagent.supervision.proxystatus import ProxyStatus
+from trayagent.supervision.restartpolicy import CrashHistory, RestartPolicy, describe_exit
 
 log = logging.getLogger("trayagent.supervisor")
 
