@@ -13,7 +13,6 @@ import signal
 import sys
 import threading
 from multiprocessing.connection import Connection
-from typing import Any
 
 
 class ParentLink:
@@ -24,7 +23,8 @@ class ParentLink:
         self._lock = threading.Lock()
         self.broken = False
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: object) -> None:
+        """One message (supervision/messages.py); dropped once the pipe is broken."""
         if self.broken:
             return
         with self._lock:

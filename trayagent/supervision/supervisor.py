@@ -28,6 +28,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from trayagent.logsetup import relay_record
+from trayagent.supervision.messages import ConfigProblem, Failed, Ready, Reconfigure, Stop
 from trayagent.supervision.proxychild import ChildLaunch, child_main
 from trayagent.supervision.proxystatus import ProxyStatus
 from trayagent.supervision.restartpolicy import CrashHistory, RestartPolicy, describe_exit
@@ -235,13 +236,12 @@ class Supervisor:
         except (EOFError, OSError):
             child.conn_open = False
 
-    def _on_message(self, child: _Child, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "log":
+    def _on_message(self, child: _Child, message: Any) -> None:
+        if isinstance(message, tuple) and message[0] == "log":
             relay_record(name=message[2], level=message[1], text=message[3], pid=child.pid)
-        elif kind == "error":
-            child.error = str(message[2])
-        elif kind == "ready" and message[1] == child.pid:
+        elif isinstance(message, Failed):
+            child.error = message.reason
+        elif isinstance(message, Ready) and message.pid == child.pid:
             child.ready_at = self._clock()
             if child.stop_asked_at is not None:
                 return
@@ -301,11 +301,11 @@ class Supervisor:
         child.stop_asked_at = self._clock()
         child.escalate_at = child.stop_asked_at + grace + 1.0
         try:
-            child.conn.send(("stop", grace))
+            child.conn.send(Stop(grace))
         except (OSError, ValueError):
             child.escalate_at = child.stop_asked_at  # no pipe: go straight to SIGTERM
 
-    def _send(self, message: tuple[Any, ...]) -> None:
+    def _send(self, message: object) -> None:
         for child in (self._active, self._incoming):
             if child is not None and child.stop_asked_at is None:
                 try:
@@ -368,7 +368,7 @@ class Supervisor:
                 future.set_result(self._status)  # stopped, or waiting to restart: the new launch applies then
             return
         if not rebind:
-            self._send(("config", launch.config_text, launch.config_source, launch.config_error, launch.log_level))
+            self._send(Reconfigure(launch.config_text, launch.config_source, launch.config_error, launch.log_level))
             return future.set_result(self._status)
         self._replace(future, launch, grace)
 
@@ -390,7 +390,7 @@ class Supervisor:
 
     def _cmd_config_error(self, future: Future[ProxyStatus], error: str | None) -> None:
         self._launch = self._launch.but(config_error=error)
-        self._send(("config_error", error))
+        self._send(ConfigProblem(error))
         future.set_result(self._status)
 
     def _cmd_close(self, future: Future[ProxyStatus], grace: float) -> None:
