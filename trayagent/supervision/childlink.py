@@ -14,6 +14,8 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 
+from trayagent.supervision.messages import LogLine
+
 
 class ParentLink:
     """The child's end of the pipe; sends may come from several threads, so they are serialised."""
@@ -51,7 +53,7 @@ class PipeLogHandler(logging.Handler):
             if sys.stderr is not None:
                 sys.stderr.write(f"{record.levelname} {record.name}: {text}\n")
             return
-        self.link.send(("log", record.levelno, record.name, text))
+        self.link.send(LogLine(record.levelno, record.name, text))
 
 
 def die_with_parent(parent_pid: int) -> None:
