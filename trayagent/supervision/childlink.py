@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 
 from trayagent.supervision.messages import LogLine
@@ -34,6 +35,19 @@ class ParentLink:
                 self.conn.send(message)
             except (OSError, ValueError):
                 self.broken = True
+
+    def receive(self, parent_pid: int) -> Iterator[object]:
+        """The parent's messages, until its end of the pipe closes or it dies (checked every half second)."""
+        while True:
+            try:
+                if not self.conn.poll(0.5):
+                    if os.getppid() != parent_pid:
+                        return
+                    continue
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                return
+            yield message
 
 
 class PipeLogHandler(logging.Handler):

@@ -205,16 +205,7 @@ class _ChildRun:
         self.app.stop(terminate=False)
 
     def _read_parent(self) -> None:
-        conn = self.link.conn
-        while True:
-            try:
-                if not conn.poll(0.5):
-                    if os.getppid() != self.launch.parent_pid:
-                        break
-                    continue
-                message = conn.recv()
-            except (EOFError, OSError):
-                break
+        for message in self.link.receive(self.launch.parent_pid):
             self._obey(message)
         self._orphaned()
 

@@ -196,16 +196,7 @@ class WindowRun:
         if self.probe is not None:
             self.probe.record("started")
         self.link.send(Ready(os.getpid()))
-        conn = self.link.conn
-        while True:
-            try:
-                if not conn.poll(0.5):
-                    if os.getppid() != self.launch.parent_pid:
-                        break
-                    continue
-                message = conn.recv()
-            except (EOFError, OSError):
-                break  # the parent is gone
+        for message in self.link.receive(self.launch.parent_pid):  # ends when the parent is gone
             if isinstance(message, Stop):
                 break
             if isinstance(message, Show):
