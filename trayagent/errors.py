@@ -9,7 +9,8 @@
      │    ├── AccountsFileError   data/accounts.json is unreadable (a copy is kept) or unwritable
      │    ├── LoginFailed         Google sign-in denied, tampered with, timed out or cancelled
      │    ├── TokenRevoked        Google refused the refresh token (invalid_grant): the account is disabled
-     │    └── GoogleError         Google answered with an error, or did not answer in time
+     │    └── GoogleError         Google answered with an error, or did not answer in time: OAuth, and every
+     │                            Cloud Code call (control and generation), with status, body and headers
      └── ProxyError               a failure a client sees: an HTTP status + a neutral `kind`
           ├── BadRequest          400  invalid_request
           ├── AuthError           401  authentication
@@ -21,6 +22,8 @@
           ├── UpstreamRejected    4xx  invalid_request  Google refused the request itself (client's to fix)
           ├── StreamBroken        502  api_error    the upstream failed after the reply had started
           ├── NoAccountAvailable  503  unavailable  (also: every account tried failed transiently)
+          │    └── NeedsUser      503  needs_user   only the user can fix it (no account, all disabled,
+          │                                       a protocol not served): `x-should-retry: false`
           └── InternalError       500  api_error
 
 `kind` is protocol-neutral; `trayagent.translate.error_shapes` turns a ProxyError into the
@@ -29,7 +32,7 @@ OpenAI, Anthropic or Gemini error body, so every route renders errors the same w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class TrayAgentError(Exception):
@@ -82,7 +85,8 @@ class TokenRevoked(AccountError):
 
 
 class GoogleError(AccountError):
-    """A call to Google failed. `status` is None when nothing came back (network error, timeout)."""
+    """A call to Google failed. `status` is None when nothing came back (network error, timeout, a stream cut).
+    `body` and `headers` are what came back, for the failure classifier."""
 
     def __init__(
         self,
@@ -92,12 +96,15 @@ class GoogleError(AccountError):
         reason: str | None = None,
         validation_url: str | None = None,
         body: object = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
+        self.message = message
         self.status = status
         self.reason = reason
         self.validation_url = validation_url
         self.body = body
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
 
     @property
     def transient(self) -> bool:
@@ -180,6 +187,16 @@ class StreamBroken(ProxyError):
 class NoAccountAvailable(ProxyError):
     status_code = 503
     kind = "unavailable"
+
+
+class NeedsUser(NoAccountAvailable):
+    """Nothing a retry can fix: the SDKs (OpenAI's, Anthropic's, so Claude Code and Codex) honour
+    `x-should-retry: false` and show the message at once instead of retrying for minutes."""
+
+    kind = "needs_user"
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "x-should-retry": "false"}
 
 
 class InternalError(ProxyError):

@@ -17,7 +17,8 @@ import pytest
 
 from tests.serverproc import free_port
 from trayagent.config import UpstreamSettings
-from trayagent.upstream.generation import GenerationClient, UpstreamFailure, is_real_chunk
+from trayagent.errors import GoogleError
+from trayagent.upstream.generation import GenerationClient, is_real_chunk
 from trayagent.upstream.session import open_session
 
 pytestmark = pytest.mark.timeout(30)
@@ -296,11 +297,11 @@ def test_an_error_in_the_stream_is_a_failure_with_its_code() -> None:
     async def handler(seen: Seen, writer: asyncio.StreamWriter) -> None:
         await sse_answer(writer, [event(reply_chunk("part")), event(error), event(reply_chunk("never"))])
 
-    async def main() -> tuple[list[dict[str, Any]], UpstreamFailure]:
+    async def main() -> tuple[list[dict[str, Any]], GoogleError]:
         got: list[dict[str, Any]] = []
         async with raw_server(handler) as server, generation_client(server.base("a")) as client:
             stream = await client.open_stream(PAYLOAD, TOKEN)
-            with pytest.raises(UpstreamFailure) as info:
+            with pytest.raises(GoogleError) as info:
                 async for chunk in stream.chunks():
                     got.append(chunk)
         return got, info.value
@@ -320,7 +321,7 @@ def test_an_error_with_an_odd_code_is_a_500(code: Any) -> None:
         async with raw_server(handler) as server, generation_client(server.base("a")) as client:
             await read_all(client)
 
-    with pytest.raises(UpstreamFailure) as info:
+    with pytest.raises(GoogleError) as info:
         asyncio.run(main())
     assert info.value.status == 500
 
@@ -333,7 +334,7 @@ def test_data_that_is_not_json_is_a_502() -> None:
         async with raw_server(handler) as server, generation_client(server.base("a")) as client:
             await read_all(client)
 
-    with pytest.raises(UpstreamFailure) as info:
+    with pytest.raises(GoogleError) as info:
         asyncio.run(main())
     assert info.value.status == 502 and "not JSON" in info.value.message
 
@@ -348,11 +349,11 @@ def test_a_connection_cut_mid_stream(end: str, tail: bytes) -> None:
             writer, [event(reply_chunk("first")), tail] if tail else [event(reply_chunk("first"))], end=end
         )
 
-    async def main() -> tuple[list[dict[str, Any]], UpstreamFailure]:
+    async def main() -> tuple[list[dict[str, Any]], GoogleError]:
         got: list[dict[str, Any]] = []
         async with raw_server(handler) as server, generation_client(server.base("a")) as client:
             stream = await client.open_stream(PAYLOAD, TOKEN)
-            with pytest.raises(UpstreamFailure) as info:
+            with pytest.raises(GoogleError) as info:
                 async for chunk in stream.chunks():
                     got.append(chunk)
         return got, info.value
@@ -367,13 +368,13 @@ def test_a_silent_stream_times_out() -> None:
         await sse_answer(writer, [event(reply_chunk("first"))], end="open")
         await asyncio.sleep(10)
 
-    async def main() -> tuple[list[dict[str, Any]], UpstreamFailure, float]:
+    async def main() -> tuple[list[dict[str, Any]], GoogleError, float]:
         got: list[dict[str, Any]] = []
         loop = asyncio.get_running_loop()
         async with raw_server(handler) as server, generation_client(server.base("a"), read_timeout=0.3) as client:
             stream = await client.open_stream(PAYLOAD, TOKEN)
             started = loop.time()
-            with pytest.raises(UpstreamFailure) as info:
+            with pytest.raises(GoogleError) as info:
                 async for chunk in stream.chunks():
                     got.append(chunk)
             return got, info.value, loop.time() - started
@@ -392,7 +393,7 @@ def test_no_answer_at_all_times_out() -> None:
         async with raw_server(handler) as server, generation_client(server.base("a"), read_timeout=0.3) as client:
             await client.open_stream(PAYLOAD, TOKEN)
 
-    with pytest.raises(UpstreamFailure) as info:
+    with pytest.raises(GoogleError) as info:
         asyncio.run(main())
     assert info.value.status is None and "in time" in info.value.message
 
@@ -472,10 +473,10 @@ def test_next_base_after_an_unreachable_one() -> None:
     ("status", "code"), [(429, "RESOURCE_EXHAUSTED"), (400, "INVALID_ARGUMENT"), (401, "UNAUTHENTICATED"), (403, "X")]
 )
 def test_no_other_base_after(status: int, code: str) -> None:
-    async def main() -> tuple[list[str], UpstreamFailure]:
+    async def main() -> tuple[list[str], GoogleError]:
         async with raw_server(fallback_handler(answers(status, code, {"Retry-After": "7"}))) as server:
             async with generation_client(server.base("a"), server.base("b")) as client:
-                with pytest.raises(UpstreamFailure) as info:
+                with pytest.raises(GoogleError) as info:
                     await read_all(client)
             return server.bases_hit(), info.value
 
@@ -491,9 +492,9 @@ def test_every_base_failing_gives_the_last_failure() -> None:
         status = 500 if seen.target.startswith("/a/") else 503
         await json_answer(writer, status, google_error(status, "X", f"from {seen.target[1]}"))
 
-    async def main() -> tuple[list[str], UpstreamFailure]:
+    async def main() -> tuple[list[str], GoogleError]:
         async with raw_server(handler) as server, generation_client(server.base("a"), server.base("b")) as client:
-            with pytest.raises(UpstreamFailure) as info:
+            with pytest.raises(GoogleError) as info:
                 await read_all(client)
             return server.bases_hit(), info.value
 
@@ -532,9 +533,9 @@ def test_count_tokens_falls_back_and_refuses_what_is_not_an_object() -> None:
         else:
             await json_answer(writer, 200, b"[1, 2]")
 
-    async def main() -> tuple[list[str], UpstreamFailure]:
+    async def main() -> tuple[list[str], GoogleError]:
         async with raw_server(handler) as server, generation_client(server.base("a"), server.base("b")) as client:
-            with pytest.raises(UpstreamFailure) as info:
+            with pytest.raises(GoogleError) as info:
                 await client.count_tokens(b"{}", TOKEN)
             return server.bases_hit(), info.value
 
@@ -544,10 +545,10 @@ def test_count_tokens_falls_back_and_refuses_what_is_not_an_object() -> None:
 
 
 def test_count_tokens_429_goes_back_to_the_caller() -> None:
-    async def main() -> tuple[list[str], UpstreamFailure]:
+    async def main() -> tuple[list[str], GoogleError]:
         async with raw_server(fallback_handler(answers(429, "RESOURCE_EXHAUSTED"))) as server:
             async with generation_client(server.base("a"), server.base("b")) as client:
-                with pytest.raises(UpstreamFailure) as info:
+                with pytest.raises(GoogleError) as info:
                     await client.count_tokens(b"{}", TOKEN)
             return server.bases_hit(), info.value
 

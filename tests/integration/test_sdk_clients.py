@@ -52,7 +52,7 @@ def test_openai_sdk(base: str, stream: bool) -> None:
             client.chat.completions.create(model="gemini-2.5-flash", messages=MESSAGES, stream=stream)
         assert info.value.status_code == 503
         assert NO_ACCOUNT in info.value.message
-        assert info.value.code == "service_unavailable"
+        assert info.value.code == "no_usable_account"
 
         with pytest.raises(openai.AuthenticationError) as auth:
             wrong.chat.completions.create(model="gemini-2.5-flash", messages=MESSAGES, stream=stream)
@@ -100,7 +100,7 @@ def test_anthropic_sdk(base: str, stream: bool) -> None:
             )
         assert info.value.status_code == 503
         body = info.value.body
-        assert isinstance(body, dict) and body["type"] == "error" and body["error"]["type"] == "overloaded_error"
+        assert isinstance(body, dict) and body["type"] == "error" and body["error"]["type"] == "api_error"
         assert NO_ACCOUNT in info.value.message
 
         with pytest.raises(anthropic.AuthenticationError) as auth:

@@ -73,17 +73,25 @@ AI_ROUTES = [
     ("POST", "/v1beta/models/gemini-2.5-flash:countTokens", "gemini"),
     ("POST", "/v1/models/gemini-2.5-flash:generateContent", "gemini"),  # google-genai's api_version v1
 ]
-# A Gemini body passes validation, so the missing account is what the client hears about.
+# Bodies that pass validation, so the missing account is what the client hears about.
+VALID_BODIES = {
+    "/v1/chat/completions": b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}',
+    "/v1/completions": b'{"model": "gpt-4o", "prompt": "hi"}',
+    "/v1/responses": b'{"model": "gpt-4o", "input": "hi"}',
+    "/v1/messages": b'{"model": "claude-sonnet-4-6", "max_tokens": 9, "messages": [{"role": "user", "content": "x"}]}',
+    "/v1/messages/count_tokens": b'{"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": "hi"}]}',
+}
 GEMINI_BODY = b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}'
 
 
 @pytest.mark.parametrize(("method", "path", "protocol"), AI_ROUTES)
 def test_every_ai_route_says_how_to_add_an_account(server: ServeProcess, method: str, path: str, protocol: str) -> None:
-    reply = server.request(method, path, body=GEMINI_BODY if protocol == "gemini" else b"{}")
-    assert reply.status == 503
+    reply = server.request(method, path, body=GEMINI_BODY if protocol == "gemini" else VALID_BODIES[path])
+    assert reply.status == 503, reply.body
     message, kind = error_message(reply, protocol)
     assert message.startswith("no Google account yet: run `trayagent accounts login`")
-    assert kind == {"openai": "server_error", "anthropic": "overloaded_error", "gemini": "UNAVAILABLE"}[protocol]
+    assert kind == {"openai": "server_error", "anthropic": "api_error", "gemini": "UNAVAILABLE"}[protocol]
+    assert reply.headers["x-should-retry"] == "false"  # nothing a retry can fix: the SDKs show it at once
 
 
 POSTS = [(p, proto) for m, p, proto in AI_ROUTES if m == "POST"]

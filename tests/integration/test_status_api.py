@@ -244,7 +244,9 @@ def test_requests_through_the_proxy_are_logged_counted_and_measured(
     entry = ok(server.request("GET", f"/api/logs/{rows[1]['id']}"))
     assert entry["request"] == rows[1]
     assert json.loads(entry["request_body"]) == {"contents": [{"role": "user", "parts": [{"text": "hi bo***@ex***"}]}]}
-    assert [json.loads(line)["candidates"][0]["content"]["parts"] for line in entry["response_body"].splitlines()] == [
+    # The bytes the client got: SSE events, one `data:` line each.
+    events = [line.removeprefix("data: ") for line in entry["response_body"].splitlines() if line.startswith("data: ")]
+    assert [json.loads(event)["candidates"][0]["content"]["parts"] for event in events] == [
         [{"text": "Hello"}],
         [{"text": " from "}],
         [{"text": MODEL}],

@@ -33,6 +33,7 @@ CASES = [
         "INVALID_ARGUMENT",
     ),
     (errors.NoAccountAvailable("none"), "server_error", "service_unavailable", "overloaded_error", "UNAVAILABLE"),
+    (errors.NeedsUser("none"), "server_error", "no_usable_account", "api_error", "UNAVAILABLE"),
     (errors.InternalError("oops"), "server_error", None, "api_error", "INTERNAL"),
 ]
 

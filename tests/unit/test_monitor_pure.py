@@ -202,12 +202,12 @@ def test_a_browser_opens_only_where_one_can():
 
 def test_an_exchange_keeps_bodies_only_when_asked_and_only_so_much():
     quiet = exchange()
-    quiet.note_request({"contents": []})
+    quiet.note_raw_request(b'{"contents": []}')
     quiet.note_response(b"{}")
     assert quiet.request_body is None and quiet.response_body is None
 
     kept = exchange(keep_bodies=True)
-    kept.note_request({"contents": [{"parts": [{"text": "hi"}]}]})
+    kept.note_raw_request(b'{"contents":[{"parts":[{"text":"hi"}]}]}')
     kept.note_response(b'{"a": 1}')
     kept.note_response(b'{"b": 2}')
     assert kept.request_body == b'{"contents":[{"parts":[{"text":"hi"}]}]}'

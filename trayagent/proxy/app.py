@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
+from collections.abc import Iterable
 from typing import Any
 
 from sanic import Request, Sanic
@@ -16,7 +15,6 @@ from sanic.exceptions import SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
-from trayagent.accounts.pool import AccountPool
 from trayagent.errors import (
     BadRequest,
     InternalError,
@@ -25,32 +23,37 @@ from trayagent.errors import (
     ProxyError,
     RouteNotFound,
 )
-from trayagent.proxy import auth
+from trayagent.proxy import auth, routetable
+from trayagent.proxy.backend import close_backend, open_backend
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
-from trayagent.proxy.dispatch import build_dispatcher
 from trayagent.proxy.logins import Logins
 from trayagent.proxy.metrics import Metrics
 from trayagent.proxy.monitor.writer import FILE_NAME as MONITOR_FILE
 from trayagent.proxy.monitor.writer import Monitor
-from trayagent.proxy.replies import error_reply
-from trayagent.proxy.routes import accounts, admin, anthropic, gemini, health, openai, slowstream, ui
-from trayagent.proxy.surface import classify_path, protocol_for_path
+from trayagent.proxy.replies import json_reply
+from trayagent.proxy.routes import accounts, admin, gemini, health, openai, slowstream, ui
+from trayagent.proxy.routetable import AI_ROUTES, AiRoute
+from trayagent.proxy.surface import base_url_hint, classify_path, protocol_for_path
 from trayagent.proxy.uisession import COOKIE
+from trayagent.translate.error_shapes import render_error
+from trayagent.translate.hub import ClientProtocol
 
 log = logging.getLogger(__name__)
 
-_BASE_URL_HINT = {
-    "openai": "OpenAI clients use the base URL {base}/v1",
-    "anthropic": "Anthropic clients use the base URL {base} (without /v1)",
-    "gemini": "Gemini clients use the base URL {base} (without /v1beta)",
-}
 _CORS_EXPOSED = "Retry-After, X-Account, X-Mapped-Model"
 
 
-def create_app(ctx: ProxyContext, name: str | None = None, *, test_routes: bool = False) -> ProxyApp:
-    """`test_routes` adds the test-only slow stream (see proxy/routes/slowstream.py); never on by default."""
+def create_app(
+    ctx: ProxyContext,
+    name: str | None = None,
+    *,
+    test_routes: bool = False,
+    ai_routes: Iterable[AiRoute] = AI_ROUTES,
+) -> ProxyApp:
+    """`test_routes` adds the test-only slow stream (see proxy/routes/slowstream.py); never on by default.
+    `ai_routes` is the AI route table (tests plug a test-only front end in through it)."""
     app: ProxyApp = Sanic(name or f"trayagent_{id(ctx):x}", ctx=ctx, configure_logging=False)
-    proxy = ctx.config.proxy
+    proxy = ctx.runtime.config.proxy
     # Backstop for routes that let Sanic buffer the body; AI routes enforce the live limit themselves.
     app.config.REQUEST_MAX_SIZE = proxy.max_body_bytes
     # A generation may legitimately stream for as long as the upstream timeout allows.
@@ -60,15 +63,16 @@ def create_app(ctx: ProxyContext, name: str | None = None, *, test_routes: bool 
     app.error_handler = _ProtocolErrorHandler()
     app.register_middleware(_guard, "request")
     app.register_middleware(_add_cors_headers, "response")
-    for routes in (health, admin, accounts, ui, openai, anthropic, gemini):
+    for routes in (health, admin, accounts, ui, openai, gemini):
         routes.register(app)
+    routetable.register(app, ai_routes)
     if test_routes:
         slowstream.register(app)
     ctx.metrics = Metrics(ctx)
     ctx.logins = Logins()
     if ctx.data_dir is not None:
         data_dir = ctx.data_dir
-        ctx.monitor = Monitor(data_dir / MONITOR_FILE, lambda: ctx.config.monitor)
+        ctx.monitor = Monitor(data_dir / MONITOR_FILE, lambda: ctx.runtime.config.monitor)
         app.register_listener(_open_accounts, "before_server_start")
         app.register_listener(_close_accounts, "after_server_stop")
     app.register_listener(_start_observers, "before_server_start")
@@ -99,32 +103,21 @@ async def _stop_observers(app: ProxyApp) -> None:
 
 
 async def _open_accounts(app: ProxyApp) -> None:
-    from trayagent.accounts.registry import AccountRegistry
-
     ctx = app.ctx
     assert ctx.data_dir is not None
-    registry = AccountRegistry(ctx.config, ctx.data_dir, ctx.secrets)
-    await registry.start()
-    ctx.accounts = registry
-    ctx.dispatcher = build_dispatcher(ctx.config, registry, proxy_pool(ctx), ctx.signatures)
-
-
-def proxy_pool(ctx: ProxyContext) -> AccountPool:
-    """The proxy's one account pool, made on first use and kept across registry renewals."""
-    if ctx.pool is None:
-        ctx.pool = AccountPool(ctx.config.scheduling, now=time.time, rng=random.Random())
-    return ctx.pool
+    ctx.backend = await open_backend(ctx, ctx.runtime.config, ctx.data_dir)
 
 
 async def _close_accounts(app: ProxyApp) -> None:
-    registry, app.ctx.accounts, app.ctx.dispatcher = app.ctx.accounts, None, None
-    if registry is not None:
-        await registry.stop()
+    backend, app.ctx.backend = app.ctx.backend, None
+    if backend is not None:
+        await close_backend(backend, drain_timeout=0)
 
 
 async def _guard(request: ProxyRequest) -> HTTPResponse | None:
     ctx = request.app.ctx
-    proxy = ctx.config.proxy
+    runtime = ctx.runtime
+    proxy = runtime.config.proxy
     path = request.path
     if request.method == "OPTIONS":
         return _preflight(request)
@@ -136,20 +129,20 @@ async def _guard(request: ProxyRequest) -> HTTPResponse | None:
         if ui.wants_page(request):
             return ui.sign_in_page(status=401)  # a browser gets a way in, not a JSON error
         # `?key=` only where the Gemini SDK puts it; elsewhere a key in a URL would leak into logs.
-        query_key = request.args.get("key") if protocol_for_path(path) == "gemini" else None
+        query_key = request.args.get("key") if _protocol(request, path) == "gemini" else None
         candidates = auth.presented_keys(
             request.headers.get("authorization"),
             request.headers.get("x-api-key"),
             request.headers.get("x-goog-api-key"),
             query_key,
         )
-        auth.check_key(candidates, ctx.api_key.value)
+        auth.check_key(candidates, runtime.api_key.value)
     return None
 
 
 def _cors_allowed(request: ProxyRequest) -> bool:
     # The status API and UI are never offered to other origins, whatever `cors` says.
-    return request.app.ctx.config.proxy.cors and classify_path(request.path) != "admin"
+    return request.app.ctx.runtime.config.proxy.cors and classify_path(request.path) != "admin"
 
 
 def _preflight(request: ProxyRequest) -> HTTPResponse:
@@ -178,7 +171,8 @@ class _ProtocolErrorHandler(ErrorHandler):
     def default(self, request: Request[Any, Any], exception: Exception) -> HTTPResponse:
         path = request.path if request is not None and request.method != "NONE" else "/"
         error = self._as_proxy_error(request, path, exception)
-        return error_reply(path, error)
+        body = render_error(_protocol(request, path), error)
+        return json_reply(body, error.status_code, error.headers())
 
     @staticmethod
     def _as_proxy_error(request: Request[Any, Any], path: str, exc: Exception) -> ProxyError:
@@ -186,8 +180,7 @@ class _ProtocolErrorHandler(ErrorHandler):
             return exc
         if isinstance(exc, SanicNotFound):
             base = f"http://{request.host}" if request is not None and request.host else "http://127.0.0.1:8045"
-            hint = _BASE_URL_HINT[protocol_for_path(path)].format(base=base)
-            return RouteNotFound(f"no route for {request.method} {path} on trayagent; {hint}")
+            return RouteNotFound(f"no route for {request.method} {path} on trayagent; {base_url_hint(path, base)}")
         if isinstance(exc, SanicMethodNotAllowed):
             return MethodNotAllowed(f"{request.method} is not allowed on {path}")
         if isinstance(exc, SanicPayloadTooLarge):
@@ -198,3 +191,10 @@ class _ProtocolErrorHandler(ErrorHandler):
             return error
         log.error("unexpected error on %s %s", getattr(request, "method", "?"), path, exc_info=exc)
         return InternalError("trayagent hit an internal error; the details are in its log")
+
+
+def _protocol(request: Request[Any, Any] | None, path: str) -> ClientProtocol:
+    """The protocol the matched route declares; a guess from the path only where no route matched."""
+    route = getattr(request, "route", None) if request is not None else None
+    declared: ClientProtocol | None = getattr(route.ctx, "protocol", None) if route is not None else None
+    return declared or protocol_for_path(path)

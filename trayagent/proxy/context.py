@@ -1,8 +1,15 @@
-"""Everything a running proxy needs, handed to `create_app`; nothing is global."""
+"""Everything a running proxy needs, handed to `create_app`; nothing is global.
+
+Two immutable snapshots, each swapped as one attribute: `Runtime` (config, key, config error) on every reload,
+`Backend` (account registry + dispatcher) when the account settings change or the server starts. A request reads
+`ctx.runtime` once and keeps that snapshot for its whole life. The pool and the signature cache live as long as the
+process: cooldowns and signatures must survive reloads.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -15,14 +22,15 @@ from sanic import Request, Sanic
 from sanic.config import Config as SanicConfig
 
 from trayagent import __version__
+from trayagent.accounts.pool import AccountPool
 from trayagent.apikey import ApiKey, resolve_api_key
 from trayagent.config import Config
+from trayagent.proxy.catalog import CatalogCache, ModelCatalog
 from trayagent.proxy.signatures import SignatureCache
 from trayagent.proxy.uisession import UiSessions
 from trayagent.secrets import SecretStore
 
 if TYPE_CHECKING:
-    from trayagent.accounts.pool import AccountPool
     from trayagent.accounts.registry import AccountRegistry
     from trayagent.proxy.dispatch import Dispatcher
     from trayagent.proxy.exchange import Exchange
@@ -33,34 +41,66 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class ProxyContext:
-    """Holds the current snapshots; a reload swaps `config` or `api_key` whole, never edits them."""
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The configuration in force: swapped whole on reload, never edited."""
 
     config: Config
     api_key: ApiKey
+    config_error: str | None = None  # why the file on disk is not the one in force, while it is not
+
+    def address(self) -> str:
+        return f"http://{self.config.proxy.bind_host}:{self.config.proxy.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """The accounts and the dispatcher over them: swapped whole when they are renewed."""
+
+    registry: AccountRegistry
+    dispatcher: Dispatcher
+
+
+@dataclass(eq=False)
+class ProxyContext:
+    runtime: Runtime
     secrets: SecretStore
     data_dir: Path | None = None  # None: no account pool (tests of the bare app)
-    accounts: AccountRegistry | None = None  # set while the server runs
-    dispatcher: Dispatcher | None = None  # set while the server runs, renewed with the registry
-    pool: AccountPool | None = None  # cooldowns and sessions: outlive registry renewals
-    signatures: SignatureCache = field(default_factory=SignatureCache)
+    backend: Backend | None = None  # set while the server runs
     monitor: Monitor | None = None  # the request log; set by create_app when there is a data dir
     metrics: Metrics | None = None  # set by create_app
     logins: Logins | None = None  # sign-ins started over the status API; set by create_app
+    signatures: SignatureCache = field(default_factory=SignatureCache)
     ui_sessions: UiSessions = field(default_factory=UiSessions)  # status page cookies (routes/ui.py)
     version: str = __version__
-    config_error: str | None = None
     started_at: float = field(default_factory=time.time)
     # Called with every finished AI exchange (request monitor, metrics); each must return at once.
     observers: list[Callable[[Exchange], None]] = field(default_factory=list)
+    pool: AccountPool = field(init=False)  # cooldowns and sessions: outlive backend renewals
+    catalogs: CatalogCache = field(default_factory=CatalogCache, repr=False)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.pool = AccountPool(self.runtime.config.scheduling, now=time.time, rng=random.Random())
+
+    @property
+    def registry(self) -> AccountRegistry | None:
+        backend = self.backend
+        return backend.registry if backend is not None else None
+
+    def catalog(self, runtime: Runtime) -> ModelCatalog:
+        """The model catalog for this runtime's mapping and the accounts signed in now."""
+        backend = self.backend
+        accounts = backend.registry.accounts if backend is not None else ()
+        return self.catalogs.get(runtime.config.models.mapping, accounts)
 
     def reload_api_key(self) -> ApiKey:
         """Re-read the key from config and the secret store (after `trayagent key rotate`)."""
         with self._reload_lock:
-            self.api_key = resolve_api_key(self.config, self.secrets)
-            return self.api_key
+            runtime = self.runtime
+            key = resolve_api_key(runtime.config, self.secrets)
+            self.runtime = Runtime(runtime.config, key, runtime.config_error)
+            return key
 
     def finish(self, exchange: Exchange) -> None:
         """Hand a finished exchange to the observers; one failing observer never hurts the others."""
@@ -69,9 +109,6 @@ class ProxyContext:
                 observe(exchange)
             except Exception:
                 log.exception("an exchange observer failed")
-
-    def address(self) -> str:
-        return f"http://{self.config.proxy.bind_host}:{self.config.proxy.port}"
 
 
 # Typed handles for handlers: `request.app.ctx` is the ProxyContext.

@@ -9,7 +9,6 @@ After that a failure ends the stream with `StreamBroken`, which the front end re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -31,19 +30,21 @@ from trayagent.errors import (
     TokenRevoked,
     UpstreamRejected,
 )
+from trayagent.proxy.catalog import CatalogCache
 from trayagent.proxy.exchange import Exchange
 from trayagent.proxy.exhaustion import exhaustion_error
+from trayagent.proxy.inflight import InFlight
 from trayagent.proxy.signatures import SignatureCache
 from trayagent.redact import redact
 from trayagent.translate.gemini import merge_chunks, repair_signatures
 from trayagent.translate.hub import HubRequest
-from trayagent.translate.models import KNOWN_UPSTREAM_MODELS, ModelRouter, Route
+from trayagent.translate.models import Route
 from trayagent.upstream.generation import (
     ChunkStream,
     GenerationClient,
-    UpstreamFailure,
     count_tokens_body,
     envelope,
+    generation_failure,
     is_real_chunk,
 )
 
@@ -77,7 +78,7 @@ class Reply:
         self._exchange = exchange
         self.headers = proxied_headers(account, route.model)
         self._open = True
-        dispatcher.enter()
+        dispatcher.inflight.enter()
 
     async def chunks(self) -> AsyncIterator[dict[str, Any]]:
         """Every real chunk, the first included. StreamBroken when the upstream fails part-way."""
@@ -89,15 +90,14 @@ class Reply:
             async for chunk in self._rest:
                 if not is_real_chunk(chunk):
                     continue
-                d.signatures.observe(chunk, session_key)
+                d.signatures.observe(chunk, session_key, self.route.model)
                 usage = chunk.get("usageMetadata")
                 if usage is not None:
                     exchange.usage = usage
                 yield chunk
-        except UpstreamFailure as exc:
-            failure = d.pool.classify(
-                self.account, self.route.model, exc.status, exc.body, exc.headers, before_first_byte=False
-            )
+        except GoogleError as exc:
+            status, body, headers = _failure_parts(exc)
+            failure = d.pool.classify(self.account, self.route.model, status, body, headers, before_first_byte=False)
             d.note_failure(self.account, self.route.model, failure, exchange)
             raise StreamBroken(f"the reply from Google broke off part-way: {failure.message}") from None
 
@@ -106,7 +106,7 @@ class Reply:
         self._stream.aclose()
         if self._open:
             self._open = False
-            self._dispatcher.leave()
+            self._dispatcher.inflight.leave()
 
 
 def proxied_headers(account: Account | None, model: str) -> dict[str, str]:
@@ -121,7 +121,9 @@ def mask_email(email: str) -> str:
 
 
 class Dispatcher:
-    """One per account registry; the pool and the signature cache outlive it (they belong to the proxy)."""
+    """One per config snapshot over one account registry; the pool, the signature cache and the catalogs belong
+    to the proxy and outlive it. Dispatchers over one registry share its in-flight count (`InFlight`), which the
+    registry's renewal waits on before closing its connections."""
 
     def __init__(
         self,
@@ -129,52 +131,25 @@ class Dispatcher:
         registry: AccountRegistry,
         pool: AccountPool,
         signatures: SignatureCache,
+        catalogs: CatalogCache,
+        inflight: InFlight,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        self.config = config
         self.registry = registry
         self.pool = pool
         self.signatures = signatures
+        self.inflight = inflight
+        self._catalogs = catalogs
         self._sleep = sleep
-        self._inflight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._router_key: tuple[object, ...] = ()
-        self._router = ModelRouter()
-        self.configure(config)
-
-    def configure(self, config: Config) -> None:
-        """Apply a new config snapshot (hot reload): timeouts, mapping, scheduling."""
-        self.config = config
-        self.pool.settings = config.scheduling
-        session = self.registry.session
+        pool.settings = config.scheduling
+        session = registry.session
         assert session is not None, "the registry must be started first"
         self.client = GenerationClient(session, config.upstream, config.proxy.request_timeout)
-        self._router_key = ()
-
-    # -- routing --------------------------------------------------------------------------------
 
     def route(self, requested: str) -> Route:
-        return self.router().route(requested)
-
-    def router(self) -> ModelRouter:
-        accounts = self.registry.accounts
-        key = (self.config.models.mapping, accounts)
-        if key != self._router_key:
-            self._router = ModelRouter(self.config.models.mapping, upstream_models=self.upstream_models())
-            self._router_key = key
-        return self._router
-
-    def upstream_models(self) -> list[str]:
-        """Models the accounts' quota data lists, or the usual names before any quota is known."""
-        seen = {model for account in self.registry.accounts if account.enabled for model in account.quota}
-        return sorted(seen or KNOWN_UPSTREAM_MODELS)
-
-    def model_names(self) -> list[str]:
-        """Every name a client may ask for: upstream models, then the user's mapping keys (not wildcards)."""
-        names = self.upstream_models()
-        extra = [key for key in self.config.models.mapping if "*" not in key and key not in names]
-        return names + sorted(extra)
+        return self._catalogs.get(self.config.models.mapping, self.registry.accounts).route(requested)
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -182,7 +157,7 @@ class Dispatcher:
         """The reply once its first real chunk is in; ProxyError (429/503/4xx) when no account can give one."""
         route = self.route(hub.model)
         exchange.upstream_model = route.model
-        request = dict(hub.request)
+        request = dict(self.signatures.restore(hub.request, route.model, verify=hub.verify_signatures))
         session_id = hub.session_key or f"-{uuid.uuid4().int % 10**18}"
 
         async def attempt(account: Account, token: str, project: str) -> Reply:
@@ -192,14 +167,14 @@ class Dispatcher:
             try:
                 async for chunk in chunks:
                     if is_real_chunk(chunk):
-                        self.signatures.observe(chunk, hub.session_key)
+                        self.signatures.observe(chunk, hub.session_key, route.model)
                         if "usageMetadata" in chunk:
                             exchange.usage = chunk["usageMetadata"]
                         return Reply(self, chunk, chunks, stream, account, route, hub, exchange)
             except BaseException:
                 stream.aclose()
                 raise
-            raise UpstreamFailure("Google ended the stream without sending anything", 503)
+            raise generation_failure("Google ended the stream without sending anything", 503)
 
         def repair() -> None:
             request.update(repair_signatures(request, route.model))
@@ -248,7 +223,7 @@ class Dispatcher:
         attempt: Callable[[Account, str, str], Awaitable[_T]],
         repair: Callable[[], None],
     ) -> _T:
-        self.enter()
+        self.inflight.enter()
         try:
             return await self._rotate(route, hub, exchange, attempt, repair)
         except ProxyError as exc:
@@ -258,7 +233,7 @@ class Dispatcher:
                     exc.extra_headers["X-Account"] = exchange.account
             raise
         finally:
-            self.leave()
+            self.inflight.leave()
 
     async def _rotate(
         self,
@@ -314,7 +289,7 @@ class Dispatcher:
                 failure = sign_in_lost(str(exc))
                 self.note_failure(account, model, failure, exchange, disabled_already=True)
                 return failure
-            except (UpstreamFailure, GoogleError) as exc:
+            except GoogleError as exc:
                 status, body, headers = _failure_parts(exc)
                 failure = self.pool.classify(account, model, status, body, headers, retries_here=retries_here)
                 self.note_failure(account, model, failure, exchange)
@@ -379,51 +354,11 @@ class Dispatcher:
         cooldowns = [self.pool.cooldown_of(a.id, model) for a in self.registry.accounts if a.enabled]
         return exhaustion_error(decision, last, model, cooldowns, now)
 
-    # -- draining (the registry behind this dispatcher is being replaced) ----------------------
 
-    def enter(self) -> None:
-        self._inflight += 1
-        self._idle.clear()
-
-    def leave(self) -> None:
-        self._inflight -= 1
-        if self._inflight == 0:
-            self._idle.set()
-
-    async def drained(self, timeout: float) -> None:
-        """Wait until no request here is picking an account or streaming (bounded by `timeout`)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), timeout)
-
-
-def _failure_parts(exc: UpstreamFailure | GoogleError) -> tuple[int | None, Any, Mapping[str, str] | None]:
-    if isinstance(exc, UpstreamFailure):
-        return exc.status, exc.body, exc.headers
+def _failure_parts(exc: GoogleError) -> tuple[int | None, Any, Mapping[str, str] | None]:
     body = exc.body
     if body is None:
         body = str(exc)
     elif not isinstance(body, bytes | str | dict):
         body = orjson.dumps(body)
-    return exc.status, body, None
-
-
-def pool_follower(pool: AccountPool) -> Callable[[tuple[Account, ...], tuple[Account, ...]], None]:
-    """A registry listener: an account the user verified or signed in again (it turned `ok`) starts afresh,
-    and a removed one is forgotten."""
-
-    def follow(before: tuple[Account, ...], after: tuple[Account, ...]) -> None:
-        old = {account.id: account.status for account in before}
-        for account in after:
-            if account.status == "ok" and old.get(account.id, "ok") != "ok":
-                pool.release(account.id)
-        for gone in old.keys() - {account.id for account in after}:
-            pool.release(gone)
-
-    return follow
-
-
-def build_dispatcher(
-    config: Config, registry: AccountRegistry, pool: AccountPool, signatures: SignatureCache
-) -> Dispatcher:
-    registry.listeners.append(pool_follower(pool))
-    return Dispatcher(config, registry, pool, signatures)
+    return exc.status, body, exc.headers

@@ -11,8 +11,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from trayagent.translate.hub import ClientProtocol
 
 BODY_KEEP = 80 * 1024  # bytes of a body kept for the monitor: more than it stores, so it knows it cut one
@@ -43,10 +41,10 @@ class Exchange:
         if self.first_byte_s is None:
             self.first_byte_s = time.perf_counter() - self.started_perf
 
-    def note_request(self, body: Any) -> None:
-        """The parsed request, kept (as JSON, cut at BODY_KEEP) when bodies are logged; free otherwise."""
+    def note_raw_request(self, raw: bytes) -> None:
+        """The request's bytes as the client sent them, kept (cut at BODY_KEEP) when bodies are logged."""
         if self.keep_bodies:
-            self.request_body = orjson.dumps(body)[:BODY_KEEP]
+            self.request_body = raw[:BODY_KEEP]
 
     def note_response(self, data: bytes) -> None:
         """Bytes sent to the client (a whole reply, or each stream chunk in turn), kept up to BODY_KEEP."""

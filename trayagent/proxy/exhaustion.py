@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from trayagent.accounts.pool import NoneAvailable, Wait
 from trayagent.accounts.poolstate import Cooldown
 from trayagent.accounts.ratelimit import Failure, format_duration
-from trayagent.errors import NoAccountAvailable, ProxyError, RateLimited, UpstreamRejected
+from trayagent.errors import NeedsUser, NoAccountAvailable, ProxyError, RateLimited, UpstreamRejected
 from trayagent.redact import redact
 
 NO_ACCOUNT_MESSAGE = (
@@ -34,10 +34,10 @@ def exhaustion_error(
     enabled account for `model` (None where it is free)."""
     if isinstance(decision, NoneAvailable) and last is None:
         if decision.reason == "no_accounts":
-            return NoAccountAvailable(NO_ACCOUNT_MESSAGE)
+            return NeedsUser(NO_ACCOUNT_MESSAGE)
         if decision.reason == "disabled":
             hint = "see `trayagent accounts list`, then sign in again or verify it"
-            return NoAccountAvailable(redact(f"{decision.message}: {hint}"))
+            return NeedsUser(redact(f"{decision.message}: {hint}"))
     unknown = bool(cooldowns) and all(c is not None and c.kind == "not_found" for c in cooldowns)
     if (last is not None and last.kind == "not_found") or (last is None and unknown):
         # Every account's project was looked up again and Google still does not know the model.

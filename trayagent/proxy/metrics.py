@@ -113,7 +113,7 @@ class _LiveGauges(Collector):
     def collect(self) -> Iterable[Metric]:
         ctx = self._ctx
         accounts = GaugeMetricFamily("trayagent_accounts", "Google accounts in the pool, by state", labels=["state"])
-        registry = ctx.accounts
+        registry = ctx.registry
         states: Tally[str] = Tally(account.status for account in registry.accounts) if registry else Tally()
         for state in ACCOUNT_STATES:
             accounts.add_metric([state], states[state])
@@ -122,14 +122,12 @@ class _LiveGauges(Collector):
         cooldowns = GaugeMetricFamily(
             "trayagent_cooldowns", "Active cooldowns (an account, a model or both kept out), by cause", labels=["kind"]
         )
-        pool = getattr(ctx, "pool", None)
-        if pool is not None:
-            kinds = Tally(cooldown.kind for _, cooldown in pool.state.active_cooldowns(self._now()))
-            for kind, count in sorted(kinds.items()):
-                cooldowns.add_metric([kind], count)
+        kinds = Tally(cooldown.kind for _, cooldown in ctx.pool.state.active_cooldowns(self._now()))
+        for kind, count in sorted(kinds.items()):
+            cooldowns.add_metric([kind], count)
         yield cooldowns
 
-        monitor = getattr(ctx, "monitor", None)
+        monitor = ctx.monitor
         yield CounterMetricFamily(
             "trayagent_monitor_dropped",
             "Request-log entries lost because writing fell behind or failed",

@@ -23,12 +23,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from trayagent.apikey import resolve_api_key
-from trayagent.config import parse_config_text
+from trayagent.apikey import ApiKey, resolve_api_key
+from trayagent.config import Config, parse_config_text
 from trayagent.errors import PortInUse, TrayAgentError
 from trayagent.logsetup import configure_logging
 from trayagent.proxy.app import create_app
-from trayagent.proxy.context import ProxyApp, ProxyContext
+from trayagent.proxy.backend import close_backend, open_backend, reconfigured, registry_settings
+from trayagent.proxy.context import ProxyApp, ProxyContext, Runtime
 from trayagent.secrets import open_secret_store
 from trayagent.supervision.childlink import ParentLink, PipeLogHandler, die_with_parent
 from trayagent.supervision.messages import ConfigProblem, Failed, Ready, Reconfigure, Stop
@@ -96,12 +97,8 @@ def bind_when_free(host: str, port: int, wait: float) -> socket.socket:
             time.sleep(0.05)
 
 
-def _registry_settings(config: Any) -> tuple[Any, ...]:
-    return (config.upstream, config.oauth, config.scheduling)
-
-
-def describe_auth(ctx: ProxyContext) -> str:
-    proxy = ctx.config.proxy
+def describe_auth(runtime: Runtime) -> str:
+    proxy = runtime.config.proxy
     if proxy.auth_mode == "auto":
         lan = "on" if proxy.allow_lan_access else "off"
         return f"{proxy.effective_auth_mode} (auto, LAN access {lan})"
@@ -144,11 +141,9 @@ def child_main(conn: Connection, launch: ChildLaunch) -> None:
         sock = bind_when_free(config.proxy.bind_host, config.proxy.port, launch.bind_wait)
         store = open_secret_store(Path(launch.data_dir))
         ctx = ProxyContext(
-            config=config,
-            api_key=resolve_api_key(config, store),
+            Runtime(config, resolve_api_key(config, store), launch.config_error),
             secrets=store,
             data_dir=Path(launch.data_dir),  # the account registry lives in the proxy process
-            config_error=launch.config_error,
         )
     except TrayAgentError as exc:
         link.send(Failed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
@@ -182,21 +177,22 @@ class _ChildRun:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         app.add_task(self._stop_when_asked(event), name="trayagent-stop")
         threading.Thread(target=self._read_parent, name="supervisor-link", daemon=True).start()
-        ctx, proxy = self.ctx, self.ctx.config.proxy
+        ctx, runtime = self.ctx, self.ctx.runtime
+        proxy = runtime.config.proxy
         log.info(
             "trayagent %s listening on %s · auth %s · API key in %s · config %s",
             ctx.version,
-            ctx.address(),
-            describe_auth(ctx),
-            ctx.api_key.source,
-            ctx.config.source or "(defaults)",
+            runtime.address(),
+            describe_auth(runtime),
+            runtime.api_key.source,
+            runtime.config.source or "(defaults)",
         )
         if proxy.allow_lan_access and proxy.effective_auth_mode == "off":
             log.warning("LAN access is on and auth_mode is off: anyone on your network can use your accounts")
         self.link.send(Ready(os.getpid(), proxy.bind_host, proxy.port))
 
     async def _stopped(self, app: ProxyApp) -> None:
-        log.info("trayagent stopped; %s is free", self.ctx.address())
+        log.info("trayagent stopped; %s is free", self.ctx.runtime.address())
 
     async def _stop_when_asked(self, event: asyncio.Event) -> None:
         await event.wait()
@@ -222,40 +218,38 @@ class _ChildRun:
                 return
             self._on_loop(self._swap_config, config, key, message.config_error, message.log_level)
         elif isinstance(message, ConfigProblem):
-            self._on_loop(setattr, self.ctx, "config_error", message.error)
+            self._on_loop(self._note_config_error, message.error)
 
-    def _swap_config(self, config: Any, key: Any, error: str | None, level: str) -> None:
+    def _note_config_error(self, error: str | None) -> None:
+        runtime = self.ctx.runtime
+        self.ctx.runtime = Runtime(runtime.config, runtime.api_key, error)
+
+    def _swap_config(self, config: Config, key: ApiKey, error: str | None, level: str) -> None:
         from trayagent.logsetup import set_level
 
-        self.ctx.config, self.ctx.api_key, self.ctx.config_error = config, key, error
+        ctx = self.ctx
+        ctx.runtime = Runtime(config, key, error)
         self.app.config.REQUEST_MAX_SIZE = config.proxy.max_body_bytes
         self.app.config.RESPONSE_TIMEOUT = int(config.proxy.request_timeout) + 30
         set_level(level)
-        registry = self.ctx.accounts
-        if registry is not None and _registry_settings(registry.config) != _registry_settings(config):
-            self.app.add_task(self._renew_accounts(config), name="accounts-renew")
-        elif self.ctx.dispatcher is not None:
-            self.ctx.dispatcher.configure(config)
+        backend = ctx.backend
+        if backend is None:
+            pass
+        elif registry_settings(backend.registry.config) != registry_settings(config):
+            self.app.add_task(self._renew_backend(config), name="accounts-renew")
+        else:
+            ctx.backend = reconfigured(ctx, backend, config)
         log.debug("configuration applied in the running proxy")
 
-    async def _renew_accounts(self, config: Any) -> None:
-        """The account registry copies its settings (upstream, oauth, scheduling) at start: start a new one."""
-        from trayagent.accounts.registry import AccountRegistry
-        from trayagent.proxy.app import proxy_pool
-        from trayagent.proxy.dispatch import build_dispatcher
-
-        old, data_dir = self.ctx.accounts, self.ctx.data_dir
+    async def _renew_backend(self, config: Config) -> None:
+        """The account registry copies its settings (upstream, oauth, scheduling) at start: open a new backend;
+        requests already on the old one keep its connections until they finish."""
+        ctx, data_dir = self.ctx, self.ctx.data_dir
+        old = ctx.backend
         if old is None or data_dir is None:
             return
-        fresh = AccountRegistry(config, data_dir, self.ctx.secrets)
-        await fresh.start()
-        old_dispatcher = self.ctx.dispatcher
-        self.ctx.accounts = fresh
-        self.ctx.dispatcher = build_dispatcher(config, fresh, proxy_pool(self.ctx), self.ctx.signatures)
-        if old_dispatcher is not None:
-            # Requests already on the old registry keep its connections until they finish.
-            await old_dispatcher.drained(config.proxy.request_timeout)
-        await old.stop()
+        ctx.backend = await open_backend(ctx, config, data_dir)
+        await close_backend(old, config.proxy.request_timeout)
         log.info("account settings reloaded")
 
     def _on_loop(self, fn: Any, *args: Any) -> None:

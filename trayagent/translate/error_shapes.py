@@ -21,6 +21,7 @@ _OPENAI: dict[str, tuple[str, str | None]] = {
     "request_too_large": ("invalid_request_error", "request_too_large"),
     "rate_limit": ("rate_limit_error", "rate_limit_exceeded"),
     "unavailable": ("server_error", "service_unavailable"),
+    "needs_user": ("server_error", "no_usable_account"),
     "api_error": ("server_error", None),
 }
 
@@ -32,6 +33,7 @@ _ANTHROPIC = {
     "request_too_large": "request_too_large",
     "rate_limit": "rate_limit_error",
     "unavailable": "overloaded_error",  # Claude Code retries this; it logs out on 403
+    "needs_user": "api_error",  # with `x-should-retry: false`: shown at once, not retried as an overload
     "api_error": "api_error",
 }
 

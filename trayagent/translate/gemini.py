@@ -1,13 +1,28 @@
 """Gemini's GenerateContent shape, the hub every protocol goes through: merging streamed chunks into one
-reply, repairing thought signatures the upstream refused, and the model list a Gemini client reads.
+reply, repairing thought signatures the upstream refused, the model list a Gemini client reads, and the
+Gemini-native front end (the body already is the hub format: validate, pass through, frame the reply).
 
-Pure: dicts in, dicts out.
+Pure: dicts in, dicts and bytes out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import orjson
+
+from trayagent.errors import BadRequest, ProxyError, RouteNotFound
+from trayagent.translate.error_shapes import render_gemini_error
+from trayagent.translate.hub import (
+    ClientCall,
+    ClientProtocol,
+    ClientTarget,
+    HubRequest,
+    Operation,
+    ReplyIds,
+    session_key,
+)
 
 # Gemini accepts this in place of a signature it never issued (history from another client, a restart).
 SKIP_SIGNATURE = "skip_thought_signature_validator"
@@ -19,33 +34,42 @@ GENERATION_METHODS = ("generateContent", "streamGenerateContent", "countTokens")
 def merge_chunks(chunks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Streamed chunks → the one GenerateContentResponse a non-streaming caller expects.
 
-    Adjacent text parts of the same kind (thought or not) are joined. A signature closes its run: the signed
-    piece joins the text before it and the signature moves onto the joined part (Cloud Code signs the last
-    piece of a thought), but nothing is ever appended after a signed part. Function calls and inline data stay as they
-    are. The finish reason, usage and safety ratings are the last ones seen.
+    Each candidate (by `index`: `candidateCount` > 1 gives several) is merged on its own. Adjacent text parts of
+    the same kind (thought or not) are joined. A signature closes its run: the signed piece joins the text
+    before it and the signature moves onto the joined part (Cloud Code signs the last piece of a thought), but
+    nothing is ever appended after a signed part. Function calls and inline data stay as they are. The finish
+    reason, usage and safety ratings are the last ones seen.
     """
-    parts: list[dict[str, Any]] = []
     merged: dict[str, Any] = {}
-    candidate: dict[str, Any] = {}
-    role = "model"
+    candidates: dict[int, tuple[dict[str, Any], list[dict[str, Any]], list[str]]] = {}
     for chunk in chunks:
         for key, value in chunk.items():
             if key != "candidates":
                 merged[key] = value  # usageMetadata, modelVersion, responseId, promptFeedback: last wins
         for found in chunk.get("candidates") or ():
-            if not isinstance(found, dict) or found.get("index", 0) != 0:
+            if not isinstance(found, dict):
                 continue
+            index = found.get("index", 0)
+            if not isinstance(index, int):
+                continue
+            entry = candidates.get(index)
+            if entry is None:
+                entry = candidates[index] = ({}, [], ["model"])
+            candidate, parts, role = entry
             for key, value in found.items():
                 if key != "content":
                     candidate[key] = value
             content = found.get("content")
             if isinstance(content, dict):
-                role = content.get("role") or role
+                role[0] = content.get("role") or role[0]
                 for part in content.get("parts") or ():
                     if isinstance(part, dict):
                         _append_part(parts, part)
-    if candidate or parts:
-        merged["candidates"] = [{**candidate, "content": {"role": role, "parts": parts}, "index": 0}]
+    if candidates:
+        merged["candidates"] = [
+            {**candidate, "content": {"role": role[0], "parts": parts}, "index": index}
+            for index, (candidate, parts, role) in sorted(candidates.items())
+        ]
     return merged
 
 
@@ -134,3 +158,105 @@ def _owner(name: str) -> str:
     if name.startswith("gpt"):
         return "openai"
     return "google"
+
+
+# -- the Gemini-native front end -----------------------------------------------------------------------------
+
+
+def split_model_method(target: str) -> tuple[str, str]:
+    """`models/gemini-2.5-flash:generateContent` or `gemini-2.5-flash:generateContent` → (model, method)."""
+    model, sep, method = target.rpartition(":")
+    if not sep:
+        raise RouteNotFound(
+            f"expected /v1beta/models/{{model}}:{{method}} with method one of {', '.join(GENERATION_METHODS)}"
+        )
+    model = model.removeprefix("models/")
+    if not model:
+        raise BadRequest("the model name is missing before ':' in the path")
+    if method not in GENERATION_METHODS:
+        raise RouteNotFound(f"unknown method '{method}'; trayagent serves {', '.join(GENERATION_METHODS)}")
+    return model, method
+
+
+def count_tokens_request(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """countTokens takes `{contents…}` or `{generateContentRequest: {model, contents…}}`."""
+    inner = body.get("generateContentRequest")
+    if inner is None:
+        return body
+    if not isinstance(inner, dict):
+        raise BadRequest("generateContentRequest must be an object")
+    return {key: value for key, value in inner.items() if key != "model"}
+
+
+def check_contents(body: Mapping[str, Any]) -> None:
+    contents = body.get("contents")
+    if not isinstance(contents, list) or not contents:
+        raise BadRequest("contents must be a non-empty list of {role, parts} objects")
+    for index, content in enumerate(contents):
+        if not isinstance(content, dict) or not isinstance(content.get("parts"), list):
+            raise BadRequest(f"contents[{index}] must be an object with a list of parts")
+
+
+class GeminiFrontend:
+    """`POST …/models/{model}:{method}`: the body passes through unchanged (ids, sentinels, JSON schemas
+    included); the reply is the upstream's chunks, as SSE with `alt=sse`, else as one JSON array."""
+
+    protocol: ClientProtocol = "gemini"
+
+    def parse(self, body: dict[str, Any], target: ClientTarget) -> ClientCall:
+        model, method = split_model_method(target.params.get("target", ""))
+        request: Mapping[str, Any] = body
+        if method == "countTokens":
+            request = count_tokens_request(body)
+        check_contents(request)
+        hub = HubRequest(model, request, session_key(first_user_text(request)))
+        operation: Operation = "count_tokens" if method == "countTokens" else "generate"
+        stream = method == "streamGenerateContent"
+        return ClientCall(hub, operation, stream, echo=target.query.get("alt") == "sse")
+
+    def media_type(self, call: ClientCall) -> str:
+        return "text/event-stream" if call.echo else "application/json; charset=utf-8"
+
+    def encoder(self, call: ClientCall, ids: ReplyIds) -> GeminiEncoder:
+        return GeminiEncoder(sse=bool(call.echo))
+
+    def render(self, call: ClientCall, reply: Mapping[str, Any], ids: ReplyIds) -> Any:
+        if call.operation == "count_tokens":
+            return {"totalTokens": reply.get("totalTokens", 0), **reply}
+        return reply
+
+    def render_error(self, error: ProxyError) -> dict[str, Any]:
+        return render_gemini_error(error)
+
+
+class GeminiEncoder:
+    """SSE `data:` events, or the elements of one JSON array written as they come (`[`, `,`, `]`)."""
+
+    __slots__ = ("_opening", "_sse")
+
+    def __init__(self, *, sse: bool) -> None:
+        self._sse = sse
+        self._opening = b"["
+
+    def feed(self, chunk: Mapping[str, Any]) -> bytes:
+        return self._element(orjson.dumps(chunk))
+
+    def finish(self) -> bytes:
+        if self._sse:
+            return b""
+        return b"]" if self._opening != b"[" else b"[]"
+
+    def fail(self, error: ProxyError) -> bytes:
+        return self._element(orjson.dumps(render_gemini_error(error))) + self.finish()
+
+    def keepalive(self) -> bytes:
+        return b""  # neither a JSON array nor google-genai's SSE reader has room for one
+
+    def _element(self, data: bytes) -> bytes:
+        if self._sse:
+            return b"data: " + data + b"\r\n\r\n"
+        opening, self._opening = self._opening, b",\r\n"
+        return opening + data
+
+
+GEMINI = GeminiFrontend()

@@ -32,6 +32,10 @@ class HubRequest:
     model: str
     request: Mapping[str, Any]
     session_key: str | None = None
+    # True where the client echoes signatures back itself (Anthropic thinking blocks, Responses reasoning items):
+    # the dispatcher then keeps only those Google issued for the answering model's family. False passes them
+    # through untouched (Gemini-native clients own their history).
+    verify_signatures: bool = False
 
 
 @dataclass(frozen=True, slots=True)

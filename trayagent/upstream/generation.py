@@ -1,13 +1,12 @@
 """Generation calls on Cloud Code: the envelope, `streamGenerateContent?alt=sse` read chunk by chunk, countTokens.
 
-The base fallback rule is the one of `client.py`: next base on a network error, a timeout, 408, 404 or 5xx,
-never on 429 or another 4xx. Every failure comes out as `UpstreamFailure`, carrying what the failure
-classifier (`accounts/ratelimit.py`) needs: the status, the body and the headers.
+They go through the one transport (`transport.py`) and its base fallback. Every failure, before the stream or
+in it, is a `GoogleError` carrying what the failure classifier (`accounts/ratelimit.py`) needs: the status, the
+body and the headers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -17,24 +16,19 @@ import aiohttp
 import orjson
 
 from trayagent.config import UpstreamSettings
-from trayagent.upstream.identity import user_agent
+from trayagent.errors import GoogleError
 from trayagent.upstream.sse import SSEDecoder, event_json
+from trayagent.upstream.transport import CloudCodeTransport, network_words
 
 STREAM_METHOD = "streamGenerateContent?alt=sse"
 _NO_HEADERS: Mapping[str, str] = {}
 
 
-class UpstreamFailure(Exception):
-    """A generation call that did not work. `status` None: no HTTP answer (network, timeout, broken stream)."""
-
-    def __init__(
-        self, message: str, status: int | None = None, body: bytes | str = b"", headers: Mapping[str, str] = _NO_HEADERS
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.body = body if body else message
-        self.headers = headers
+def generation_failure(
+    message: str, status: int | None = None, body: bytes | str = b"", headers: Mapping[str, str] = _NO_HEADERS
+) -> GoogleError:
+    """A generation failure: the GoogleError the classifier reads (`body` defaults to the message)."""
+    return GoogleError(message, status=status, body=body if body else message, headers=headers)
 
 
 def envelope(project: str, model: str, request: Mapping[str, Any], session_id: str) -> bytes:
@@ -67,13 +61,7 @@ def is_real_chunk(chunk: Mapping[str, Any]) -> bool:
 
 class GenerationClient:
     def __init__(self, session: aiohttp.ClientSession, settings: UpstreamSettings, request_timeout: float) -> None:
-        self._session = session
-        self._endpoints = tuple(settings.endpoints)
-        self._headers = {
-            "Content-Type": "application/json",
-            "Accept": "text/event-stream, application/json",
-            "User-Agent": user_agent(settings.user_agent),
-        }
+        self._transport = CloudCodeTransport(session, settings)
         self._timeout = aiohttp.ClientTimeout(
             total=request_timeout, connect=settings.connect_timeout, sock_read=settings.read_timeout
         )
@@ -88,52 +76,26 @@ class GenerationClient:
         try:
             raw = await reply.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamFailure(f"countTokens: the answer broke off ({_words(exc)})") from None
+            raise generation_failure(f"countTokens: the answer broke off ({network_words(exc)})") from None
         finally:
             reply.release()
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            raise UpstreamFailure("countTokens: the answer is not JSON", 502, raw) from None
+            raise generation_failure("countTokens: the answer is not JSON", 502, raw) from None
         if not isinstance(data, dict):
-            raise UpstreamFailure("countTokens: the answer is not a JSON object", 502, raw)
+            raise generation_failure("countTokens: the answer is not a JSON object", 502, raw)
         inner = data.get("response")
         return inner if isinstance(inner, dict) else data
 
     async def _post(self, method: str, payload: bytes, access_token: str) -> aiohttp.ClientResponse:
-        headers = {**self._headers, "Authorization": f"Bearer {access_token}"}
-        last: UpstreamFailure | None = None
-        for base in self._endpoints:
-            url = f"{base}:{method}"
-            try:
-                reply = await self._session.post(url, data=payload, headers=headers, timeout=self._timeout)
-            except TimeoutError:
-                last = UpstreamFailure(f"no answer from {_host(url)} in time")
-                continue
-            except aiohttp.ClientError as exc:
-                last = UpstreamFailure(f"cannot reach {_host(url)}: {_words(exc)}")
-                continue
-            except asyncio.CancelledError:
-                raise
-            if reply.status == 200:
-                return reply
-            try:
-                body = await reply.read()
-            except (aiohttp.ClientError, TimeoutError):
-                body = b""
-            finally:
-                reply.release()
-            last = UpstreamFailure(
-                f"{_host(url)} answered {reply.status}", reply.status, body, dict(reply.headers.items())
-            )
-            if not (reply.status in (404, 408) or reply.status >= 500):
-                raise last
-        assert last is not None  # endpoints is never empty (config validates it)
-        raise last
+        return await self._transport.post(
+            method, payload, access_token, timeout=self._timeout, accept="text/event-stream, application/json"
+        )
 
 
 class ChunkStream:
-    """The chunks of one streamed reply, unwrapped from `{"response": …}`. Raises UpstreamFailure when the
+    """The chunks of one streamed reply, unwrapped from `{"response": …}`. Raises GoogleError when the
     stream breaks, times out or carries an error; `aclose()` frees the connection early."""
 
     __slots__ = ("_decoder", "_host", "_reply")
@@ -151,7 +113,7 @@ class ChunkStream:
                 try:
                     data = await content.readany()
                 except (aiohttp.ClientError, TimeoutError) as exc:
-                    raise UpstreamFailure(f"the stream from {self._host} broke off ({_words(exc)})") from None
+                    raise generation_failure(f"the stream from {self._host} broke off ({network_words(exc)})") from None
                 events = decoder.feed(data) if data else decoder.finish()
                 for event in events:
                     chunk = self._parse(event.data)
@@ -169,26 +131,16 @@ class ChunkStream:
         try:
             chunk = event_json(data)
         except ValueError:
-            raise UpstreamFailure(f"the stream from {self._host} sent data that is not JSON", 502, data) from None
+            raise generation_failure(f"the stream from {self._host} sent data that is not JSON", 502, data) from None
         if chunk is None:
             return None
         error = chunk.get("error")
         if isinstance(error, dict):
             code = error.get("code")
             status = code if isinstance(code, int) and 400 <= code < 600 else 500
-            raise UpstreamFailure(f"the stream from {self._host} carried an error", status, orjson.dumps(chunk))
+            raise generation_failure(f"the stream from {self._host} carried an error", status, orjson.dumps(chunk))
         return chunk
 
 
 def _host(url: str) -> str:
     return urllib.parse.urlsplit(url).netloc
-
-
-def _words(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect ({exc.os_error.strerror or exc.os_error})"
-    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
-        return "the server closed the connection"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -117,23 +117,21 @@ async def cancel_login(request: ProxyRequest, login_id: str) -> HTTPResponse:
 
 
 def _accounts_reply(ctx: ProxyContext) -> dict[str, Any]:
-    registry = ctx.accounts
+    registry = ctx.registry
     if registry is None:
         return {"accounts": [], "error": None}
     return {"accounts": [_view(ctx, account) for account in registry.accounts], "error": registry.error}
 
 
 def _view(ctx: ProxyContext, account: Account) -> dict[str, Any]:
-    pool = getattr(ctx, "pool", None)
-    if pool is None:
-        return account_view(account)
+    pool = ctx.pool
     return account_view(
         account, cooldowns=pool.state.active_cooldowns(time.time()), last_used=pool.state.last_used(account.id)
     )
 
 
 def _running(ctx: ProxyContext) -> tuple[AccountRegistry, AccountService]:
-    registry = ctx.accounts
+    registry = ctx.registry
     service = registry.service if registry is not None else None
     if registry is None or service is None:
         raise NoAccountAvailable("the account registry is not running in this proxy")

@@ -9,7 +9,7 @@ import time
 from sanic.response import HTTPResponse
 
 from trayagent.errors import RouteNotFound
-from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
+from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest, Runtime
 from trayagent.proxy.metrics import CONTENT_TYPE
 from trayagent.proxy.monitor import db as monitordb
 from trayagent.proxy.monitor.query import parse_log_filter, parse_stats_query
@@ -18,41 +18,42 @@ from trayagent.proxy.replies import json_reply
 
 async def status(request: ProxyRequest) -> HTTPResponse:
     ctx = request.app.ctx
-    proxy = ctx.config.proxy
+    runtime = ctx.runtime
+    config, proxy = runtime.config, runtime.config.proxy
     requests, errors = await _last_hour(ctx)
     return json_reply(
         {
             "state": "running",
             "version": ctx.version,
-            "address": ctx.address(),
+            "address": runtime.address(),
             "port": proxy.port,
             "allow_lan_access": proxy.allow_lan_access,
             "auth_mode": proxy.auth_mode,
             "effective_auth_mode": proxy.effective_auth_mode,
-            "api_key_source": ctx.api_key.source,
-            "api_key_masked": ctx.api_key.masked,
-            "config_path": str(ctx.config.source) if ctx.config.source else None,
-            "config_error": ctx.config_error,
-            "config_warnings": list(ctx.config.warnings),
+            "api_key_source": runtime.api_key.source,
+            "api_key_masked": runtime.api_key.masked,
+            "config_path": str(config.source) if config.source else None,
+            "config_error": runtime.config_error,
+            "config_warnings": list(config.warnings),
             "uptime_s": round(time.time() - ctx.started_at, 1),
             "accounts": _account_counts(ctx),
             "requests": {"last_hour": requests, "errors_last_hour": errors},
-            "base_urls": base_urls(ctx),
+            "base_urls": base_urls(runtime),
             "monitor": _monitor_state(ctx),
         }
     )
 
 
-def base_urls(ctx: ProxyContext) -> dict[str, str]:
+def base_urls(runtime: Runtime) -> dict[str, str]:
     """What each kind of client puts in its base URL setting (on this machine)."""
-    proxy = ctx.config.proxy
+    proxy = runtime.config.proxy
     host = "127.0.0.1" if proxy.bind_host in ("0.0.0.0", "::", "") else proxy.bind_host
     base = f"http://{host}:{proxy.port}"
     return {"openai": f"{base}/v1", "anthropic": base, "gemini": base}
 
 
 def _account_counts(ctx: ProxyContext) -> dict[str, object]:
-    registry = ctx.accounts
+    registry = ctx.registry
     if registry is None:
         return {"total": 0, "available": 0, "disabled": 0, "needs_verification": 0, "error": None}
     return {**registry.counts(), "error": registry.error}

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib import resources
 from typing import Any
@@ -83,7 +84,7 @@ async def logout(request: ProxyRequest) -> HTTPResponse:
 
 async def api_key(request: ProxyRequest) -> HTTPResponse:
     """The key itself, for the page's copy button (asked for only on click)."""
-    return json_reply({"api_key": request.app.ctx.api_key.value}, headers={"Cache-Control": "no-store"})
+    return json_reply({"api_key": request.app.ctx.runtime.api_key.value}, headers={"Cache-Control": "no-store"})
 
 
 def _file(name: str) -> HTTPResponse:
@@ -94,7 +95,9 @@ def _file(name: str) -> HTTPResponse:
     return HTTPResponse(data, headers=dict(_SECURITY), content_type=_TYPES[name.rsplit(".", 1)[1]])
 
 
+@functools.cache
 def _read_bytes(name: str) -> bytes:
+    """A shipped file, read once (never on the event loop per request); names are checked before they get here."""
     return resources.files("trayagent.ui").joinpath(name).read_bytes()
 
 

@@ -1,0 +1,213 @@
+"""The relay: the one I/O shell around every AI route. Body in, front end, dispatcher, bytes out, request logged.
+
+A front end (translate/) is pure; everything with a socket or a clock happens here: the body limit while reading,
+the no-account answer, headers with the first chunk, keep-alives on long silences, the error event after the first
+byte, and the request log's exchange, opened and closed here whatever happens (`_Logged`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from types import TracebackType
+from typing import Any
+
+import orjson
+from sanic.response import HTTPResponse
+
+from trayagent.errors import NeedsUser, ProxyError, StreamBroken
+from trayagent.proxy.body import parse_json_object, read_body
+from trayagent.proxy.context import ProxyContext, ProxyRequest
+from trayagent.proxy.dispatch import Dispatcher
+from trayagent.proxy.exchange import Exchange
+from trayagent.proxy.exhaustion import NO_ACCOUNT_MESSAGE
+from trayagent.redact import redact
+from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, Frontend, RandomIds
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_S = 15.0  # silence after which a stream gets its protocol's keep-alive
+IDS = RandomIds(lambda size: os.urandom(size // 2).hex(), time.time)
+_NOTED: set[str] = set()  # notes already logged (bounded by the front ends' fixed texts)
+_NOT_SERVED = (
+    "this version of trayagent does not forward this protocol to Google yet (Gemini-native /v1beta routes work)"
+)
+
+
+class _Logged:
+    """The exchange's life as one context: a ProxyError closes it with its status, the client going away with 499,
+    anything else with 500; the observers (monitor, metrics) always get it."""
+
+    __slots__ = ("ctx", "exchange")
+
+    def __init__(self, ctx: ProxyContext, exchange: Exchange) -> None:
+        self.ctx = ctx
+        self.exchange = exchange
+
+    async def __aenter__(self) -> Exchange:
+        return self.exchange
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        exchange = self.exchange
+        if exchange.status == 0:
+            if exc is None:
+                exchange.close(200)
+            elif isinstance(exc, ProxyError):
+                exchange.close(exc.status_code, exc.message)
+            elif isinstance(exc, asyncio.CancelledError | ConnectionError):
+                exchange.close(499, "the client went away")
+            else:
+                exchange.close(500, "trayagent hit an internal error; the details are in its log")
+        self.ctx.finish(exchange)
+
+
+async def relay(
+    request: ProxyRequest, protocol: ClientProtocol, frontend: Frontend | None, params: dict[str, str]
+) -> HTTPResponse | None:
+    """Serve one AI request through `frontend` (None: a protocol with no front end yet, answered 503)."""
+    ctx = request.app.ctx
+    runtime = ctx.runtime
+    exchange = Exchange(protocol, request.path, "", stream=False, keep_bodies=runtime.config.monitor.log_bodies)
+    async with _Logged(ctx, exchange):
+        raw = await read_body(request, runtime.config.proxy.max_body_bytes)
+        exchange.note_raw_request(raw)
+        body = parse_json_object(raw)
+        model = body.get("model")
+        exchange.client_model = model if isinstance(model, str) else params.get("target", "")
+        if frontend is None:
+            raise _unavailable(ctx)
+        catalog = ctx.catalog(runtime)
+        query = {name: values[0] for name, values in request.args.items()} if request.args else {}
+        target = ClientTarget(request.path, params, query, request.headers, catalog.upstream_model)
+        call = frontend.parse(body, target)
+        exchange.client_model, exchange.stream = call.hub.model, call.stream
+        _log_notes(call)
+        dispatcher = _dispatcher(ctx)
+        if call.stream and call.operation == "generate":
+            await _stream(request, frontend, call, dispatcher, exchange)
+            return None
+        if call.operation == "count_tokens":
+            reply, headers = await dispatcher.count_tokens(call.hub, exchange)
+        else:
+            reply, headers = await dispatcher.complete(call.hub, exchange)
+        response = _json(frontend.render(call, reply, IDS), {**headers, **call.headers})
+        exchange.note_response(response.body or b"")
+        exchange.mark_first_byte()
+        return response
+
+
+def _json(value: Any, headers: dict[str, str]) -> HTTPResponse:
+    return HTTPResponse(orjson.dumps(value), status=200, headers=headers, content_type="application/json")
+
+
+async def _stream(
+    request: ProxyRequest, frontend: Frontend, call: ClientCall, dispatcher: Dispatcher, exchange: Exchange
+) -> None:
+    """Headers go out with the first chunk; a failure after that becomes the protocol's error event, never a
+    silent end. The exchange closes with 200, the failure's status, or (client gone) 499 from `_Logged`."""
+    reply = await dispatcher.stream(call.hub, exchange)
+    try:
+        encoder = frontend.encoder(call, IDS)
+        response = await request.respond(
+            headers={**reply.headers, **call.headers, "Cache-Control": "no-cache"},
+            content_type=frontend.media_type(call),
+        )
+        exchange.mark_first_byte()
+        keepalive = _KeepAlive(response, encoder.keepalive()) if KEEPALIVE_S > 0 else None
+        error: str | None = None
+        try:
+            async for chunk in reply.chunks():
+                data = encoder.feed(chunk)
+                if data:
+                    exchange.note_response(data)
+                    await response.send(data)
+                    if keepalive is not None:
+                        keepalive.sent()
+        except Exception as exc:  # headers are out: whatever happened, the client reads it as a last event
+            broken = exc if isinstance(exc, StreamBroken) else _unexpected(exc)
+            data, status, error = encoder.fail(broken), broken.status_code, broken.message
+        else:
+            data, status, error = encoder.finish(), 200, None
+        finally:
+            if keepalive is not None:
+                keepalive.stop()
+        if data:
+            exchange.note_response(data)
+            await response.send(data)
+        await response.eof()
+        exchange.close(status, error)
+    finally:
+        reply.close()
+
+
+class _KeepAlive:
+    """Sends the protocol's keep-alive when nothing went out for KEEPALIVE_S: one timer per stream, not per chunk."""
+
+    __slots__ = ("_data", "_handle", "_last", "_loop", "_response", "_task")
+
+    def __init__(self, response: Any, data: bytes) -> None:
+        self._response = response
+        self._data = data
+        self._loop = asyncio.get_running_loop()
+        self._last = self._loop.time()
+        self._task: asyncio.Task[None] | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        if data:
+            self._handle = self._loop.call_later(KEEPALIVE_S, self._check)
+
+    def sent(self) -> None:
+        self._last = self._loop.time()
+
+    def _check(self) -> None:
+        idle = self._loop.time() - self._last
+        if idle >= KEEPALIVE_S and (self._task is None or self._task.done()):
+            self._task = self._loop.create_task(self._response.send(self._data))
+            self._last = self._loop.time()
+            idle = 0.0
+        self._handle = self._loop.call_later(max(KEEPALIVE_S - idle, 0.5), self._check)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
+def _unexpected(exc: Exception) -> StreamBroken:
+    log.error("a stream failed part-way", exc_info=exc)
+    return StreamBroken("trayagent hit an internal error part-way through the reply; the details are in its log")
+
+
+def _dispatcher(ctx: ProxyContext) -> Dispatcher:
+    backend = ctx.backend
+    if backend is None:
+        raise _no_account(ctx)
+    return backend.dispatcher  # with no usable account, the dispatcher's exhaustion error says why
+
+
+def _no_account(ctx: ProxyContext) -> NeedsUser:
+    registry = ctx.registry
+    counts = registry.counts() if registry is not None else {"total": 0, "available": 0}
+    if counts["total"] == 0:
+        return NeedsUser(NO_ACCOUNT_MESSAGE)
+    return NeedsUser(
+        f"all {counts['total']} Google account(s) are disabled or need verification: "
+        "see `trayagent accounts list`, then sign in again or verify them"
+    )
+
+
+def _unavailable(ctx: ProxyContext) -> NeedsUser:
+    registry = ctx.registry
+    if registry is None or not registry.enabled():
+        return _no_account(ctx)
+    return NeedsUser(f"{len(registry.enabled())} Google account(s) are ready, but {_NOT_SERVED}")
+
+
+def _log_notes(call: ClientCall) -> None:
+    for note in call.notes:
+        if note not in _NOTED and len(_NOTED) < 1000:
+            _NOTED.add(note)
+            log.info("%s", redact(note))

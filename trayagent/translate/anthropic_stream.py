@@ -1,0 +1,194 @@
+"""Gemini chunks → Anthropic's stream events, in exactly the order the SDKs and Claude Code expect.
+
+    message_start, then per block content_block_start → content_block_delta… → content_block_stop,
+    then message_delta (stop_reason, usage) and message_stop; `ping` on long silences.
+
+A thinking block gets its `signature_delta` just before it stops. When Google breaks part-way (or ends with a
+broken reply) the stream ends with one `error` event carrying Anthropic's error body, as Anthropic's own API does:
+open blocks are left unclosed, because Claude Code keeps every block it saw stop and would keep a half tool call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
+
+import orjson
+
+from trayagent.errors import ProxyError
+from trayagent.translate.anthropic_reply import (
+    first_candidate,
+    parts_of,
+    stop_of,
+    text_of,
+    thinking_of,
+    tool_use_of,
+    usage_of,
+)
+from trayagent.translate.anthropic_request import Echo
+from trayagent.translate.error_shapes import render_anthropic_error
+from trayagent.translate.hub import ReplyIds, sse_event
+
+PING = sse_event(b'{"type":"ping"}', "ping")
+_Block = Literal["text", "thinking", "tool_use"]
+_T = TypeVar("_T")
+
+
+def _latest(source: Mapping[str, Any], key: str, kind: type[_T], previous: _T | None) -> _T | None:
+    value = source.get(key)
+    return value if isinstance(value, kind) else previous
+
+
+def _event(name: str, payload: Mapping[str, Any]) -> bytes:
+    return sse_event(orjson.dumps(payload), name)
+
+
+class MessagesEncoder:
+    """One streamed reply. Every method returns the bytes to write now (possibly b"")."""
+
+    __slots__ = (
+        "_echo",
+        "_feedback",
+        "_finish",
+        "_finish_message",
+        "_ids",
+        "_index",
+        "_keep",
+        "_open",
+        "_over",
+        "_started",
+        "_tail",
+        "_tools",
+        "_usage",
+        "_visible",
+    )
+
+    def __init__(self, echo: Echo, ids: ReplyIds) -> None:
+        self._echo = echo
+        self._ids = ids
+        self._started = False
+        self._over = False
+        self._open: _Block | None = None
+        self._index = -1
+        self._tools = 0
+        self._visible = False
+        self._tail = ""  # the end of the open text block, as long as the longest stop sequence
+        self._keep = max(map(len, echo.stop_sequences), default=0)
+        self._finish: str | None = None
+        self._finish_message: str | None = None
+        self._feedback: Mapping[str, Any] | None = None
+        self._usage: Mapping[str, Any] | None = None
+
+    def feed(self, chunk: Mapping[str, Any]) -> bytes:
+        if self._over:
+            return b""
+        # The last usage, feedback and finish seen are the reply's (as merge_chunks keeps them).
+        self._usage = _latest(chunk, "usageMetadata", dict, self._usage)
+        self._feedback = _latest(chunk, "promptFeedback", dict, self._feedback)
+        out = b"" if self._started else self._message_start()
+        candidate = first_candidate(chunk)
+        self._finish = _latest(candidate, "finishReason", str, self._finish)
+        self._finish_message = _latest(candidate, "finishMessage", str, self._finish_message)
+        for part in parts_of(candidate):
+            out += self._part(part)
+        return out
+
+    def finish(self) -> bytes:
+        if self._over:
+            return b""
+        out = b"" if self._started else self._message_start()
+        stop = stop_of(
+            self._echo,
+            self._finish,
+            self._feedback,
+            tools=self._tools > 0,
+            visible=self._visible,
+            last_text=self._tail if self._open == "text" else "",
+            finish_message=self._finish_message,
+        )
+        if isinstance(stop, ProxyError):
+            return out + self.fail(stop)
+        self._over = True
+        delta: dict[str, Any] = {"stop_reason": stop.reason, "stop_sequence": stop.sequence}
+        if stop.details is not None:
+            delta["stop_details"] = stop.details
+        return (
+            out
+            + self._close()
+            + _event("message_delta", {"type": "message_delta", "delta": delta, "usage": usage_of(self._usage)})
+            + _event("message_stop", {"type": "message_stop"})
+        )
+
+    def fail(self, error: ProxyError) -> bytes:
+        if self._over:
+            return b""
+        self._over = True
+        return _event("error", render_anthropic_error(error))
+
+    def keepalive(self) -> bytes:
+        return b"" if self._over else PING
+
+    def _message_start(self) -> bytes:
+        self._started = True
+        message: dict[str, Any] = {
+            "id": self._ids.new("msg_"),
+            "type": "message",
+            "role": "assistant",
+            "model": self._echo.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": usage_of(self._usage),
+        }
+        return _event("message_start", {"type": "message_start", "message": message})
+
+    def _part(self, part: Mapping[str, Any]) -> bytes:
+        if part.get("thought"):
+            thinking, signature = thinking_of(self._echo, part)
+            if not thinking and not signature:
+                return b""
+            out = b""
+            if self._open != "thinking":
+                out += self._start({"type": "thinking", "thinking": "", "signature": ""}, "thinking")
+            if thinking:
+                out += self._delta({"type": "thinking_delta", "thinking": thinking})
+            if signature:
+                # A signature closes its thought (the merged reply splits there too).
+                out += self._delta({"type": "signature_delta", "signature": signature}) + self._close()
+            return out
+        call = part.get("functionCall")
+        if isinstance(call, dict):
+            if self._echo.single_tool and self._tools:
+                return b""
+            block = tool_use_of(self._echo, call, self._ids)
+            self._tools += 1
+            self._visible = True
+            out = self._start({**block, "input": {}}, "tool_use")
+            out += self._delta({"type": "input_json_delta", "partial_json": orjson.dumps(block["input"]).decode()})
+            return out + self._close()
+        text = text_of(part)
+        if not text:
+            return b""
+        self._visible = True
+        out = b"" if self._open == "text" else self._start({"type": "text", "text": ""}, "text")
+        if self._keep:
+            self._tail = (self._tail + text)[-self._keep :]
+        return out + self._delta({"type": "text_delta", "text": text})
+
+    def _start(self, block: Mapping[str, Any], kind: _Block) -> bytes:
+        out = self._close()
+        self._index += 1
+        self._open = kind
+        self._tail = ""
+        return out + _event(
+            "content_block_start", {"type": "content_block_start", "index": self._index, "content_block": block}
+        )
+
+    def _delta(self, delta: Mapping[str, Any]) -> bytes:
+        return _event("content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta})
+
+    def _close(self) -> bytes:
+        if self._open is None:
+            return b""
+        self._open = None
+        return _event("content_block_stop", {"type": "content_block_stop", "index": self._index})

@@ -1,0 +1,327 @@
+"""The OpenAI Responses API front end (`POST /v1/responses`): a request body → a Gemini request, and Gemini's
+reply → the `response` object or its event stream. Codex CLI is the client it is shaped for.
+
+The input and the tools are read by openai_responses_input.py and openai_responses_tools.py, the reply is built
+by openai_responses_reply.py; this module reads the top-level fields and assembles the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from trayagent.errors import BadRequest, ProxyError
+from trayagent.translate.error_shapes import render_openai_error
+from trayagent.translate.gemini import first_user_text
+from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, HubRequest, ReplyIds, session_key
+from trayagent.translate.openai_responses_input import read_conversation
+from trayagent.translate.openai_responses_reply import ResponsesEcho, ResponseStream
+from trayagent.translate.openai_responses_tools import collect_tools, function_calling
+from trayagent.translate.schema import clean_schema
+from trayagent.translate.thinking import Effort, max_output_tokens, model_family, thinking_config
+
+# Fields with a meaning here (read below).
+HANDLED = frozenset(
+    {
+        "model", "input", "instructions", "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls",
+        "text", "reasoning", "max_output_tokens", "temperature", "top_p", "top_logprobs", "truncation", "metadata",
+        "store", "include", "prompt_cache_key", "previous_response_id", "background", "max_tool_calls",
+    }
+)  # fmt: skip
+# Accepted and ignored: they steer OpenAI's own service and mean nothing to Google. Nested ones too:
+# text.verbosity (a length hint Gemini has no knob for), reasoning.context (we replay every reasoning item the
+# client sends), a content part's `detail` and `prompt_cache_breakpoint`, stream_options.include_obfuscation.
+IGNORED = frozenset(
+    {
+        "client_metadata",  # Codex's session and turn ids (the session comes from prompt_cache_key)
+        "prompt_cache_retention",
+        "prompt_cache_options",
+        "safety_identifier",
+        "user",
+        "service_tier",
+    }
+)
+# Features that need state or services this proxy does not have: a 400 whenever they are asked for.
+UNSUPPORTED = {
+    "conversation": "conversations are not stored here; send the whole conversation in input",
+    "prompt": "prompt templates live on OpenAI's side",
+    "context_management": "server-side compaction is not done here",
+    "moderation": "moderation is not done here",
+    "image": "image context settings are not supported",
+    "access_programs": "access programs are OpenAI's",
+    "background_options": "background responses are not supported",
+}
+INCLUDABLE = frozenset(
+    {
+        "reasoning.encrypted_content",  # always given: the reasoning blob carries the thought signatures
+        # About items of hosted tools, which are dropped here: there is never anything to include.
+        "file_search_call.results",
+        "web_search_call.results",
+        "web_search_call.action.sources",
+        "message.input_image.image_url",
+        "computer_call_output.output.image_url",
+        "code_interpreter_call.outputs",
+    }
+)
+# reasoning.effort → thinking.py's effort; xhigh sits between high and max, and max is the model's top budget.
+EFFORTS: Mapping[str, Effort] = {
+    "none": "none", "minimal": "minimal", "low": "low", "medium": "medium", "high": "high", "xhigh": "high",
+    "max": "max",
+}  # fmt: skip
+SUMMARIES = frozenset({"auto", "concise", "detailed"})
+DROPPED_TOOLS_HEADER = "X-Trayagent-Dropped-Tools"
+
+
+class ResponsesFrontend:
+    protocol: ClientProtocol = "openai"
+
+    def parse(self, body: dict[str, Any], target: ClientTarget) -> ClientCall:
+        _check_fields(body)
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise BadRequest("model: required")
+        upstream = target.upstream_model(model)
+        family = model_family(upstream)
+        stream = _flag(body, "stream", False)
+        store = _flag(body, "store", True)
+        _no_stored_state(body, store)
+
+        groups: list[tuple[str, object]] = [("tools", body["tools"])] if body.get("tools") is not None else []
+        items = body.get("input")
+        if isinstance(items, list):
+            groups += [(f"input[{i}].tools", item.get("tools")) for i, item in enumerate(items) if _declares(item)]
+        tools = collect_tools(groups, upstream)
+        tool_config, declarations = function_calling(body.get("tool_choice"), tools)
+        conversation = read_conversation(items, body.get("instructions"), family)
+
+        effort, summary = _reasoning(body.get("reasoning"))
+        generation = _generation(body, upstream, effort, summary is not None, family == "claude")
+        text_format, verbosity = _text(body.get("text"), generation)
+
+        request: dict[str, Any] = {"contents": conversation.contents}
+        if conversation.system:
+            request["systemInstruction"] = {"parts": conversation.system}
+        if declarations:
+            request["tools"] = [{"functionDeclarations": declarations}]
+        if tool_config is not None:
+            request["toolConfig"] = tool_config
+        if generation:
+            request["generationConfig"] = generation
+
+        parallel = _flag(body, "parallel_tool_calls", True)
+        echo = ResponsesEcho(
+            model=model,
+            family=family,
+            names=tools.names,
+            summary=summary is not None,
+            parallel=parallel,
+            fields=_echoed(body, store, parallel, effort, summary, text_format, verbosity),
+        )
+        client_session = _optional_str(body, "prompt_cache_key") or target.headers.get("session-id")
+        notes = [*tools.notes, *conversation.notes]
+        headers = {}
+        if tools.dropped:
+            headers[DROPPED_TOOLS_HEADER] = ",".join(tools.dropped)
+            notes.append("hosted tools with no Google counterpart were dropped: " + ", ".join(tools.dropped))
+        if body.get("truncation") == "auto":
+            notes.append("truncation auto: an input over the context window is not trimmed here")
+        return ClientCall(
+            hub=HubRequest(model, request, session_key(first_user_text(request), client_session)),
+            stream=stream,
+            echo=echo,
+            headers=headers,
+            notes=tuple(notes),
+        )
+
+    def media_type(self, call: ClientCall) -> str:
+        return "text/event-stream"
+
+    def encoder(self, call: ClientCall, ids: ReplyIds) -> ResponseStream:
+        return ResponseStream(call.echo, ids)
+
+    def render(self, call: ClientCall, reply: Mapping[str, Any], ids: ReplyIds) -> Any:
+        builder = ResponseStream(call.echo, ids, events=False)
+        builder.feed(reply)
+        builder.finish()
+        return builder.response
+
+    def render_error(self, error: ProxyError) -> dict[str, Any]:
+        return render_openai_error(error)
+
+
+RESPONSES = ResponsesFrontend()
+
+
+def _check_fields(body: Mapping[str, Any]) -> None:
+    for key, value in body.items():
+        if key in HANDLED or key in IGNORED or value is None:
+            continue
+        if key in UNSUPPORTED:
+            raise BadRequest(f"{key}: {UNSUPPORTED[key]}")
+        raise BadRequest(f"{key}: unsupported field")
+
+
+def _no_stored_state(body: Mapping[str, Any], store: bool) -> None:
+    previous = body.get("previous_response_id")
+    if previous is not None:
+        why = "store is false, so no response was kept" if store is False else "this proxy keeps no responses"
+        raise BadRequest(f"previous_response_id: {why}; send the whole conversation in input (got {previous!r})")
+    if _flag(body, "background", False):
+        raise BadRequest("background: background responses are not supported; stream instead")
+    if body.get("top_logprobs") not in (None, 0):
+        raise BadRequest("top_logprobs: log probabilities are not available")
+    if body.get("stream_options") is not None and not isinstance(body["stream_options"], dict):
+        raise BadRequest("stream_options: expected an object")
+    include = body.get("include") or []
+    if not isinstance(include, list) or not all(isinstance(value, str) for value in include):
+        raise BadRequest("include: expected a list of strings")
+    for value in include:
+        if value == "message.output_text.logprobs":
+            raise BadRequest("include: message.output_text.logprobs: log probabilities are not available")
+        if value not in INCLUDABLE:
+            raise BadRequest(f"include: {value!r} is not supported")
+
+
+def _declares(item: object) -> bool:
+    return isinstance(item, dict) and item.get("type") == "additional_tools"
+
+
+def _reasoning(reasoning: object) -> tuple[str | None, str | None]:
+    """`reasoning` → (effort, summary) as the client gave them, checked."""
+    if reasoning is None:
+        return None, None
+    if not isinstance(reasoning, dict):
+        raise BadRequest("reasoning: expected an object")
+    for key in reasoning:
+        if key not in ("effort", "summary", "generate_summary", "context"):
+            raise BadRequest(f"reasoning.{key}: unsupported field")
+    effort = reasoning.get("effort")
+    if effort is not None and effort not in EFFORTS:
+        raise BadRequest(f"reasoning.effort: expected one of {', '.join(sorted(EFFORTS))}")
+    summary = reasoning.get("summary", reasoning.get("generate_summary"))
+    if summary is not None and summary not in SUMMARIES:
+        raise BadRequest("reasoning.summary: expected auto, concise or detailed")
+    if reasoning.get("context") not in (None, "auto", "current_turn", "all_turns"):
+        raise BadRequest("reasoning.context: expected auto, current_turn or all_turns")
+    return effort, summary
+
+
+def _generation(
+    body: Mapping[str, Any], upstream: str, effort: str | None, summary: bool, claude: bool
+) -> dict[str, Any]:
+    generation: dict[str, Any] = {}
+    temperature = _number(body, "temperature", 0.0, 2.0)
+    if temperature is not None:
+        generation["temperature"] = temperature
+    top_p = _number(body, "top_p", 0.0, 1.0)
+    if top_p is not None:
+        generation["topP"] = top_p
+    requested = body.get("max_output_tokens")
+    if requested is not None and (not isinstance(requested, int) or isinstance(requested, bool) or requested < 1):
+        raise BadRequest("max_output_tokens: expected a positive integer")
+    # A summary needs the thoughts; asked without an effort, the model thinks as much as it likes (budget -1).
+    # Claude's thoughts always come back: its signed thinking must be replayed whole on the next turn.
+    thinking = thinking_config(
+        upstream,
+        effort=EFFORTS[effort] if effort is not None else None,
+        budget=-1 if summary and effort is None else None,
+        include_thoughts=summary or claude,
+    )
+    budget = thinking.get("thinkingBudget") if thinking else None
+    limit = max_output_tokens(upstream, requested, budget if isinstance(budget, int) else None)
+    if limit is not None:
+        generation["maxOutputTokens"] = limit
+    if thinking:
+        generation["thinkingConfig"] = thinking
+    if body.get("truncation") not in (None, "auto", "disabled"):
+        raise BadRequest("truncation: expected auto or disabled")
+    return generation
+
+
+def _text(text: object, generation: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """`text.format` → the response MIME type and schema; (the format, the verbosity) as the response echoes."""
+    if text is None:
+        return {"type": "text"}, "medium"
+    if not isinstance(text, dict):
+        raise BadRequest("text: expected an object")
+    for key in text:
+        if key not in ("format", "verbosity"):
+            raise BadRequest(f"text.{key}: unsupported field")
+    verbosity = text.get("verbosity") or "medium"
+    if verbosity not in ("low", "medium", "high"):
+        raise BadRequest("text.verbosity: expected low, medium or high")
+    format_ = text.get("format") or {"type": "text"}
+    kind = format_.get("type") if isinstance(format_, dict) else None
+    if kind == "json_schema":
+        schema, name = format_.get("schema"), format_.get("name")
+        if not isinstance(name, str) or not name:
+            raise BadRequest("text.format.name: required")
+        if not isinstance(schema, dict):
+            raise BadRequest("text.format.schema: expected a JSON Schema object")
+        cleaned = clean_schema(schema)
+        description = format_.get("description")
+        if isinstance(description, str) and description and "description" not in cleaned:
+            cleaned["description"] = description
+        generation["responseMimeType"] = "application/json"
+        generation["responseSchema"] = cleaned
+    elif kind == "json_object":
+        generation["responseMimeType"] = "application/json"
+    elif kind != "text":
+        raise BadRequest("text.format.type: expected text, json_object or json_schema")
+    return format_, verbosity
+
+
+def _echoed(
+    body: Mapping[str, Any],
+    store: bool,
+    parallel: bool,
+    effort: str | None,
+    summary: str | None,
+    text_format: dict[str, Any],
+    verbosity: str,
+) -> dict[str, Any]:
+    """The request settings a `response` object repeats, as the client gave them."""
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadRequest("metadata: expected an object of strings")
+    return {
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "metadata": metadata or {},
+        "parallel_tool_calls": parallel,
+        "previous_response_id": None,
+        "prompt_cache_key": body.get("prompt_cache_key"),
+        "reasoning": {"effort": effort, "summary": summary},
+        "store": store,
+        "temperature": body.get("temperature"),
+        "text": {"format": text_format, "verbosity": verbosity},
+        "tool_choice": body.get("tool_choice") or "auto",
+        "tools": body.get("tools") or [],
+        "top_p": body.get("top_p"),
+        "truncation": body.get("truncation") or "disabled",
+    }
+
+
+def _flag(body: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise BadRequest(f"{key}: expected true or false")
+    return value
+
+
+def _number(body: Mapping[str, Any], key: str, low: float, high: float) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise BadRequest(f"{key}: expected a number from {low:g} to {high:g}")
+    return value
+
+
+def _optional_str(body: Mapping[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{key}: expected a string")
+    return value or None

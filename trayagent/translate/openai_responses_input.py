@@ -1,0 +1,260 @@
+"""The `input` of a Responses request as a Gemini conversation: messages, function and custom tool calls with
+their outputs, and reasoning items whose blob puts the thought signatures back onto the parts they came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from trayagent.errors import BadRequest
+from trayagent.translate import reasoning_blob
+from trayagent.translate.media import media_part
+from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, gemini_name
+
+_ROLES = {"user": "user", "assistant": "model", "system": "system", "developer": "system"}
+_TEXT_PARTS = ("input_text", "output_text", "text")
+_AUDIO_MIME = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+
+
+@dataclass(slots=True)
+class Conversation:
+    contents: list[dict[str, Any]] = field(default_factory=list)
+    system: list[dict[str, Any]] = field(default_factory=list)  # systemInstruction parts, in order
+    notes: list[str] = field(default_factory=list)
+
+
+def read_conversation(input_: object, instructions: object, family: str) -> Conversation:
+    """`instructions` and `input` → contents and system parts. `family` is the upstream model family: a blob
+    from another family holds signatures that model would refuse, so they are not replayed."""
+    reader = _Reader(family)
+    if instructions is not None:
+        if not isinstance(instructions, str):
+            raise BadRequest("instructions: expected a string")
+        if instructions:
+            reader.out.system.append({"text": instructions})
+    if isinstance(input_, str):
+        reader.add("user", [{"text": input_}] if input_ else [])
+    elif isinstance(input_, list):
+        for index, item in enumerate(input_):
+            reader.item(f"input[{index}]", item)
+    else:
+        raise BadRequest("input: expected a string or a list of input items")
+    reader.finish()
+    return reader.out
+
+
+class _Reader:
+    def __init__(self, family: str) -> None:
+        self.out = Conversation()
+        self._family = family
+        self._calls: dict[str, str] = {}  # call_id → Gemini function name, for the outputs
+        self._unanswered: dict[str, str] = {}  # call_id → where the call stands in input
+        self._signatures: list[reasoning_blob.Entry] = []  # for the model turn being built
+        self._unreplayed = 0
+
+    def add(self, role: str, parts: list[dict[str, Any]]) -> None:
+        if role == "user":
+            self._resolve()
+        if not parts:
+            return
+        contents = self.out.contents
+        if contents and contents[-1]["role"] == role:
+            contents[-1]["parts"].extend(parts)  # adjacent same-role items make one turn
+        else:
+            contents.append({"role": role, "parts": parts})
+
+    def item(self, path: str, item: object) -> None:
+        if not isinstance(item, dict):
+            raise BadRequest(f"{path}: expected an input item object")
+        kind = item.get("type", "message")
+        if kind == "message":
+            self._message(path, item)
+        elif kind in ("function_call", "custom_tool_call"):
+            self._call(path, item, kind == "custom_tool_call")
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            self._output(path, item)
+        elif kind == "reasoning":
+            self._reasoning(path, item)
+        elif kind == "additional_tools":
+            pass  # declared with the top-level tools (openai_responses.py)
+        elif kind == "item_reference":
+            raise BadRequest(f"{path}: item_reference needs stored items, and this proxy stores none")
+        else:
+            raise BadRequest(f"{path}: input items of type {kind!r} are not supported")
+
+    def finish(self) -> None:
+        self._resolve()
+        if self._unanswered:
+            call_id, path = next(iter(self._unanswered.items()))
+            raise BadRequest(f"{path}: no function_call_output answers call_id {call_id!r}")
+        if not self.out.contents:
+            raise BadRequest("input: holds no message for the model")
+        if self._unreplayed:
+            self.out.notes.append(
+                f"{self._unreplayed} reasoning item(s) carried no signatures for this model and were not replayed"
+            )
+
+    def _message(self, path: str, item: Mapping[str, Any]) -> None:
+        role = _ROLES.get(item.get("role"))  # type: ignore[arg-type]
+        if role is None:
+            raise BadRequest(f"{path}.role: expected user, assistant, system or developer")
+        parts = _content(f"{path}.content", item.get("content"), role)
+        if role == "system":
+            self.out.system.extend(parts)
+        else:
+            self.add(role, parts)
+
+    def _call(self, path: str, item: Mapping[str, Any], custom: bool) -> None:
+        call_id = _text(item, "call_id", path)
+        name = gemini_name(_text(item, "name", path), _optional_text(item, "namespace", path))
+        if custom:
+            args: object = {CUSTOM_INPUT: _text(item, "input", path, empty=True)}
+        else:
+            arguments = _text(item, "arguments", path, empty=True)
+            try:
+                args = orjson.loads(arguments) if arguments.strip() else {}
+            except orjson.JSONDecodeError:
+                raise BadRequest(f"{path}.arguments: not valid JSON") from None
+            if not isinstance(args, dict):
+                raise BadRequest(f"{path}.arguments: expected a JSON object")
+        self._calls[call_id] = name
+        self._unanswered[call_id] = path
+        self.add("model", [{"functionCall": {"name": name, "args": args, "id": call_id}}])
+
+    def _output(self, path: str, item: Mapping[str, Any]) -> None:
+        call_id = _text(item, "call_id", path)
+        name = self._calls.get(call_id)
+        if name is None:
+            raise BadRequest(f"{path}.call_id: {call_id!r} answers no function_call before it in input")
+        self._unanswered.pop(call_id, None)
+        output = item.get("output")
+        extra: list[dict[str, Any]] = []
+        if isinstance(output, str):
+            result = output
+        elif isinstance(output, list):
+            parts = _content(f"{path}.output", output, "user")
+            result = "".join(part["text"] for part in parts if "text" in part)
+            extra = [part for part in parts if "text" not in part]  # images and files ride beside the result
+        else:
+            raise BadRequest(f"{path}.output: expected a string or a list of content parts")
+        response = {"name": name, "id": call_id, "response": {"result": result}}
+        self.add("user", [{"functionResponse": response}, *extra])
+
+    def _reasoning(self, path: str, item: Mapping[str, Any]) -> None:
+        try:
+            blob = reasoning_blob.unpack(item.get("encrypted_content"))
+        except reasoning_blob.CorruptBlob:
+            raise BadRequest(f"{path}.encrypted_content: this reasoning blob was altered") from None
+        if blob is None or blob.family != self._family:
+            # Another provider's reasoning, or signatures of another model family: nothing Google would take.
+            self._unreplayed += 1
+            return
+        thoughts = []
+        for entry in blob.entries:
+            if entry[0] == "t":
+                thoughts.append({"text": entry[1], "thought": True, "thoughtSignature": entry[2]})
+            else:
+                self._signatures.append(entry)
+        self.add("model", thoughts)
+
+    def _resolve(self) -> None:
+        """Put the blob's call and text signatures onto the model turn that just ended."""
+        if not self._signatures:
+            return
+        contents = self.out.contents
+        if contents and contents[-1]["role"] == "model":
+            parts = contents[-1]["parts"]
+            for entry in self._signatures:
+                _sign(parts, entry)
+        self._signatures = []
+
+
+def _sign(parts: list[dict[str, Any]], entry: reasoning_blob.Entry) -> None:
+    if entry[0] == "c":
+        for part in parts:
+            call = part.get("functionCall")
+            if call is not None and call.get("id") == entry[1]:
+                part.setdefault("thoughtSignature", entry[2])
+                return
+        return
+    for part in reversed(parts):
+        if "text" in part and not part.get("thought"):
+            part.setdefault("thoughtSignature", entry[1])
+            return
+    parts.append({"text": "", "thoughtSignature": entry[1]})
+
+
+def _content(path: str, content: object, role: str) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"text": content}] if content else []
+    if not isinstance(content, list):
+        raise BadRequest(f"{path}: expected a string or a list of content parts")
+    parts = []
+    for index, block in enumerate(content):
+        part = _part(f"{path}[{index}]", block)
+        if part is None:
+            continue
+        if role == "system" and "text" not in part:
+            raise BadRequest(f"{path}[{index}]: system and developer messages take text only")
+        parts.append(part)
+    return parts
+
+
+def _part(path: str, block: object) -> dict[str, Any] | None:
+    if not isinstance(block, dict):
+        raise BadRequest(f"{path}: expected a content part object")
+    kind = block.get("type")
+    if kind in _TEXT_PARTS or kind == "refusal":
+        text = block.get("refusal" if kind == "refusal" else "text")
+        if not isinstance(text, str):
+            raise BadRequest(f"{path}.{'refusal' if kind == 'refusal' else 'text'}: expected a string")
+        return {"text": text} if text else None
+    if kind == "input_image":
+        return _media(path, block, "image_url", "image/jpeg")
+    if kind == "input_file":
+        if isinstance(block.get("file_url"), str) and not block.get("file_data"):
+            return _media(path, block, "file_url", "application/pdf")
+        return _media(path, block, "file_data", "application/pdf")
+    if kind == "input_audio":
+        audio = block.get("input_audio")
+        if (
+            not isinstance(audio, dict)
+            or not isinstance(audio.get("data"), str)
+            or audio.get("format") not in _AUDIO_MIME
+        ):
+            raise BadRequest(f"{path}.input_audio: expected {{data: base64, format: mp3 or wav}}")
+        return {"inlineData": {"mimeType": _AUDIO_MIME[audio["format"]], "data": audio["data"]}}
+    raise BadRequest(f"{path}: content parts of type {kind!r} are not supported")
+
+
+def _media(path: str, block: Mapping[str, Any], key: str, default_mime: str) -> dict[str, Any]:
+    if block.get("file_id") is not None:
+        raise BadRequest(f"{path}.file_id: uploaded files are not served by this proxy; send the data or a URL")
+    source = block.get(key)
+    filename = block.get("filename")
+    part = (
+        media_part(source, default_mime, filename if isinstance(filename, str) else None)
+        if isinstance(source, str)
+        else None
+    )
+    if part is None:
+        raise BadRequest(f"{path}.{key}: expected a base64 data URL or an http(s) URL")
+    return part
+
+
+def _text(item: Mapping[str, Any], key: str, path: str, *, empty: bool = False) -> str:
+    value = item.get(key)
+    if not isinstance(value, str) or (not value and not empty):
+        raise BadRequest(f"{path}.{key}: expected a {'string' if empty else 'non-empty string'}")
+    return value
+
+
+def _optional_text(item: Mapping[str, Any], key: str, path: str) -> str | None:
+    value = item.get(key)
+    if value is None or isinstance(value, str):
+        return value or None
+    raise BadRequest(f"{path}.{key}: expected a string")

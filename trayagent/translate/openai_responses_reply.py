@@ -1,0 +1,361 @@
+"""The Responses reply built from Gemini parts: output items (reasoning, message, function_call,
+custom_tool_call), the event sequence the SDK and Codex read, and the final `response` object.
+
+One builder serves both paths: the stream encoder feeds it chunk by chunk and sends its events; `render` feeds
+it the merged reply with events off and returns the object. Thought signatures leave in reasoning items'
+`encrypted_content` (reasoning_blob.py): the open reasoning item takes those that arrive before it closes; a
+signature-only reasoning item goes out before the next item, or before the end, for those that come later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from trayagent.errors import ProxyError
+from trayagent.translate import reasoning_blob
+from trayagent.translate.hub import SSE_KEEPALIVE, ReplyIds, sse_event
+from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, ToolName
+from trayagent.translate.outcome import finish_explanation, finish_outcome, token_counts
+
+Status = Literal["completed", "incomplete", "failed"]
+_TERMINAL = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
+_IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp", "image/gif": "gif"}
+# ProxyError.kind → the ResponseError code the SDK knows; Codex retries server_error and rate_limit_exceeded
+# and shows invalid_prompt at once.
+_ERROR_CODES = {"rate_limit": "rate_limit_exceeded", "invalid_request": "invalid_prompt"}
+_CALLS = frozenset({"function_call", "custom_tool_call"})
+_ANSWERS = _CALLS | {"message", "image_generation_call"}
+Kind = Literal["reasoning", "message", "whole"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsesEcho:
+    """What the reply repeats or honours: the client's model name, the upstream family (for the blob), the
+    client's names of the declared tools, whether summaries were asked for, parallel calls, and the request
+    settings the `response` object echoes."""
+
+    model: str
+    family: str
+    names: Mapping[str, ToolName] = field(default_factory=dict)
+    summary: bool = False
+    parallel: bool = True
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Open:
+    """The reasoning or message item still receiving text."""
+
+    kind: Kind  # "whole": an item that arrives complete (a call, an image) and is never left open
+    index: int
+    item: dict[str, Any]
+    texts: list[str] = field(default_factory=list)
+    part_open: bool = False
+
+
+class ResponseStream:
+    """Hub chunks → Responses events (when `events`) and, at the end, the `response` object in `response`."""
+
+    def __init__(self, echo: ResponsesEcho, ids: ReplyIds, *, events: bool = True) -> None:
+        self._echo = echo
+        self._ids = ids
+        self._events = events
+        self._out: list[bytes] = []
+        self._seq = 0
+        self._id = ids.new("resp_")
+        self._created = ids.now()
+        self.output: list[dict[str, Any]] = []
+        self.response: dict[str, Any] | None = None
+        self._open: _Open | None = None
+        self._pending: list[reasoning_blob.Entry] = []  # signatures no reasoning item carries yet
+        self._thought_run: list[str] = []  # thought text since the last signed thought
+        self._call_ids: set[str] = set()
+        self._usage: Mapping[str, Any] | None = None
+        self._finish: str | None = None
+        self._finish_message: str | None = None
+        self._blocked: str | None = None
+        self._started = False
+        self._ended = False
+
+    # StreamEncoder
+    def feed(self, chunk: Mapping[str, Any]) -> bytes:
+        if self._ended:
+            return b""
+        self._start()
+        usage = chunk.get("usageMetadata")
+        if isinstance(usage, Mapping):
+            self._usage = usage
+        feedback = chunk.get("promptFeedback")
+        if isinstance(feedback, Mapping) and isinstance(feedback.get("blockReason"), str):
+            self._blocked = feedback["blockReason"]
+        for candidate in chunk.get("candidates") or ():
+            if not isinstance(candidate, Mapping) or candidate.get("index", 0) != 0:
+                continue  # Responses has no `n`: only the first candidate is an answer
+            content = candidate.get("content")
+            if isinstance(content, Mapping):
+                for part in content.get("parts") or ():
+                    if isinstance(part, Mapping):
+                        self._part(part)
+            if isinstance(candidate.get("finishReason"), str):
+                self._finish = candidate["finishReason"]
+                message = candidate.get("finishMessage")
+                self._finish_message = message if isinstance(message, str) else None
+        return self._take()
+
+    def finish(self) -> bytes:
+        if self._ended:
+            return b""
+        self._start()
+        status, error, incomplete = self._verdict()
+        self._close("completed" if status == "completed" else "incomplete")
+        self._flush_signatures()
+        self._end(status, error, incomplete)
+        return self._take()
+
+    def fail(self, error: ProxyError) -> bytes:
+        if self._ended:
+            return b""
+        self._start()
+        code = _ERROR_CODES.get(error.kind, "server_error")
+        self._emit("error", code=code, message=error.message, param=None)
+        if self._open is not None:  # what had arrived stays in the failed response, marked incomplete
+            self._materialize(self._open, "incomplete")
+            self._open = None
+        self._end("failed", {"code": code, "message": error.message}, None)
+        return self._take()
+
+    def keepalive(self) -> bytes:
+        return SSE_KEEPALIVE
+
+    # parts
+    def _part(self, part: Mapping[str, Any]) -> None:
+        signature = part.get("thoughtSignature")
+        signed = signature if isinstance(signature, str) and signature else None
+        call = part.get("functionCall")
+        text = part.get("text")
+        if isinstance(call, Mapping):
+            self._call(call, signed)
+        elif isinstance(text, str) and part.get("thought"):
+            self._thought(text, signed)
+        elif isinstance(text, str):
+            self._text(text, signed)
+        elif isinstance(part.get("inlineData"), Mapping):
+            self._image(part["inlineData"])
+        elif signed is not None:
+            self._pending.append(["x", signed])
+
+    def _thought(self, text: str, signature: str | None) -> None:
+        if self._open is not None and self._open.kind == "message":
+            self._close("completed")
+        if self._open is None:
+            item = {"id": self._ids.new("rs_"), "type": "reasoning", "summary": []}
+            self._open = self._add(item, "reasoning")
+        opened = self._open
+        if text:
+            self._thought_run.append(text)
+            if self._echo.summary:
+                if not opened.part_open:
+                    opened.part_open = True
+                    self._emit("response.reasoning_summary_part.added", **self._at(opened), summary_index=0,
+                               part={"type": "summary_text", "text": ""})  # fmt: skip
+                opened.texts.append(text)
+                self._emit("response.reasoning_summary_text.delta", **self._at(opened), summary_index=0, delta=text)
+        if signature is not None:
+            self._pending.append(["t", "".join(self._thought_run), signature])
+            self._thought_run.clear()
+
+    def _text(self, text: str, signature: str | None) -> None:
+        if signature is not None:
+            self._pending.append(["x", signature])
+        if self._open is not None and self._open.kind == "reasoning":
+            self._close("completed")
+        if not text:
+            return
+        if self._open is None:
+            self._flush_signatures()
+            item = {"id": self._ids.new("msg_"), "type": "message", "role": "assistant", "status": "in_progress"}
+            self._open = self._add({**item, "content": []}, "message")
+            self._emit("response.content_part.added", **self._at(self._open), content_index=0,
+                       part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})  # fmt: skip
+        self._open.texts.append(text)
+        self._emit("response.output_text.delta", **self._at(self._open), content_index=0, delta=text, logprobs=[])
+
+    def _call(self, call: Mapping[str, Any], signature: str | None) -> None:
+        if not self._echo.parallel and any(item["type"] in _CALLS for item in self.output):
+            return  # parallel_tool_calls: false — the first call only
+        given = call.get("id")
+        call_id = given if isinstance(given, str) and given and given not in self._call_ids else self._ids.new("call_")
+        self._call_ids.add(call_id)
+        if signature is not None:
+            self._pending.append(["c", call_id, signature])
+        self._close("completed")
+        self._flush_signatures()
+        name, args = call.get("name"), call.get("args")
+        name = name if isinstance(name, str) else ""
+        args = args if isinstance(args, Mapping) else {}
+        known = self._echo.names.get(name) or ToolName(name)
+        where = {"namespace": known.namespace} if known.namespace else {}
+        if known.custom:
+            value = _custom_input(args)
+            item = {"id": self._ids.new("ctc_"), "type": "custom_tool_call", "call_id": call_id, "name": known.name}
+            self._atomic({**item, **where, "input": ""}, "response.custom_tool_call_input", "input", value)
+        else:
+            arguments = orjson.dumps(args).decode()
+            item = {"id": self._ids.new("fc_"), "type": "function_call", "call_id": call_id, "name": known.name}
+            self._atomic({**item, **where, "arguments": ""}, "response.function_call_arguments", "arguments", arguments)
+
+    def _atomic(self, item: dict[str, Any], event: str, key: str, value: str) -> None:
+        """A call arrives whole from Gemini: added, one delta, done, item done."""
+        if item["type"] == "function_call":
+            item["status"] = "in_progress"
+        opened = self._add(item, "whole")
+        self._emit(f"{event}.delta", **self._at(opened), delta=value)
+        self._emit(f"{event}.done", **self._at(opened), **{key: value})
+        item[key] = value
+        if item["type"] == "function_call":
+            item["status"] = "completed"
+        self._emit("response.output_item.done", output_index=opened.index, item=item)
+
+    def _image(self, data: Mapping[str, Any]) -> None:
+        mime = data.get("mimeType")
+        if not isinstance(mime, str) or not mime.startswith("image/") or not isinstance(data.get("data"), str):
+            return  # Responses has no output item for other media
+        self._close("completed")
+        self._flush_signatures()
+        item: dict[str, Any] = {"id": self._ids.new("ig_"), "type": "image_generation_call", "status": "completed"}
+        if mime in _IMAGE_FORMATS:
+            item["output_format"] = _IMAGE_FORMATS[mime]
+        opened = self._add({**item, "status": "generating"}, "whole")
+        opened.item.update(item, result=data["data"])
+        self._emit("response.output_item.done", output_index=opened.index, item=opened.item)
+
+    # items
+    def _add(self, item: dict[str, Any], kind: Kind) -> _Open:
+        index = len(self.output)
+        self.output.append(item)
+        self._emit("response.output_item.added", output_index=index, item=item)
+        return _Open(kind, index, item)
+
+    def _close(self, status: str) -> None:
+        opened, self._open = self._open, None
+        if opened is None:
+            return
+        if opened.kind == "reasoning" and opened.part_open:
+            text = "".join(opened.texts)
+            self._emit("response.reasoning_summary_text.done", **self._at(opened), summary_index=0, text=text)
+            self._emit("response.reasoning_summary_part.done", **self._at(opened), summary_index=0,
+                       part={"type": "summary_text", "text": text})  # fmt: skip
+        elif opened.kind == "message":
+            text = "".join(opened.texts)
+            self._emit("response.output_text.done", **self._at(opened), content_index=0, text=text, logprobs=[])
+            self._emit("response.content_part.done", **self._at(opened), content_index=0,
+                       part={"type": "output_text", "text": text, "annotations": [], "logprobs": []})  # fmt: skip
+        self._materialize(opened, status)
+        self._emit("response.output_item.done", output_index=opened.index, item=opened.item)
+
+    def _materialize(self, opened: _Open, status: str) -> None:
+        """The item's final form: its text joined, and (reasoning) the signatures it carries."""
+        item, text = opened.item, "".join(opened.texts)
+        if opened.kind == "reasoning":
+            item["summary"] = [{"type": "summary_text", "text": text}] if opened.part_open else []
+            if self._pending:
+                item["encrypted_content"] = reasoning_blob.pack(self._echo.family, self._pending)
+                self._pending = []
+            self._thought_run.clear()  # an unsigned thought is not needed again
+        else:
+            item["content"] = [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
+            item["status"] = status
+
+    def _flush_signatures(self) -> None:
+        """Signatures that came after the last reasoning item closed, in a reasoning item of their own."""
+        if not self._pending:
+            return
+        opened = self._add({"id": self._ids.new("rs_"), "type": "reasoning", "summary": []}, "reasoning")
+        self._materialize(opened, "completed")
+        self._emit("response.output_item.done", output_index=opened.index, item=opened.item)
+
+    # the response
+    def _verdict(self) -> tuple[Status, dict[str, Any] | None, dict[str, Any] | None]:
+        outcome = finish_outcome(self._finish)
+        answered = any(item["type"] in _ANSWERS for item in self.output)
+        if outcome == "length":
+            return "incomplete", None, {"reason": "max_output_tokens"}
+        if outcome == "filtered" or (self._blocked is not None and not answered):
+            return "incomplete", None, {"reason": "content_filter"}
+        if outcome in ("tool_error", "error"):
+            message = finish_explanation(self._finish or "OTHER", self._finish_message)
+            return "failed", {"code": "server_error", "message": f"Upstream: {message}"}, None
+        if outcome is None:  # Cloud Code's last chunk always has one: without it the reply was cut short
+            return (
+                "failed",
+                {"code": "server_error", "message": "Upstream: the reply ended without a finish reason"},
+                None,
+            )
+        if not answered:
+            return "failed", {"code": "server_error", "message": "Upstream: the model returned an empty answer"}, None
+        return "completed", None, None
+
+    def _end(self, status: Status, error: dict[str, Any] | None, incomplete: dict[str, Any] | None) -> None:
+        self._ended = True
+        response = self._snapshot(status, self.output)
+        response["error"], response["incomplete_details"] = error, incomplete
+        if status == "completed":
+            response["completed_at"] = self._ids.now()
+        counts = token_counts(self._usage)
+        response["usage"] = {
+            "input_tokens": counts.input,
+            "input_tokens_details": {"cached_tokens": counts.cached, "cache_write_tokens": 0},
+            "output_tokens": counts.output,
+            "output_tokens_details": {"reasoning_tokens": counts.reasoning},
+            "total_tokens": counts.total,
+        }
+        self.response = response
+        self._emit(_TERMINAL[status], response=response)
+
+    def _snapshot(self, status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "id": self._id,
+            "object": "response",
+            "created_at": self._created,
+            "status": status,
+            "error": None,
+            "incomplete_details": None,
+            "model": self._echo.model,
+            "output": output,
+            "usage": None,
+            **self._echo.fields,
+        }
+
+    def _start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._emit("response.created", response=self._snapshot("in_progress", []))
+            self._emit("response.in_progress", response=self._snapshot("in_progress", []))
+
+    # wire
+    def _at(self, opened: _Open) -> dict[str, Any]:
+        return {"item_id": opened.item["id"], "output_index": opened.index}
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        if self._events:
+            payload = orjson.dumps({"type": kind, "sequence_number": self._seq, **fields})
+            self._out.append(sse_event(payload, kind))
+        self._seq += 1
+
+    def _take(self) -> bytes:
+        out = b"".join(self._out)
+        self._out.clear()
+        return out
+
+
+def _custom_input(args: Mapping[str, Any]) -> str:
+    """The free text of a custom tool call (its one parameter); other shapes as their JSON, never lost."""
+    value = args.get(CUSTOM_INPUT)
+    if isinstance(value, str):
+        return value
+    strings = [item for item in args.values() if isinstance(item, str)]
+    return strings[0] if len(args) == 1 and strings else orjson.dumps(args).decode()
