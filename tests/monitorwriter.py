@@ -13,7 +13,7 @@ from pathlib import Path
 
 from trayagent.config import MonitorSettings
 from trayagent.proxy.exchange import Exchange
-from trayagent.proxy.monitor import FILE_NAME, Monitor
+from trayagent.proxy.monitor.writer import FILE_NAME, Monitor
 
 
 def main(directory: str) -> None:

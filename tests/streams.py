@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import http.client
 import threading
-import time
-from collections.abc import Callable
 
 
 class SlowStream:
@@ -52,34 +50,3 @@ class SlowStream:
     @property
     def complete(self) -> bool:
         return self.lines == [f"chunk {i}/{self.chunks}" for i in range(1, self.chunks + 1)]
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 10, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    import socket
-
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-def pid_alive(pid: int) -> bool:
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purposes
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return True

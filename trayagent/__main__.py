@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from trayagent.cli import run
+from trayagent.cli.commands import run
 
 
 def main() -> None:

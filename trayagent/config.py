@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
-from trayagent.atomicfile import write_atomic
 from trayagent.errors import ConfigError
+from trayagent.files.atomicfile import write_atomic
 from trayagent.yamlsource import KeyPath, format_path, parse_yaml
 
 AuthMode = Literal["off", "strict", "all_except_health", "auto"]

@@ -20,9 +20,9 @@ import keyring
 import keyring.backend
 import keyring.errors
 
-from trayagent.atomicfile import write_atomic
 from trayagent.errors import SecretError
-from trayagent.filelock import locked
+from trayagent.files.atomicfile import write_atomic
+from trayagent.files.filelock import locked
 
 SERVICE = "trayagent"
 log = logging.getLogger(__name__)

@@ -6,7 +6,8 @@ import signal
 import time
 from multiprocessing.connection import Connection
 
-from trayagent.proxychild import ChildLaunch
+from trayagent.supervision.messages import Ready
+from trayagent.supervision.proxychild import ChildLaunch
 
 
 def stubborn_child(conn: Connection, launch: ChildLaunch) -> None:
@@ -15,6 +16,6 @@ def stubborn_child(conn: Connection, launch: ChildLaunch) -> None:
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn.send(("ready", os.getpid(), launch.host, launch.port))
+    conn.send(Ready(os.getpid(), launch.host, launch.port))
     while True:
         time.sleep(1)

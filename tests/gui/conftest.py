@@ -10,12 +10,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
+from tests.polling import eventually
 from tests.serverproc import REPO
 
 TOOLS = ("Xvfb", "trayer", "xdotool", "xclip", "import", "xwininfo", "dbus-daemon")
@@ -91,10 +91,8 @@ def desktop() -> Iterator[Desktop]:
         )
         started.append(trayer)
         desk = Desktop(env)
-        deadline = time.monotonic() + 10
-        while "panel" not in desk.run("xwininfo", "-root", "-children").stdout:
-            assert time.monotonic() < deadline, "trayer did not come up"
-            time.sleep(0.1)
+        up = eventually(lambda: "panel" in desk.run("xwininfo", "-root", "-children").stdout, interval=0.1)
+        assert up, "trayer did not come up"
         yield desk
     finally:
         for proc in started:

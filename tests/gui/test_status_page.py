@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.google import FakeGoogle
+from tests.polling import eventually
 from tests.serverproc import ServeProcess, http, run_cli
 
 pytestmark = pytest.mark.timeout(120)
@@ -75,10 +75,11 @@ def add_account(server: ServeProcess, google: FakeGoogle, email: str) -> None:
     added = run_cli(server.env, "accounts", "add", "--refresh-token", google.issue_refresh_token(email))
     assert added.returncode == 0, added.stderr
     headers = {"Authorization": f"Bearer {KEY}"}
-    deadline = time.monotonic() + 10
-    while json.loads(http(server.port, "GET", "/api/status", headers=headers).body)["accounts"]["available"] < 1:
-        assert time.monotonic() < deadline, "the proxy did not pick the account up"
-        time.sleep(0.1)
+
+    def available() -> int:
+        return int(json.loads(http(server.port, "GET", "/api/status", headers=headers).body)["accounts"]["available"])
+
+    assert eventually(lambda: available() >= 1), "the proxy did not pick the account up"
 
 
 def shoot(page: Any, name: str) -> None:

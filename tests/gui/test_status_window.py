@@ -20,13 +20,13 @@ import pytest
 
 from tests.gui.conftest import ARTIFACTS, Desktop
 from tests.gui.test_tray_gui import Agent
+from tests.polling import eventually, pid_alive, port_open
 from tests.serverproc import REPO, ServeProcess, free_port
-from tests.streams import pid_alive, port_open, wait_until
-from trayagent.proxystatus import ProxyStatus
-from trayagent.traymenu import TrayState
-from trayagent.uilink import ProxyEndpoint
-from trayagent.window import STOPPED_HTML, Opened, StatusWindow
-from trayagent.windowchild import PROBE_ENV
+from trayagent.agent.menu import TrayState
+from trayagent.supervision.proxystatus import ProxyStatus
+from trayagent.window.statuswindow import STOPPED_HTML, Opened, StatusWindow
+from trayagent.window.uilink import ProxyEndpoint
+from trayagent.window.windowchild import PROBE_ENV
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 @pytest.fixture(scope="module", autouse=True)
 def _webkit(desktop: Desktop) -> None:
     """Skip, saying why, where pywebview's GTK backend cannot run (asked in a child: GTK stays out of pytest)."""
-    check = "from trayagent.windowchild import gui_problem; print(gui_problem('gtk') or '')"
+    check = "from trayagent.window.windowchild import gui_problem; print(gui_problem('gtk') or '')"
     problem = desktop.run(sys.executable, "-c", check, timeout=60).stdout.strip()
     if problem:
         pytest.skip(f"pywebview cannot use GTK + WebKit here: {problem}")
@@ -107,7 +107,7 @@ def painted(shot: Path) -> bool:
 
 def screenshots_once_painted(desktop: Desktop, name: str) -> None:
     """The window alone (`<name>-only.png`) and the whole screen (`<name>.png`), once the page shows."""
-    assert wait_until(lambda: painted(window_shot(desktop, f"{name}-only.png")), 15, interval=0.3)
+    assert eventually(lambda: painted(window_shot(desktop, f"{name}-only.png")), 15, interval=0.3)
     desktop.screenshot(f"{name}.png")
 
 
@@ -138,7 +138,7 @@ def test_opens_signed_in_single_instance_and_closes(
     assert strict_proxy.request("GET", "/api/status").status == 401  # strict: without the cookie, no page
     opened = status_window.open("/ui/").result(60)
     assert opened.how == "window" and opened.pid is not None, opened
-    assert wait_until(lambda: probe.events("loaded"), 30), probe.read()
+    assert eventually(lambda: probe.events("loaded"), 30), probe.read()
     (loaded,) = probe.events("loaded")
     assert loaded == {**loaded, "origin": f"http://127.0.0.1:{strict_proxy.port}", "path": "/ui/", "auth": "true"}
     time.sleep(1.0)  # the first poll's numbers are painted
@@ -159,7 +159,7 @@ def test_opens_signed_in_single_instance_and_closes(
 
     started = time.monotonic()
     status_window.close()
-    assert wait_until(lambda: not pid_alive(opened.pid), 5)
+    assert eventually(lambda: not pid_alive(opened.pid), 5)
     assert time.monotonic() - started < 6
     assert window_children() == []
 
@@ -176,31 +176,31 @@ def test_the_window_follows_the_proxy_and_a_closed_window_opens_again(
     try:
         first = status_window.open().result(60)
         assert first.how == "window"
-        assert wait_until(lambda: probe.events("loaded"), 30)
+        assert eventually(lambda: probe.events("loaded"), 30)
         assert not last_loaded().get("origin", "").startswith("http")  # local html, not the proxy
         assert "The proxy is stopped" in STOPPED_HTML
         screenshots_once_painted(desktop, "status-window-stopped")
 
         endpoint[0] = ProxyEndpoint(strict_proxy.port, api_key(home))  # the proxy started: the agent refreshes
         status_window.refresh()
-        assert wait_until(lambda: last_loaded().get("auth") == "true", 30), probe.read()
+        assert eventually(lambda: last_loaded().get("auth") == "true", 30), probe.read()
         assert last_loaded()["path"] == "/ui/"
         assert probe.events("shown")[-1]["raised"] is False  # followed quietly, not brought to the front
 
         endpoint[0] = None  # stopped again
         status_window.refresh()
-        assert wait_until(lambda: not last_loaded().get("origin", "http").startswith("http"), 30), probe.read()
+        assert eventually(lambda: not last_loaded().get("origin", "http").startswith("http"), 30), probe.read()
         assert status_window.pid == first.pid
 
         # The user closes the window (as its title bar's close button does): the next open starts a new one.
         assert first.pid is not None
         close_like_a_user(desktop)
-        assert wait_until(lambda: not pid_alive(first.pid), 10), probe.read()  # type: ignore[arg-type]
-        assert wait_until(lambda: status_window.pid is None, 5)
+        assert eventually(lambda: not pid_alive(first.pid), 10), probe.read()  # type: ignore[arg-type]
+        assert eventually(lambda: status_window.pid is None, 5)
         endpoint[0] = ProxyEndpoint(strict_proxy.port, api_key(home))
         second = status_window.open("/ui/#add").result(60)
         assert second.how == "window" and second.pid != first.pid
-        assert wait_until(lambda: probe.read().get("pid") == second.pid and probe.events("loaded"), 30)
+        assert eventually(lambda: probe.read().get("pid") == second.pid and probe.events("loaded"), 30)
         assert (last_loaded()["path"], last_loaded()["auth"]) == ("/ui/#add", "true")
     finally:
         status_window.close()
@@ -209,7 +209,7 @@ def test_the_window_follows_the_proxy_and_a_closed_window_opens_again(
 
 PARENT = """
 import sys, time
-from trayagent.window import StatusWindow
+from trayagent.window.statuswindow import StatusWindow
 
 if __name__ == "__main__":
     print(StatusWindow(lambda: None).open().result(60), flush=True)
@@ -224,11 +224,11 @@ def test_the_window_ends_when_its_parent_is_killed(probe: Probe, tmp_path: Path)
     parent = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None and "how='window'" in parent.stdout.readline()
-        assert wait_until(lambda: probe.events("loaded"), 30)
+        assert eventually(lambda: probe.events("loaded"), 30)
         pid = int(probe.read()["pid"])
         parent.kill()  # no Quit, no pipe message: only the OS says the parent is gone
         parent.wait(10)
-        assert wait_until(lambda: not pid_alive(pid), 10)
+        assert eventually(lambda: not pid_alive(pid), 10)
     finally:
         if parent.poll() is None:
             parent.kill()
@@ -240,34 +240,34 @@ def test_the_tray_menu_opens_the_window_and_quit_closes_it(desktop: Desktop, hom
     probe = Probe(tmp_path / "probe.json")
     agent = Agent(desktop, home, config="  auth_mode: strict\n", env={PROBE_ENV: str(probe.path)})
     try:
-        assert wait_until(lambda: "tray icon up" in agent.output() and port_open(agent.port), 30), agent.output()
+        assert eventually(lambda: "tray icon up" in agent.output() and port_open(agent.port), 30), agent.output()
         time.sleep(0.5)  # docking into trayer
         running = TrayState(
             ProxyStatus("running", address=f"http://127.0.0.1:{agent.port}"), accounts_total=0, accounts_available=0
         )
         agent.menu(running, "add_account", screenshot="tray-menu-window-items.png")
-        assert wait_until(lambda: probe.events("loaded"), 40), agent.output()
+        assert eventually(lambda: probe.events("loaded"), 40), agent.output()
         loaded = probe.events("loaded")[-1]
         assert (loaded["path"], loaded["auth"]) == ("/ui/#add", "true"), loaded
         pid = int(probe.read()["pid"])
 
         agent.menu(running, "open_status")
-        assert wait_until(lambda: probe.events("shown"), 20), agent.output()
+        assert eventually(lambda: probe.events("shown"), 20), agent.output()
         assert probe.events("shown")[-1]["path"] == "/ui/" and probe.read()["pid"] == pid  # the same window
         desktop.screenshot("status-window-from-tray.png")
 
         stopped = TrayState(ProxyStatus("stopped"))
         loads = len(probe.events("loaded"))
         agent.menu(running, "stop")  # the open window follows the proxy: the "stopped" message…
-        assert wait_until(lambda: len(probe.events("loaded")) > loads, 20), agent.output()
+        assert eventually(lambda: len(probe.events("loaded")) > loads, 20), agent.output()
         assert not probe.events("loaded")[-1]["origin"].startswith("http")
         agent.menu(stopped, "start")  # …then the new proxy's page, signed in again (a new process, a new session)
-        assert wait_until(lambda: probe.events("loaded")[-1].get("auth") == "true", 30), agent.output()
+        assert eventually(lambda: probe.events("loaded")[-1].get("auth") == "true", 30), agent.output()
         assert probe.read()["pid"] == pid
 
         agent.menu(running, "quit")
         assert agent.proc.wait(30) == 0, agent.output()
-        assert wait_until(lambda: not pid_alive(pid), 5)
+        assert eventually(lambda: not pid_alive(pid), 5)
         assert not port_open(agent.port)
         assert "Traceback" not in agent.output()
     finally:

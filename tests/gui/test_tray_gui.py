@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.gui.conftest import ARTIFACTS, SCREEN, Desktop
+from tests.polling import eventually, pid_alive, port_open
 from tests.serverproc import free_port, isolated_env, run_cli
-from tests.streams import pid_alive, port_open, wait_until
-from trayagent.proxystatus import ProxyStatus
-from trayagent.traymenu import ActionName, TrayState, menu_entries
+from trayagent.agent.menu import ActionName, TrayState, menu_entries
+from trayagent.supervision.proxystatus import ProxyStatus
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
@@ -78,7 +78,7 @@ class Agent:
 def agent(desktop: Desktop, home: Path) -> Iterator[Agent]:
     a = Agent(desktop, home)
     try:
-        assert wait_until(lambda: "tray icon up" in a.output() and port_open(a.port), 30), a.output()
+        assert eventually(lambda: "tray icon up" in a.output() and port_open(a.port), 30), a.output()
         time.sleep(0.5)  # docking into trayer
         yield a
     finally:
@@ -98,17 +98,17 @@ def test_copy_key_stop_and_quit_from_the_real_menu(agent: Agent) -> None:
 
     agent.menu(running, "copy_key", screenshot="tray-menu-running.png")
     key = json.loads((agent.home / "data" / "secrets.json").read_text())["api_key"]
-    assert wait_until(lambda: agent.desktop.run("xclip", "-o", "-selection", "clipboard").stdout == key, 10)
+    assert eventually(lambda: agent.desktop.run("xclip", "-o", "-selection", "clipboard").stdout == key, 10)
 
     agent.menu(running, "stop")
-    assert wait_until(lambda: not port_open(agent.port), 15), agent.output()
-    assert wait_until(lambda: not pid_alive(proxy), 15)  # the listener closes first, then the process exits
+    assert eventually(lambda: not port_open(agent.port), 15), agent.output()
+    assert eventually(lambda: not pid_alive(proxy), 15)  # the listener closes first, then the process exits
 
     def icon_is_grey() -> bool:
         agent.desktop.screenshot("tray-stopped.png")
         return docked_icon_colour(ARTIFACTS / "tray-stopped.png") == "grey"
 
-    assert wait_until(icon_is_grey, 10, interval=0.3)
+    assert eventually(icon_is_grey, 10, interval=0.3)
     agent.menu(stopped, "quit", screenshot="tray-menu-stopped.png")
     assert agent.proc.wait(30) == 0, agent.output()
     assert not port_open(agent.port)
@@ -122,7 +122,7 @@ def test_quit_while_running_stops_the_proxy_and_leaves_no_process(agent: Agent) 
     )
     agent.menu(running, "quit")
     assert agent.proc.wait(30) == 0, agent.output()
-    assert wait_until(lambda: not pid_alive(proxy), 10)
+    assert eventually(lambda: not pid_alive(proxy), 10)
     assert not port_open(agent.port)
 
 

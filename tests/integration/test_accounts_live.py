@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fakes.google import FakeGoogle
+from tests.polling import eventually
 from tests.serverproc import ServeProcess, run_cli
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 8.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def test_live_pickup_quota_refresh_and_damage(

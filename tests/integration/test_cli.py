@@ -7,11 +7,13 @@ import os
 import shutil
 import stat
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.desktopentry import needs_validator, validate
+from tests.polling import eventually
 from tests.serverproc import REPO, ServeProcess, free_port, isolated_env, run_cli
 
 FAKE_OS_KEYRING = "tests.fakes.keyrings.SharedFileKeyring"
@@ -187,13 +189,36 @@ def test_status_asks_the_running_proxy(home: Path, env: dict[str, str]) -> None:
     assert not (home / "data" / "secrets.json").exists()  # asking creates no key
     server = ServeProcess(home, None, env=env).start()
     try:
-        deadline = time.monotonic() + 5
-        result = run_cli(env, "status")
-        while result.returncode != 0 and time.monotonic() < deadline:
-            result = run_cli(env, "status")
-        assert result.returncode == 0, result.stderr
+
+        def answered() -> subprocess.CompletedProcess[str] | None:
+            status = run_cli(env, "status")
+            return status if status.returncode == 0 else None
+
+        result = eventually(answered, 5)
+        assert result is not None, run_cli(env, "status").stderr
         assert f"address    http://127.0.0.1:{port}" in result.stdout
         assert "auth       all_except_health" in result.stdout
         assert "accounts   0 available of 0" in result.stdout
     finally:
         assert server.stop() == 0
+
+
+@needs_validator
+def test_the_cli_writes_a_valid_entry_for_this_installation(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = isolated_env(home)
+    assert run_cli(env, "autostart", "status").stdout.startswith("start at login: disabled")
+    result = run_cli(env, "autostart", "enable")
+    desktop = Path(env["XDG_CONFIG_HOME"]) / "autostart" / "trayagent.desktop"
+    assert result.returncode == 0 and result.stdout.strip() == f"start at login: enabled ({desktop})"
+    validate(desktop)
+    text = desktop.read_text()
+    python = os.path.abspath(sys.executable)
+    script = os.path.join(os.path.dirname(python), "trayagent")
+    expected = script if os.path.exists(script) else f"{python} -m trayagent"
+    assert f"Exec=env TRAYAGENT_HOME={home} {expected}" in text.splitlines()
+    icon = Path(text.split("Icon=", 1)[1].splitlines()[0])
+    assert icon.is_file() and icon.name == "trayagent.png"
+    assert run_cli(env, "autostart", "disable").stdout.startswith("start at login: disabled")
+    assert not desktop.exists()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 
 from tests.fakes.generation import text
 from tests.fakes.google import FakeGoogle
+from tests.polling import eventually
 from tests.serverproc import Reply, ServeProcess, run_cli
 
 pytestmark = pytest.mark.timeout(90)
@@ -32,15 +32,6 @@ def body(first_message: str = "hi", *more: str) -> bytes:
     for i, turn in enumerate(more):
         contents.append({"role": "model" if i % 2 == 0 else "user", "parts": [{"text": turn}]})
     return json.dumps({"contents": contents}).encode()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 8.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 class Pool:
@@ -359,8 +350,9 @@ def test_model_mapping_and_timeouts_apply_live_without_cutting_streams(pool_fact
     google.reply(*[[text(f"{i} ")] for i in range(8)], chunk_delay=0.25)
     slow = threading.Thread(target=lambda: results.append(pool.post(STREAM)))
     results: list[Reply] = []
+    streams_before = pool.calls()
     slow.start()
-    time.sleep(0.4)
+    assert eventually(lambda: pool.calls() > streams_before)  # Google is streaming it: the reload comes mid-stream
     config.write_text(base.replace("upstream:\n", "upstream:\n  read_timeout: 30\n"))
     assert eventually(lambda: "account settings reloaded" in server.output())
     slow.join(20)

@@ -14,7 +14,7 @@ import pytest
 from tests.fakes.generation import text
 from tests.fakes.google import FakeGoogle
 from tests.inprocess import InProcessProxy
-from tests.streams import wait_until
+from tests.polling import eventually
 from trayagent.errors import BadRequest, ProxyError
 from trayagent.proxy.routetable import AiRoute
 from trayagent.translate.error_shapes import render_openai_error
@@ -127,6 +127,6 @@ def test_refusals_are_in_the_routes_protocol_and_logged(proxy: InProcessProxy) -
         rows = proxy.request("GET", "/api/logs").json()["requests"]
         return sum(row["path"] == "/test/lines" and row["status"] == 400 for row in rows) >= 2
 
-    assert wait_until(refusals_logged), proxy.request("GET", "/api/logs").json()
+    assert eventually(refusals_logged), proxy.request("GET", "/api/logs").json()
     metrics = proxy.request("GET", "/metrics").body.decode()
     assert 'status="400"' in metrics and 'protocol="openai"' in metrics

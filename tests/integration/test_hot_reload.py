@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.polling import eventually, pid_alive, port_open
 from tests.serverproc import ServeProcess, free_port, http, isolated_env, run_cli
-from tests.streams import SlowStream, pid_alive, port_open, wait_until
+from tests.streams import SlowStream
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -58,12 +59,12 @@ def test_a_port_change_moves_the_proxy_while_a_stream_finishes_on_the_old_port(h
     old, new = free_port(), free_port()
     server = ServeProcess(home, f"proxy:\n  port: {old}\n", env=reload_env(home)).start()
     try:
-        stream = SlowStream(old, chunks=10, delay=0.25).start()
+        stream = SlowStream(old, chunks=20, delay=0.25).start()  # outlasts a new child's start-up, even under load
         save_atomically(home / "config.yaml", f"proxy:\n  port: {new}\n")
-        assert wait_until(lambda: port_open(new), 15), server.output()
+        assert eventually(lambda: port_open(new), 15), server.output()
         assert http(new, "GET", "/healthz").status == 200
-        assert len(stream.lines) < 10  # the new port answered while the old stream was still running
-        assert wait_until(lambda: not port_open(old), 5)
+        assert len(stream.lines) < stream.chunks  # the new port answered while the old stream was still running
+        assert eventually(lambda: not port_open(old), 5)
         assert stream.finish() and stream.complete, stream.lines
         assert f"proxy.port {old} → {new}" in server.output()
     finally:
@@ -75,17 +76,17 @@ def test_an_invalid_save_keeps_the_proxy_running_and_reports_key_and_line(home: 
     server = ServeProcess(home, f"proxy:\n  port: {port}\n", env=reload_env(home)).start()
     try:
         save_atomically(home / "config.yaml", f'proxy:\n  port: {port}\n  allow_lan_access: "maybe"\n')
-        assert wait_until(lambda: status(port)["config_error"] is not None, 10)
+        assert eventually(lambda: status(port)["config_error"] is not None, 10)
         error = str(status(port)["config_error"])
         assert 'proxy.allow_lan_access (line 3): expected true or false, got "maybe"' in error
         assert "invalid config, keeping the last good configuration" in server.output()
         assert http(port, "GET", "/healthz").status == 200
 
         save_atomically(home / "config.yaml", f"proxy:\n  port: {port}\n  auth_mode: [\n")
-        assert wait_until(lambda: "not valid YAML (line" in str(status(port)["config_error"]), 10)
+        assert eventually(lambda: "not valid YAML (line" in str(status(port)["config_error"]), 10)
 
         save_atomically(home / "config.yaml", f"proxy:\n  port: {port}\n")
-        assert wait_until(lambda: status(port)["config_error"] is None, 10)
+        assert eventually(lambda: status(port)["config_error"] is None, 10)
     finally:
         assert server.stop() == 0, server.output()
 
@@ -100,7 +101,7 @@ def test_auth_changes_apply_live_without_dropping_a_stream(home: Path) -> None:
         save_atomically(
             home / "config.yaml", f"proxy:\n  port: {port}\n  auth_mode: strict\n  api_key: sk-hot-reload-1\n"
         )
-        assert wait_until(lambda: http(port, "GET", "/healthz").status == 401, 10)
+        assert eventually(lambda: http(port, "GET", "/healthz").status == 401, 10)
         assert http(port, "GET", "/healthz", headers={"x-api-key": "sk-hot-reload-1"}).status == 200
         assert stream.finish() and stream.complete
         assert proxy_children(server.proc.pid) == pid_before  # type: ignore[union-attr]
@@ -116,8 +117,8 @@ def test_a_killed_proxy_is_restarted(home: Path) -> None:
         assert server.proc is not None
         (child,) = proxy_children(server.proc.pid)
         os.kill(child, signal.SIGKILL)
-        assert wait_until(lambda: proxy_children(server.proc.pid) not in ([], [child]), 15)  # type: ignore[union-attr]
-        assert wait_until(lambda: port_open(port), 15)
+        assert eventually(lambda: proxy_children(server.proc.pid) not in ([], [child]), 15)  # type: ignore[union-attr]
+        assert eventually(lambda: port_open(port), 15)
         assert http(port, "GET", "/healthz").status == 200
         assert "was killed by signal 9 (SIGKILL); restarting in 1 s" in server.output()
     finally:
@@ -137,7 +138,7 @@ def test_ctrl_c_stops_everything_with_no_orphan(home: Path) -> None:
     )
     log.close()
     try:
-        assert wait_until(lambda: port_open(port), 20)
+        assert eventually(lambda: port_open(port), 20)
         (child,) = proxy_children(proc.pid)
         stream = SlowStream(port, chunks=6, delay=0.2).start()
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole group gets SIGINT
@@ -181,7 +182,7 @@ def test_bare_trayagent_without_a_display_says_so_and_serves(home: Path) -> None
     proc = subprocess.Popen([sys.executable, "-m", "trayagent"], env=isolated_env(home), stdout=log, stderr=log)
     log.close()
     try:
-        assert wait_until(lambda: port_open(port), 20)
+        assert eventually(lambda: port_open(port), 20)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     finally:
@@ -200,7 +201,7 @@ def test_account_settings_apply_live_through_a_fresh_registry(home: Path) -> Non
     try:
         before = proxy_children(server.proc.pid)  # type: ignore[union-attr]
         save_atomically(home / "config.yaml", f"proxy:\n  port: {port}\nscheduling:\n  max_attempts: 5\n")
-        assert wait_until(lambda: "account settings reloaded" in server.output(), 10), server.output()
+        assert eventually(lambda: "account settings reloaded" in server.output(), 10), server.output()
         assert "scheduling.max_attempts 3 → 5" in server.output()
         accounts = status(port)["accounts"]
         assert isinstance(accounts, dict) and accounts["total"] == 0 and accounts["error"] is None
@@ -217,7 +218,7 @@ def test_a_display_that_cannot_be_reached_also_falls_back_to_serve(home: Path) -
     proc = subprocess.Popen([sys.executable, "-m", "trayagent"], env=env, stdout=log, stderr=log)
     log.close()
     try:
-        assert wait_until(lambda: port_open(port), 30), (home / "tray.log").read_text()
+        assert eventually(lambda: port_open(port), 30), (home / "tray.log").read_text()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     finally:

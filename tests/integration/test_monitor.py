@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
+from tests.polling import eventually
 from tests.serverproc import REPO
 from trayagent.config import MonitorSettings
 from trayagent.proxy.exchange import Exchange
-from trayagent.proxy.monitor import FILE_NAME, Monitor
-from trayagent.proxy.monitorquery import LogFilter, StatsQuery
+from trayagent.proxy.monitor.query import LogFilter, StatsQuery
+from trayagent.proxy.monitor.writer import FILE_NAME, Monitor
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -82,15 +83,6 @@ def make_monitor(tmp_path: Path) -> Iterator[Callable[..., Monitor]]:
     yield make
     for monitor in made:
         monitor.close()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
 def test_rows_appear_after_the_exchange_is_recorded(make_monitor: Callable[..., Monitor]):

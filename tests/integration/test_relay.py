@@ -13,7 +13,7 @@ import pytest
 
 from tests.fakes.google import FakeGoogle
 from tests.inprocess import InProcessProxy
-from tests.streams import wait_until
+from tests.polling import eventually
 
 pytestmark = pytest.mark.timeout(60)
 KEY = "sk-relay-0123456789abcdef"
@@ -64,7 +64,7 @@ def test_with_no_account_every_ai_route_answers_in_its_shape_and_is_logged(
         assert "trayagent accounts login" in error["error"]["message"] and error["error"]["type"] == "server_error"
     else:
         assert error["error"]["status"] == "FAILED_PRECONDITION"
-    assert wait_until(lambda: logged(proxy, path, 424)), proxy.request("GET", "/api/logs").body
+    assert eventually(lambda: logged(proxy, path, 424)), proxy.request("GET", "/api/logs").body
     metrics = proxy.request("GET", "/metrics").body.decode()
     assert f'protocol="{protocol}"' in metrics and 'status="424"' in metrics
 
@@ -90,7 +90,7 @@ def test_an_unauthenticated_anthropic_call_gets_anthropics_shape(proxy: InProces
 def test_bad_json_is_a_400_in_the_paths_shape_and_logged(proxy: InProcessProxy) -> None:
     reply = proxy.request("POST", "/v1/messages", body=b"{not json", headers={"content-type": "application/json"})
     assert reply.status == 400 and reply.json()["error"]["type"] == "invalid_request_error"
-    assert wait_until(lambda: logged(proxy, "/v1/messages", 400))
+    assert eventually(lambda: logged(proxy, "/v1/messages", 400))
 
 
 def test_an_anthropic_client_with_v1_in_its_base_url_is_told_to_drop_it(proxy: InProcessProxy) -> None:

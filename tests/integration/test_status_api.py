@@ -7,7 +7,6 @@ import json
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fakes.google import FakeGoogle
+from tests.polling import eventually
 from tests.serverproc import REPO, Reply, ServeProcess, isolated_env, run_cli
 
 pytestmark = pytest.mark.timeout(90)
@@ -24,15 +24,6 @@ KEY = "sk-status-api-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 MODEL = "gemini-2.5-flash"
 GENERATE = f"/v1beta/models/{MODEL}:generateContent"
-
-
-def eventually(check: Callable[[], Any], timeout: float = 8.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def call(server: ServeProcess, method: str, path: str, data: Any = None, **kwargs: Any) -> Reply:
@@ -303,8 +294,8 @@ def test_requests_through_the_proxy_are_logged_counted_and_measured(
         started = time.monotonic()
         assert server.request("POST", GENERATE, body=generation(), timeout=30).status == 200
         assert time.monotonic() - started < 2.0
-        time.sleep(0.8)  # the writer is now waiting for the lock
-        assert len(ok(server.request("GET", "/api/logs"))["requests"]) == 5
+        # Watched for longer than the writer's flush interval (0.5 s): its row stays out while the file is locked.
+        assert not eventually(lambda: len(ok(server.request("GET", "/api/logs"))["requests"]) != 5, timeout=1.0)
         blocker.execute("COMMIT")
     assert eventually(lambda: len(ok(server.request("GET", "/api/logs"))["requests"]) == 6)
     assert server.stop() == 0

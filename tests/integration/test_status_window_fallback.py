@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.polling import eventually
 from tests.serverproc import ServeProcess, free_port
-from tests.streams import wait_until
-from trayagent.uilink import ProxyEndpoint
-from trayagent.window import StatusWindow
+from trayagent.window.statuswindow import StatusWindow
+from trayagent.window.uilink import ProxyEndpoint
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -103,15 +103,15 @@ def test_the_tray_agent_falls_back_to_the_browser(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(webbrowser, "_browsers", {})
     browsed = browser.parent / "browsed.txt"
     try:
-        assert wait_until(lambda: harness.labels()[0].startswith("Running"), 20), harness.labels()
+        assert eventually(lambda: harness.labels()[0].startswith("Running"), 20), harness.labels()
         harness.click("Add account…")
-        assert wait_until(browsed.exists, 30)
+        assert eventually(browsed.exists, 30)
         (url,) = browsed.read_text().split()
         parts = urlsplit(url)
         assert parts.path == "/ui/login" and parse_qs(parts.query)["next"] == ["/ui/#add"]
         assert harness.agent.window.pid is None  # no window process left behind
         harness.click("Quit")
-        assert wait_until(lambda: harness.service.state.proxy.state == "stopped", 15)
+        assert eventually(lambda: harness.service.state.proxy.state == "stopped", 15)
     finally:
         harness.agent.close()
     assert [t.name for t in threading.enumerate() if t.name == "status-window"] == []

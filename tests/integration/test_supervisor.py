@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.polling import eventually, pid_alive, port_open
 from tests.serverproc import REPO, free_port, http
-from tests.streams import SlowStream, pid_alive, port_open, wait_until
-from trayagent.proxychild import ChildLaunch
-from trayagent.proxystatus import ProxyStatus
-from trayagent.restartpolicy import RestartPolicy
-from trayagent.supervisor import Supervisor
+from tests.streams import SlowStream
+from trayagent.supervision.proxychild import ChildLaunch
+from trayagent.supervision.proxystatus import ProxyStatus
+from trayagent.supervision.restartpolicy import RestartPolicy
+from trayagent.supervision.supervisor import Supervisor
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -104,15 +105,16 @@ def test_rebind_to_a_new_port_while_a_stream_finishes_on_the_old(data_dir: Path,
     old_port, new_port = free_port(), free_port()
     sup, _ = make(supervisors, launch_for(data_dir, old_port))
     first = sup.start().result(20)
-    stream = SlowStream(old_port, chunks=10, delay=0.2).start()
+    # Long enough to outlast a new child's start-up (seconds on a loaded machine): the overlap is the subject.
+    stream = SlowStream(old_port, chunks=25, delay=0.2).start()
     status = sup.reconfigure(launch_for(data_dir, new_port), rebind=True, drain_grace=30).result(20)
     assert status.state == "running" and status.address == f"http://127.0.0.1:{new_port}"
     assert status.pid != first.pid
     assert http(new_port, "GET", "/healthz").status == 200
-    assert not stream.first_chunk.is_set() or len(stream.lines) < 10  # still streaming when the new port answered
-    assert wait_until(lambda: not port_open(old_port), 5)  # the old listener closed at once
+    assert len(stream.lines) < stream.chunks  # still streaming when the new port answered
+    assert eventually(lambda: not port_open(old_port), 5)  # the old listener closed at once
     assert stream.finish() and stream.complete, stream.lines
-    assert first.pid is not None and wait_until(lambda: not pid_alive(first.pid), 10)
+    assert first.pid is not None and eventually(lambda: not pid_alive(first.pid), 10)
 
 
 def test_rebind_on_the_same_port_drains_the_old_child_first(data_dir: Path, supervisors: list[Supervisor]) -> None:
@@ -148,7 +150,7 @@ def test_auth_changes_apply_without_dropping_connections(data_dir: Path, supervi
     stream = SlowStream(port, chunks=6, delay=0.2).start()
     strict = launch_for(data_dir, port, "  auth_mode: strict\n  api_key: sk-test-key-123\n")
     assert sup.reconfigure(strict, rebind=False, drain_grace=5).result(5).pid == first.pid
-    assert wait_until(lambda: http(port, "GET", "/healthz").status == 401, 5)
+    assert eventually(lambda: http(port, "GET", "/healthz").status == 401, 5)
     assert http(port, "GET", "/healthz", headers={"Authorization": "Bearer sk-test-key-123"}).status == 200
     assert stream.finish() and stream.complete  # the stream that was in flight is untouched
     assert sup.status.pid == first.pid
@@ -161,7 +163,7 @@ def test_kill_9_of_the_child_restarts_it(data_dir: Path, supervisors: list[Super
     first = sup.start().result(20)
     assert first.pid is not None
     os.kill(first.pid, signal.SIGKILL)
-    assert wait_until(lambda: sup.status.state == "running" and sup.status.pid != first.pid, 20), seen
+    assert eventually(lambda: sup.status.state == "running" and sup.status.pid != first.pid, 20), seen
     assert http(port, "GET", "/healthz").status == 200
     restarting = [s for s in seen if s.state == "starting" and s.reason and "restarting" in s.reason]
     assert restarting and "was killed by signal 9 (SIGKILL)" in (restarting[0].reason or "")
@@ -173,14 +175,14 @@ def test_a_crash_loop_gives_up_with_a_reason(data_dir: Path, supervisors: list[S
     sup, seen = make(supervisors, launch_for(data_dir, port), policy=policy)
     sup.start().result(20)
     for _ in range(3):
-        assert wait_until(lambda: sup.status.state in ("running", "error"), 20)
+        assert eventually(lambda: sup.status.state in ("running", "error"), 20)
         if sup.status.state == "error":
             break
         pid = sup.status.pid
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
-        assert wait_until(lambda p=pid: sup.status.pid != p, 20)  # type: ignore[misc]
-    assert wait_until(lambda: sup.status.state == "error", 10), seen
+        assert eventually(lambda p=pid: sup.status.pid != p, 20)  # type: ignore[misc]
+    assert eventually(lambda: sup.status.state == "error", 10), seen
     assert sup.status.reason is not None
     assert sup.status.reason.startswith("the proxy crashed 3 times within 60 s (last: was killed by signal 9")
     assert "stopped restarting" in sup.status.reason
@@ -190,8 +192,8 @@ def test_a_crash_loop_gives_up_with_a_reason(data_dir: Path, supervisors: list[S
 
 PARENT_SCRIPT = """
 import os, sys, time
-from trayagent.proxychild import ChildLaunch
-from trayagent.supervisor import Supervisor
+from trayagent.supervision.proxychild import ChildLaunch
+from trayagent.supervision.supervisor import Supervisor
 port, data = int(sys.argv[1]), sys.argv[2]
 launch = ChildLaunch(f"proxy:\\n  port: {port}\\n", None, data, "127.0.0.1", port, "info", os.getpid())
 if __name__ == "__main__":
@@ -216,7 +218,7 @@ def test_the_child_exits_when_its_parent_dies(data_dir: Path, tmp_path: Path, si
         assert state == "running" and port_open(port)
         parent.send_signal(sig)
         parent.wait(10)
-        assert wait_until(lambda: not pid_alive(int(pid)), 15), "the proxy child outlived its parent"
+        assert eventually(lambda: not pid_alive(int(pid)), 15), "the proxy child outlived its parent"
         assert not port_open(port)
     finally:
         if parent.poll() is None:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.polling import eventually, pid_alive, port_open
 from tests.serverproc import free_port, http
-from tests.streams import pid_alive, port_open, wait_until
 from trayagent.paths import Paths
-from trayagent.service import ProxyService
-from trayagent.watcher import read_snapshot
+from trayagent.supervision.service import ProxyService
+from trayagent.supervision.watcher import read_snapshot
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,8 +38,8 @@ class Harness:
         monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
         self.opened = bin_dir / "opened.txt"
 
-        from trayagent.agent import TrayAgent
-        from trayagent.tray import TrayIcon
+        from trayagent.agent.agent import TrayAgent
+        from trayagent.agent.tray import TrayIcon
 
         self.port = free_port()
         self.paths = Paths(config_file=tmp_path / "home" / "config.yaml", data_dir=tmp_path / "home" / "data")
@@ -70,7 +70,7 @@ class Harness:
 @pytest.fixture
 def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     h = Harness(tmp_path, monkeypatch)
-    assert wait_until(lambda: h.labels()[0].startswith("Running"), 20), h.labels()
+    assert eventually(lambda: h.labels()[0].startswith("Running"), 20), h.labels()
     yield h
     h.agent.close()
 
@@ -79,29 +79,29 @@ def test_start_stop_restart(harness: Harness) -> None:
     h = harness
     assert h.labels()[0] == f"Running on http://127.0.0.1:{h.port}"
     assert not h.enabled("Start proxy") and h.enabled("Stop proxy")
-    assert wait_until(lambda: "0 accounts (0 available)" in h.tray.icon.title, 15), (
+    assert eventually(lambda: "0 accounts (0 available)" in h.tray.icon.title, 15), (
         h.tray.icon.title
     )  # from /api/status
     first = h.service.state.proxy.pid
 
     h.click("Stop proxy")
-    assert wait_until(lambda: h.labels()[0] == "Stopped", 15)
+    assert eventually(lambda: h.labels()[0] == "Stopped", 15)
     assert not port_open(h.port) and first is not None and not pid_alive(first)
     assert h.enabled("Start proxy") and not h.enabled("Stop proxy") and not h.enabled("Restart")
     assert h.tray.icon.title == "trayagent — stopped"
 
     h.click("Start proxy")
-    assert wait_until(lambda: h.labels()[0].startswith("Running"), 15)
+    assert eventually(lambda: h.labels()[0].startswith("Running"), 15)
     second = h.service.state.proxy.pid
     h.click("Restart")
-    assert wait_until(lambda: h.service.state.proxy.state == "running" and h.service.state.proxy.pid != second, 15)
+    assert eventually(lambda: h.service.state.proxy.state == "running" and h.service.state.proxy.pid != second, 15)
     assert http(h.port, "GET", "/healthz").status == 200
 
 
 def test_copy_api_key_without_a_clipboard_shows_it_in_the_menu(harness: Harness) -> None:
     harness.click("Copy API key")
     key = json.loads((harness.paths.data_dir / "secrets.json").read_text())["api_key"]
-    assert wait_until(lambda: f"API key: {key}" in harness.labels(), 10), harness.labels()
+    assert eventually(lambda: f"API key: {key}" in harness.labels(), 10), harness.labels()
 
 
 def test_open_config_file_and_folder(harness: Harness) -> None:
@@ -109,7 +109,7 @@ def test_open_config_file_and_folder(harness: Harness) -> None:
     harness.click("Open config folder")
     expected = [str(harness.paths.config_file), str(harness.paths.config_file.parent)]
     # Two launches run side by side: their lines may land in either order.
-    assert wait_until(
+    assert eventually(
         lambda: harness.opened.exists() and sorted(harness.opened.read_text().split()) == sorted(expected), 10
     )
 
@@ -118,20 +118,20 @@ def test_start_at_login_checkbox(harness: Harness, tmp_path: Path) -> None:
     desktop = tmp_path / "user" / ".config" / "autostart" / "trayagent.desktop"
     assert harness.items()["Start at login"].checked is False
     harness.click("Start at login")
-    assert wait_until(lambda: harness.items()["Start at login"].checked is True, 10)
+    assert eventually(lambda: harness.items()["Start at login"].checked is True, 10)
     assert "X-GNOME-Autostart-Delay=5" in desktop.read_text()
     harness.click("Start at login")
-    assert wait_until(lambda: harness.items()["Start at login"].checked is False, 10)
+    assert eventually(lambda: harness.items()["Start at login"].checked is False, 10)
     assert not desktop.exists()
 
 
 def test_a_bad_save_shows_in_menu_tooltip_and_icon(harness: Harness) -> None:
     harness.paths.config_file.write_text(f"proxy:\n  port: {harness.port}\n  cors: sometimes\n")
-    assert wait_until(lambda: any(t.startswith("Config error:") for t in harness.labels()), 10), harness.labels()
+    assert eventually(lambda: any(t.startswith("Config error:") for t in harness.labels()), 10), harness.labels()
     (line,) = [t for t in harness.labels() if t.startswith("Config error:")]
     assert "proxy.cors (line 3): expected true or false" in line
     assert "config error" in harness.tray.icon.title
-    from trayagent.tray import icon_state
+    from trayagent.agent.tray import icon_state
 
     assert icon_state(harness.agent.state()) == "error"
     assert harness.labels()[0].startswith("Running")  # the proxy kept running on the last good config
@@ -141,10 +141,10 @@ def test_a_bad_save_shows_in_menu_tooltip_and_icon(harness: Harness) -> None:
 def test_quit_stops_the_proxy_and_frees_the_port(harness: Harness) -> None:
     pid = harness.service.state.proxy.pid
     harness.click("Quit")
-    assert wait_until(lambda: not port_open(harness.port), 15)
-    assert pid is not None and wait_until(lambda: not pid_alive(pid), 10)
+    assert eventually(lambda: not port_open(harness.port), 15)
+    assert pid is not None and eventually(lambda: not pid_alive(pid), 10)
     # The supervisor's thread publishes the state just after it reaps the child.
-    assert wait_until(lambda: harness.service.state.proxy.state == "stopped", 10), harness.service.state.proxy
+    assert eventually(lambda: harness.service.state.proxy.state == "stopped", 10), harness.service.state.proxy
 
 
 def test_an_agent_started_on_an_invalid_file_waits_for_a_good_save(
@@ -153,9 +153,9 @@ def test_an_agent_started_on_an_invalid_file_waits_for_a_good_save(
     monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    from trayagent.agent import TrayAgent
+    from trayagent.agent.agent import TrayAgent
+    from trayagent.agent.tray import TrayIcon
     from trayagent.errors import ConfigError
-    from trayagent.tray import TrayIcon
 
     port = free_port()
     paths = Paths(config_file=tmp_path / "config.yaml", data_dir=tmp_path / "data")
@@ -174,8 +174,8 @@ def test_an_agent_started_on_an_invalid_file_waits_for_a_good_save(
         assert not port_open(port)
         assert agent.service.watch().ready.wait(10)
         paths.config_file.write_text(f"proxy:\n  port: {port}\n  auth_mode: strict\n")
-        assert wait_until(lambda: port_open(port), 15)
-        assert wait_until(lambda: str(tray.icon.menu.items[0].text).startswith("Running"), 10)
+        assert eventually(lambda: port_open(port), 15)
+        assert eventually(lambda: str(tray.icon.menu.items[0].text).startswith("Running"), 10)
         assert http(port, "GET", "/healthz").status == 401  # the good file's settings are the ones in force
     finally:
         agent.close()

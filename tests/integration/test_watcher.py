@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.streams import wait_until
+from tests.polling import eventually
 from trayagent.errors import ConfigError
-from trayagent.watcher import ConfigEvent, ConfigSnapshot, ConfigWatcher, read_snapshot
+from trayagent.supervision.watcher import ConfigEvent, ConfigSnapshot, ConfigWatcher, read_snapshot
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -24,7 +24,7 @@ class Watched:
         self.watcher = ConfigWatcher(path, self.events.append, initial_digest=read_snapshot(path).digest)
 
     def next_event(self, count: int, timeout: float = 10) -> ConfigEvent:
-        assert wait_until(lambda: len(self.events) >= count, timeout), f"no event {count}: {self.events}"
+        assert eventually(lambda: len(self.events) >= count, timeout), f"no event {count}: {self.events}"
         return self.events[count - 1]
 
     def port(self, event: ConfigEvent) -> int:

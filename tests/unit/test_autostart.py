@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import plistlib
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from trayagent.autostart import (
+from tests.desktopentry import needs_validator, validate
+from trayagent.agent.autostart import (
     LaunchAgent,
     LaunchCommand,
     XdgAutostart,
@@ -20,15 +18,6 @@ from trayagent.autostart import (
     render_desktop_entry,
     windows_command_line,
 )
-
-needs_validator = pytest.mark.skipif(
-    not shutil.which("desktop-file-validate"), reason="desktop-file-validate not installed (desktop-file-utils)"
-)
-
-
-def validate(path: Path) -> None:
-    result = subprocess.run(["desktop-file-validate", str(path)], capture_output=True, text=True, timeout=30)
-    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
 @pytest.fixture
@@ -96,29 +85,6 @@ def test_exec_quoting_of_awkward_paths(tmp_path: Path) -> None:
         'Exec=env "TRAYAGENT_HOME=/home/me/ta home" "/home/me/My Apps/venv/bin/python" -m trayagent --config '
         '"/home/me/100%% \\\\"cfg\\\\"/\\\\$x.yaml"'
     )
-
-
-@needs_validator
-def test_the_cli_writes_a_valid_entry_for_this_installation(tmp_path: Path) -> None:
-    from tests.serverproc import isolated_env, run_cli
-
-    home = tmp_path / "home"
-    home.mkdir()
-    env = isolated_env(home)
-    assert run_cli(env, "autostart", "status").stdout.startswith("start at login: disabled")
-    result = run_cli(env, "autostart", "enable")
-    desktop = Path(env["XDG_CONFIG_HOME"]) / "autostart" / "trayagent.desktop"
-    assert result.returncode == 0 and result.stdout.strip() == f"start at login: enabled ({desktop})"
-    validate(desktop)
-    text = desktop.read_text()
-    python = os.path.abspath(sys.executable)
-    script = os.path.join(os.path.dirname(python), "trayagent")
-    expected = script if os.path.exists(script) else f"{python} -m trayagent"
-    assert f"Exec=env TRAYAGENT_HOME={home} {expected}" in text.splitlines()
-    icon = Path(text.split("Icon=", 1)[1].splitlines()[0])
-    assert icon.is_file() and icon.name == "trayagent.png"
-    assert run_cli(env, "autostart", "disable").stdout.startswith("start at login: disabled")
-    assert not desktop.exists()
 
 
 def test_launch_agent_plist(tmp_path: Path) -> None:

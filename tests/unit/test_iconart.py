@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageChops
 
-from trayagent.iconart import icon_image
+from trayagent.agent.iconart import icon_image
 
 SIZES = (16, 22, 24, 32, 48, 64)
 

@@ -13,8 +13,8 @@ from trayagent.errors import BadRequest
 from trayagent.proxy.accountview import account_view
 from trayagent.proxy.exchange import BODY_KEEP, Exchange
 from trayagent.proxy.logins import can_open_browser
-from trayagent.proxy.monitorquery import LogFilter, StatsQuery, parse_log_filter, parse_stats_query
-from trayagent.proxy.monitorrow import BODY_CAP, clip_body, clip_text, hour_of, iso, row_from_exchange
+from trayagent.proxy.monitor.query import LogFilter, StatsQuery, parse_log_filter, parse_stats_query
+from trayagent.proxy.monitor.row import BODY_CAP, clip_body, clip_text, hour_of, iso, row_from_exchange
 
 REFRESH = "1//0gAbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 ACCESS = "ya29.a0AfB_byC1234567890abcdefghijklmnop"

@@ -1,4 +1,4 @@
-"""The pure core stays pure: translators and policies import no I/O frameworks."""
+"""The pure core stays pure: translators and policies import no I/O frameworks, nor do the modules they import."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "trayagent"
+TRANSLATE = sorted((PACKAGE / "translate").glob("*.py"))
 PURE_MODULES = [
-    *sorted((PACKAGE / "translate").glob("*.py")),
+    *TRANSLATE,
     PACKAGE / "proxy" / "auth.py",
     PACKAGE / "proxy" / "surface.py",
-    *(PACKAGE / "proxy" / name for name in ("monitorrow.py", "monitorquery.py", "accountview.py", "exhaustion.py")),
+    *(PACKAGE / "proxy" / "monitor" / name for name in ("row.py", "query.py")),
+    *(PACKAGE / "proxy" / name for name in ("accountview.py", "exhaustion.py")),
     PACKAGE / "redact.py",
     PACKAGE / "errors.py",
-    PACKAGE / "traymenu.py",
+    PACKAGE / "agent" / "menu.py",
     PACKAGE / "configchange.py",
-    PACKAGE / "restartpolicy.py",
-    PACKAGE / "proxystatus.py",
+    PACKAGE / "supervision" / "restartpolicy.py",
+    PACKAGE / "supervision" / "proxystatus.py",
     *(PACKAGE / "accounts" / name for name in ("record.py", "oauth.py", "quota.py", "table.py", "ratelimit.py")),
     PACKAGE / "upstream" / "google_error.py",
     PACKAGE / "upstream" / "identity.py",
@@ -41,13 +43,99 @@ FORBIDDEN = {
 }
 
 
-@pytest.mark.parametrize("module", PURE_MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_no_io_imports(module: Path) -> None:
-    tree = ast.parse(module.read_text())
+def imported_names(module: Path) -> set[str]:
+    """The top-level name of everything `module` imports, anywhere in it."""
     imported = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(module.read_text())):
         if isinstance(node, ast.Import):
             imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             imported.add(node.module.split(".")[0])
-    assert not imported & FORBIDDEN
+    return imported
+
+
+def _module_file(dotted: str) -> Path | None:
+    """trayagent.a.b → trayagent/a/b.py or trayagent/a/b/__init__.py."""
+    base = PACKAGE.parent.joinpath(*dotted.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _dotted(module: Path) -> str:
+    parts = module.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node that runs at import or call time: `if TYPE_CHECKING:` blocks are skipped."""
+    found: list[ast.AST] = []
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def package_imports(module: Path) -> set[Path]:
+    """The trayagent modules `module` loads when it runs, with the packages' __init__.py they pass through."""
+    targets: set[str] = set()
+    here = _dotted(module).split(".") if module.name != "__init__.py" else [*_dotted(module).split("."), ""]
+    for node in _runtime_nodes(ast.parse(module.read_text())):
+        if isinstance(node, ast.Import):
+            targets |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module
+            if node.level:  # relative: `from . import x`, `from .hub import y`
+                base = ".".join([*here[: len(here) - node.level], node.module or ""]).strip(".")
+            if base:
+                targets.add(base)
+                targets |= {f"{base}.{alias.name}" for alias in node.names}  # `from pkg import submodule`
+    files: set[Path] = set()
+    for target in targets:
+        parts = target.split(".")
+        if parts[0] != PACKAGE.name:
+            continue
+        for depth in range(1, len(parts) + 1):
+            found = _module_file(".".join(parts[:depth]))
+            if found is not None:
+                files.add(found)
+    return files - {module}
+
+
+def reachable(start: Path) -> set[Path]:
+    """`start` and every trayagent module importing it runs, its own packages' __init__.py included."""
+    packages = {d / "__init__.py" for d in start.parents if d.is_relative_to(PACKAGE)}
+    seen = {start, *packages}
+    pending = list(seen)
+    while pending:
+        for found in package_imports(pending.pop()) - seen:
+            seen.add(found)
+            pending.append(found)
+    return seen
+
+
+@pytest.mark.parametrize("module", PURE_MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_io_imports(module: Path) -> None:
+    assert not imported_names(module) & FORBIDDEN
+
+
+@pytest.mark.parametrize("module", TRANSLATE, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_a_translator_reaches_no_io_through_its_imports(module: Path) -> None:
+    impure = {
+        str(reached.relative_to(PACKAGE)): sorted(imported_names(reached) & FORBIDDEN) for reached in reachable(module)
+    }
+    assert {name: bad for name, bad in impure.items() if bad} == {}
+
+
+def test_the_import_walk_follows_packages_and_submodules() -> None:
+    """The walk itself: error_shapes reaches hub, errors and the packages it passes through; config reaches yaml."""
+    reached = {str(p.relative_to(PACKAGE)) for p in reachable(PACKAGE / "translate" / "error_shapes.py")}
+    assert {"translate/hub.py", "errors.py", "__init__.py", "translate/__init__.py"} <= reached
+    config = reachable(PACKAGE / "config.py")
+    assert PACKAGE / "yamlsource.py" in config and "yaml" in imported_names(PACKAGE / "yamlsource.py")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trayagent.restartpolicy import CrashHistory, RestartPolicy, describe_exit
+from trayagent.supervision.restartpolicy import CrashHistory, RestartPolicy, describe_exit
 
 POLICY = RestartPolicy(first_delay=1, max_delay=30, give_up_after=5, window=60, stable_after=60)
 

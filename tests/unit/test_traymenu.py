@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from trayagent.proxystatus import ProxyStatus
-from trayagent.traymenu import MenuEntry, TrayState, menu_entries, tooltip
+from trayagent.agent.menu import MenuEntry, TrayState, menu_entries, tooltip
+from trayagent.supervision.proxystatus import ProxyStatus
 
 RUNNING = ProxyStatus("running", address="http://127.0.0.1:8045", pid=42)
 CONFIG = Path("/home/me/.config/trayagent/config.yaml")
@@ -94,7 +94,7 @@ def pystray_dummy(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_pystray_menu_on_the_dummy_backend(pystray_dummy: Any) -> None:
-    from trayagent.tray import TrayIcon, to_pystray_menu
+    from trayagent.agent.tray import TrayIcon, to_pystray_menu
 
     clicked: list[str] = []
     actions = {name: (lambda name=name: clicked.append(name)) for name in ("start", "stop", "restart", "quit")}

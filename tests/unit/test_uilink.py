@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from trayagent.uilink import ProxyEndpoint, check_page_path, sign_in_url
-from trayagent.window import default_gui
-from trayagent.windowchild import Page
+from trayagent.window.statuswindow import default_gui
+from trayagent.window.uilink import ProxyEndpoint, check_page_path, sign_in_url
+from trayagent.window.windowchild import Page
 
 
 def test_the_sign_in_link_carries_the_ticket_and_the_view_never_the_key() -> None:

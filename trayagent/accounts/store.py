@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 import orjson
 
 from trayagent.accounts.record import Account, same_email
-from trayagent.atomicfile import write_atomic
 from trayagent.errors import AccountsFileError
-from trayagent.filelock import locked
+from trayagent.files.atomicfile import write_atomic
+from trayagent.files.filelock import locked
 
 SCHEMA_VERSION = 1
 _T = TypeVar("_T")

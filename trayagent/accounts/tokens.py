@@ -21,7 +21,7 @@ from trayagent.accounts.oauth import TokenGrant
 from trayagent.accounts.record import Account, access_token_name, refresh_token_name
 from trayagent.accounts.store import AccountStore
 from trayagent.errors import TokenRevoked
-from trayagent.filelock import FileLock
+from trayagent.files.filelock import FileLock
 from trayagent.redact import redact
 from trayagent.secrets import SecretStore
 

@@ -9,7 +9,7 @@ from typing import Any
 from trayagent.accounts.poolstate import Cooldown, CooldownKey
 from trayagent.accounts.quota import family_of
 from trayagent.accounts.record import Account
-from trayagent.proxy.monitorrow import iso
+from trayagent.proxy.monitor.row import iso
 from trayagent.redact import redact
 
 

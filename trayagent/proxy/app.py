@@ -28,8 +28,8 @@ from trayagent.proxy.backend import close_backend, open_backend
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
 from trayagent.proxy.logins import Logins
 from trayagent.proxy.metrics import Metrics
-from trayagent.proxy.monitor import FILE_NAME as MONITOR_FILE
-from trayagent.proxy.monitor import Monitor
+from trayagent.proxy.monitor.writer import FILE_NAME as MONITOR_FILE
+from trayagent.proxy.monitor.writer import Monitor
 from trayagent.proxy.replies import json_reply
 from trayagent.proxy.routes import accounts, admin, gemini, health, openai, slowstream, ui
 from trayagent.proxy.routetable import AI_ROUTES, AiRoute

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from trayagent.proxy.exchange import Exchange
     from trayagent.proxy.logins import Logins
     from trayagent.proxy.metrics import Metrics
-    from trayagent.proxy.monitor import Monitor
+    from trayagent.proxy.monitor.writer import Monitor
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ import time
 from sanic.response import HTTPResponse
 
 from trayagent.errors import RouteNotFound
-from trayagent.proxy import monitordb
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest, Runtime
 from trayagent.proxy.metrics import CONTENT_TYPE
-from trayagent.proxy.monitorquery import parse_log_filter, parse_stats_query
+from trayagent.proxy.monitor import db as monitordb
+from trayagent.proxy.monitor.query import parse_log_filter, parse_stats_query
 from trayagent.proxy.replies import json_reply
 
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from trayagent.proxy.monitorquery import LogFilter, StatsQuery
-from trayagent.proxy.monitorrow import LogRow, hour_of, iso
+from trayagent.proxy.monitor.query import LogFilter, StatsQuery
+from trayagent.proxy.monitor.row import LogRow, hour_of, iso
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ import threading
 from types import FrameType
 
 from trayagent.errors import ServeError
-from trayagent.instancelock import InstanceLock
+from trayagent.files.instancelock import InstanceLock
 from trayagent.logsetup import configure_logging, file_handler, terminal_handler
 from trayagent.paths import Paths, ensure_private_dir
-from trayagent.service import ProxyService
-from trayagent.watcher import read_snapshot
+from trayagent.supervision.service import ProxyService
+from trayagent.supervision.watcher import read_snapshot
 
 log = logging.getLogger("trayagent")
 

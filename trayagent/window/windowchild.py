@@ -1,8 +1,8 @@
 """The status window's own process: one pywebview window on the proxy's status page. Spawned, never forked.
 
-It obeys its parent (`window.py`) over a pipe — up: ready / shown / failed / log records; down: show a page,
-close — and ends with it: pipe EOF, a parent-pid check, PR_SET_PDEATHSIG on Linux. A GUI that cannot start
-(no display, no WebKit) is reported as `failed`, so the parent can open the system browser instead.
+It obeys its parent (`statuswindow.py`) over a pipe — up: Ready / Shown / Failed / LogLine; down: Show a page,
+Stop — and ends with it: pipe EOF, a parent-pid check, PR_SET_PDEATHSIG on Linux. A GUI that cannot start
+(no display, no WebKit) is reported as `Failed`, so the parent can open the system browser instead.
 
 The page's Content-Security-Policy forbids `eval`, which pywebview's `evaluate_js` wraps every script in;
 `run_js` hands the script to the engine as is, so that is what reads the page here.
@@ -22,8 +22,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
 
-from trayagent.childlink import ParentLink, PipeLogHandler, die_with_parent
 from trayagent.logsetup import configure_logging
+from trayagent.supervision.childlink import ParentLink, PipeLogHandler, die_with_parent
+from trayagent.supervision.messages import Failed, Ready, Stop
 
 log = logging.getLogger("trayagent.window")
 
@@ -58,6 +59,21 @@ class Page:
     @property
     def first_url(self) -> str:
         return self.sign_in_url or self.address
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """To the window: show `page`, and bring the window up when `raise_window`."""
+
+    page: Page
+    raise_window: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """From the window: a `Show` was done (`raised`: and the window brought up)."""
+
+    raised: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,32 +191,23 @@ class WindowRun:
 
     def _follow_parent(self) -> None:
         if not self.window.events.shown.wait(SHOWN_WAIT_S):
-            self.link.send(("failed", os.getpid(), f"the window did not appear within {SHOWN_WAIT_S:g} s"))
+            self.link.send(Failed(f"the window did not appear within {SHOWN_WAIT_S:g} s"))
             os._exit(1)
         if self.probe is not None:
             self.probe.record("started")
-        self.link.send(("ready", os.getpid()))
-        conn = self.link.conn
-        while True:
-            try:
-                if not conn.poll(0.5):
-                    if os.getppid() != self.launch.parent_pid:
-                        break
-                    continue
-                message = conn.recv()
-            except (EOFError, OSError):
-                break  # the parent is gone
-            if message[0] == "close":
+        self.link.send(Ready(os.getpid()))
+        for message in self.link.receive(self.launch.parent_pid):  # ends when the parent is gone
+            if isinstance(message, Stop):
                 break
-            if message[0] == "show":
-                _, page, raise_window = message
+            if isinstance(message, Show):
                 try:
-                    self.show(page, raise_window)
+                    self.show(message.page, message.raise_window)
                 except Exception:
                     log.exception("could not show the status window")
                 if self.probe is not None:
-                    self.probe.record("shown", asked=page.path, raised=raise_window, **(self.where() or {}))
-                self.link.send(("shown", os.getpid(), raise_window))
+                    asked, raised = message.page.path, message.raise_window
+                    self.probe.record("shown", asked=asked, raised=raised, **(self.where() or {}))
+                self.link.send(Shown(message.raise_window))
         self.window.destroy()
         time.sleep(5)  # the GUI loop ends with the window; if it does not, leave anyway
         os._exit(0)
@@ -214,7 +221,7 @@ def window_main(conn: Connection, launch: WindowLaunch) -> None:
     configure_logging(launch.log_level, handlers=[PipeLogHandler(link)])
     problem = gui_problem(launch.gui)
     if problem is not None:
-        link.send(("failed", os.getpid(), problem))
+        link.send(Failed(problem))
         conn.close()
         sys.exit(1)
     import webview
@@ -234,7 +241,7 @@ def window_main(conn: Connection, launch: WindowLaunch) -> None:
     try:
         webview.start(gui=launch.gui, private_mode=True)
     except Exception as exc:
-        link.send(("failed", os.getpid(), f"pywebview could not start: {type(exc).__name__}: {exc}"))
+        link.send(Failed(f"pywebview could not start: {type(exc).__name__}: {exc}"))
         conn.close()
         sys.exit(1)
     # The window was closed. pywebview's event threads may still run; nothing they do matters now.

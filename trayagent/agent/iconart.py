@@ -24,7 +24,7 @@ def asset_path(name: str = MASTER) -> Path:
     packaged = resources.files("trayagent").joinpath("assets", name)
     if packaged.is_file():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "assets" / name
+    return Path(__file__).resolve().parents[2] / "assets" / name
 
 
 def _master() -> Image.Image:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from trayagent.atomicfile import write_atomic
+from trayagent.files.atomicfile import write_atomic
 
 APP_NAME = "trayagent"
 LAUNCH_AGENT_LABEL = "org.trayagent.agent"

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from trayagent.accounts.login import LOGIN_TIMEOUT_S
 from trayagent.accounts.service import AccountService, Outcome, parse_export
 from trayagent.accounts.table import as_json, render_table, status_text
-from trayagent.atomicfile import write_atomic
-from trayagent.cli_context import load_for, say, secret_store
+from trayagent.cli.context import load_for, say, secret_store
 from trayagent.errors import AccountError
+from trayagent.files.atomicfile import write_atomic
 from trayagent.paths import Paths
 from trayagent.redact import redact
 

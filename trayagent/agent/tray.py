@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from trayagent.iconart import IconState, icon_image
-from trayagent.traymenu import ActionName, MenuEntry, TrayState, menu_entries, tooltip
+from trayagent.agent.iconart import IconState, icon_image
+from trayagent.agent.menu import ActionName, MenuEntry, TrayState, menu_entries, tooltip
 
 log = logging.getLogger("trayagent.tray")
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from trayagent.config import MonitorSettings
-from trayagent.proxy import monitordb
 from trayagent.proxy.exchange import Exchange
-from trayagent.proxy.monitorquery import LogFilter, StatsQuery
-from trayagent.proxy.monitorrow import BODY_CAP, LogRow, row_from_exchange
+from trayagent.proxy.monitor import db as monitordb
+from trayagent.proxy.monitor.query import LogFilter, StatsQuery
+from trayagent.proxy.monitor.row import BODY_CAP, LogRow, row_from_exchange
 
 log = logging.getLogger(__name__)
 

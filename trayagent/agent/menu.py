@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from trayagent.proxystatus import ProxyStatus
+from trayagent.supervision.proxystatus import ProxyStatus
 
 ActionName = Literal[
     "open_status",

@@ -12,8 +12,10 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from typing import Any
+
+from trayagent.supervision.messages import LogLine
 
 
 class ParentLink:
@@ -24,7 +26,8 @@ class ParentLink:
         self._lock = threading.Lock()
         self.broken = False
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: object) -> None:
+        """One message (supervision/messages.py); dropped once the pipe is broken."""
         if self.broken:
             return
         with self._lock:
@@ -32,6 +35,19 @@ class ParentLink:
                 self.conn.send(message)
             except (OSError, ValueError):
                 self.broken = True
+
+    def receive(self, parent_pid: int) -> Iterator[object]:
+        """The parent's messages, until its end of the pipe closes or it dies (checked every half second)."""
+        while True:
+            try:
+                if not self.conn.poll(0.5):
+                    if os.getppid() != parent_pid:
+                        return
+                    continue
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                return
+            yield message
 
 
 class PipeLogHandler(logging.Handler):
@@ -51,7 +67,7 @@ class PipeLogHandler(logging.Handler):
             if sys.stderr is not None:
                 sys.stderr.write(f"{record.levelname} {record.name}: {text}\n")
             return
-        self.link.send(("log", record.levelno, record.name, text))
+        self.link.send(LogLine(record.levelno, record.name, text))
 
 
 def die_with_parent(parent_pid: int) -> None:

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from trayagent.apikey import ApiKey, resolve_api_key
-from trayagent.childlink import ParentLink, PipeLogHandler, die_with_parent
 from trayagent.config import Config, parse_config_text
 from trayagent.errors import PortInUse, TrayAgentError
 from trayagent.logsetup import configure_logging
@@ -32,6 +31,8 @@ from trayagent.proxy.app import create_app
 from trayagent.proxy.backend import close_backend, open_backend, reconfigured, registry_settings
 from trayagent.proxy.context import ProxyApp, ProxyContext, Runtime
 from trayagent.secrets import open_secret_store
+from trayagent.supervision.childlink import ParentLink, PipeLogHandler, die_with_parent
+from trayagent.supervision.messages import ConfigProblem, Failed, Ready, Reconfigure, Stop
 
 log = logging.getLogger("trayagent")
 
@@ -145,7 +146,7 @@ def child_main(conn: Connection, launch: ChildLaunch) -> None:
             data_dir=Path(launch.data_dir),  # the account registry lives in the proxy process
         )
     except TrayAgentError as exc:
-        link.send(("error", os.getpid(), str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        link.send(Failed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
         conn.close()
         sys.exit(1)
     app = create_app(ctx, name="trayagent", test_routes=launch.test_routes)
@@ -188,7 +189,7 @@ class _ChildRun:
         )
         if proxy.allow_lan_access and proxy.effective_auth_mode == "off":
             log.warning("LAN access is on and auth_mode is off: anyone on your network can use your accounts")
-        self.link.send(("ready", os.getpid(), proxy.bind_host, proxy.port))
+        self.link.send(Ready(os.getpid(), proxy.bind_host, proxy.port))
 
     async def _stopped(self, app: ProxyApp) -> None:
         log.info("trayagent stopped; %s is free", self.ctx.runtime.address())
@@ -200,34 +201,24 @@ class _ChildRun:
         self.app.stop(terminate=False)
 
     def _read_parent(self) -> None:
-        conn = self.link.conn
-        while True:
-            try:
-                if not conn.poll(0.5):
-                    if os.getppid() != self.launch.parent_pid:
-                        break
-                    continue
-                message = conn.recv()
-            except (EOFError, OSError):
-                break
+        for message in self.link.receive(self.launch.parent_pid):
             self._obey(message)
         self._orphaned()
 
-    def _obey(self, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "stop":
-            self.stop.request(float(message[1]))
-        elif kind == "config":
-            _, text, source, error, level = message
+    def _obey(self, message: object) -> None:
+        if isinstance(message, Stop):
+            self.stop.request(message.grace)
+        elif isinstance(message, Reconfigure):
+            source = message.config_source
             try:
-                config = parse_config_text(text, Path(source) if source else None)
+                config = parse_config_text(message.config_text, Path(source) if source else None)
                 key = resolve_api_key(config, self.ctx.secrets)  # may touch the keyring: not on the loop
             except TrayAgentError as exc:
                 log.error("could not apply the new configuration: %s", exc)
                 return
-            self._on_loop(self._swap_config, config, key, error, level)
-        elif kind == "config_error":
-            self._on_loop(self._note_config_error, message[1])
+            self._on_loop(self._swap_config, config, key, message.config_error, message.log_level)
+        elif isinstance(message, ConfigProblem):
+            self._on_loop(self._note_config_error, message.error)
 
     def _note_config_error(self, error: str | None) -> None:
         runtime = self.ctx.runtime

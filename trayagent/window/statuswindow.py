@@ -17,24 +17,29 @@ HttpOnly cookie: the key never leaves this process — not in a URL, not in the 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import queue
 import sys
 import threading
 import time
 import webbrowser
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
-from multiprocessing.connection import Connection, wait
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, Literal
+from typing import Literal
 
-from trayagent.logsetup import relay_record
-from trayagent.restartpolicy import describe_exit
-from trayagent.uilink import STATUS_PATH, ProxyEndpoint, TicketUnavailable, check_page_path, request_ticket, sign_in_url
-from trayagent.windowchild import GuiName, Page, WindowLaunch, window_main
+from trayagent.supervision.childprocess import ChildHost, ChildProcess, spawn_process
+from trayagent.supervision.messages import Failed, Ready, Stop
+from trayagent.window.uilink import (
+    STATUS_PATH,
+    ProxyEndpoint,
+    TicketUnavailable,
+    check_page_path,
+    request_ticket,
+    sign_in_url,
+)
+from trayagent.window.windowchild import GuiName, Page, Show, Shown, WindowLaunch, window_main
 
 log = logging.getLogger("trayagent.window")
 
@@ -43,7 +48,6 @@ CLOSE_GRACE_S = 3.0  # asked to close → SIGTERM → SIGKILL
 
 Locate = Callable[[], ProxyEndpoint | None]  # the running proxy, or None when it is not running
 WindowTarget = Callable[[Connection, WindowLaunch], None]
-Command = Callable[[], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,31 +83,22 @@ STOPPED_HTML = """<!doctype html>
 """
 
 
-@dataclass(eq=False)
-class _Child:
-    process: BaseProcess
-    conn: Connection
-    spawned_at: float
-    path: str
-    ready: bool = False
-    showing_stopped: bool = False  # the local "proxy stopped" message, not the page
-    conn_open: bool = True
-    failure: str | None = None  # why the window could not start, as the child put it
-    close_at: float | None = None
-    terms: int = 0
-    waiting_ready: list[Future[Opened]] = field(default_factory=list)
-    waiting_shown: list[Future[Opened]] = field(default_factory=list)  # answered in order
-    deferred: list[tuple[str, Future[Opened]]] = field(default_factory=list)  # opens while it starts
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid
+class _Child(ChildProcess):
+    def __init__(
+        self, process: BaseProcess, conn: Connection, spawned_at: float, path: str, waiting: list[Future[Opened]]
+    ) -> None:
+        super().__init__(process, conn, spawned_at, label="status window", term_attempts=1, logger=log)
+        self.path = path
+        self.showing_stopped = False  # the local "proxy stopped" message, not the page
+        self.waiting_ready = waiting
+        self.waiting_shown: list[Future[Opened]] = []  # answered in order
+        self.deferred: list[tuple[str, Future[Opened]]] = []  # opens while it starts
 
     def pending(self) -> list[Future[Opened]]:
         return [*self.waiting_ready, *self.waiting_shown, *(f for _, f in self.deferred)]
 
 
-class StatusWindow:
+class StatusWindow(ChildHost[_Child]):
     def __init__(
         self,
         locate: Locate,
@@ -114,7 +109,7 @@ class StatusWindow:
         ready_timeout: float = READY_TIMEOUT_S,
         target: WindowTarget = window_main,
     ) -> None:
-        self._mp = multiprocessing.get_context("spawn")  # never fork: a GUI toolkit may be loaded here
+        super().__init__("status-window", label="status window", logger=log)
         self._locate = locate
         self._notify = notify
         self._open_browser = open_browser
@@ -122,12 +117,9 @@ class StatusWindow:
         self._ready_timeout = ready_timeout
         self._target = target
         self._child: _Child | None = None
-        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
-        self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._closing = False
-        self._closed: Future[None] = Future()
+        self._started = False
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
     # -- public API: posts to the worker, returns at once ------------------------------------------------
 
@@ -141,113 +133,58 @@ class StatusWindow:
         """Show the status page at `path` (`/ui/`, `/ui/#add`): raise the window, or start it."""
         check_page_path(path)
         future: Future[Opened] = Future()
-        if not self._post(lambda: self._cmd_open(path, future)):
+        if not self._order(lambda: self._cmd_open(path, future)):
             future.set_result(Opened("none", detail="the agent is quitting"))
         return future
 
     def refresh(self) -> None:
         """The proxy started, stopped or was replaced: an open window follows (signs in again), unraised."""
         with self._lock:
-            if self._thread is None or self._closing:
+            if not self._started or self._closing:
                 return
-        self._post(self._cmd_refresh)
+        self._order(self._cmd_refresh)
 
     def close(self, timeout: float = CLOSE_GRACE_S + 5) -> None:
         """End the window and the worker. Blocks (shutdown paths only); a no-op if never opened."""
         with self._lock:
-            thread, self._closing = self._thread, True
-        if thread is None:
-            self._wake_r.close()
-            self._wake_w.close()
+            started, self._closing = self._started, True
+        if not started:
+            self._discard_worker()
             return
-        self._post(lambda: None, start=False)  # wakes the worker, which sees `_closing`
-        try:
-            self._closed.result(timeout)
-        except TimeoutError:
+        self._post(self._cmd_close)
+        self._worker.join(timeout)
+        if self._worker.is_alive():
             log.warning("the status window did not close within %g s", timeout)
-        thread.join(timeout)
 
     # -- worker ------------------------------------------------------------------------------------------
 
-    def _post(self, command: Command, *, start: bool = True) -> bool:
+    def _order(self, command: Callable[[], None]) -> bool:
         with self._lock:
-            if self._closing and start:
-                return False
-            if self._thread is None and start:
-                self._thread = threading.Thread(target=self._run, name="status-window", daemon=True)
-                self._thread.start()
-        self._commands.put(command)
-        try:
-            self._wake_w.send_bytes(b"!")
-        except OSError:
-            return False  # the worker ended meanwhile
-        return True
-
-    def _run(self) -> None:
-        try:
-            self._loop()
-        finally:
-            leftovers = self._child.pending() if self._child is not None else []
-            for future in leftovers:
-                if not future.done():
-                    future.set_result(Opened("none", detail="the agent is quitting"))
-            while not self._commands.empty():
-                try:
-                    self._commands.get_nowait()()  # posted while quitting: each answers "quitting" at once
-                except Exception:
-                    log.exception("status window command failed")
-            self._wake_r.close()
-            self._wake_w.close()
-            self._closed.set_result(None)
-
-    def _loop(self) -> None:
-        while True:
-            while True:
-                try:
-                    command = self._commands.get_nowait()
-                except queue.Empty:
-                    break
-                try:
-                    command()
-                except Exception:  # a bug in one open must not end the window's worker
-                    log.exception("status window command failed")
             if self._closing:
-                if self._child is None:
-                    return
-                self._ask_close(self._child)
-            self._timers()
-            child = self._child
-            objects: dict[Any, str] = {self._wake_r: "wake"}
-            if child is not None:
-                if child.conn_open:
-                    objects[child.conn] = "conn"
-                objects[child.process.sentinel] = "exit"
-            for obj in wait(list(objects), timeout=0.5 if child is not None else None):
-                kind = objects[obj]
-                if kind == "wake":
-                    while self._wake_r.poll():
-                        self._wake_r.recv_bytes()
-                elif child is not None and kind == "conn":
-                    self._read(child)
-                elif child is not None and child is self._child:
-                    self._reap(child)
+                return False
+            if not self._started:
+                self._started = True
+                self._start_worker()
+        return self._post(command)
 
-    def _timers(self) -> None:
+    def _children(self) -> list[_Child]:
+        return [self._child] if self._child is not None else []
+
+    def _finished(self) -> bool:
+        return self._closing and self._child is None
+
+    def _on_end(self) -> None:
+        leftovers = self._child.pending() if self._child is not None else []
+        _answer(leftovers, Opened("none", detail="the agent is quitting"))
+
+    def _tick(self) -> float | None:
         child, now = self._child, time.monotonic()
         if child is None:
-            return
-        if not child.ready and child.failure is None and now - child.spawned_at > self._ready_timeout:
-            child.failure = f"the window did not appear within {self._ready_timeout:g} s"
-            child.process.kill()
-        if child.close_at is not None and now >= child.close_at:
-            if child.terms == 0:
-                child.terms = 1
-                log.warning("status window pid %s did not close in time; sending SIGTERM", child.pid)
-                child.process.terminate()
-                child.close_at = now + 1.0
-            else:
-                child.process.kill()
-                child.close_at = now + 5.0
+            return None
+        if child.late(now, self._ready_timeout):
+            child.give_up(f"the window did not appear within {self._ready_timeout:g} s")
+        child.escalate(now)
+        return 0.5
 
     # -- commands ----------------------------------------------------------------------------------------
 
@@ -257,14 +194,14 @@ class StatusWindow:
             future.set_result(Opened("none", detail="the agent is quitting"))
         elif child is None:
             self._spawn(path, [future])
-        elif child.ready:
+        elif child.ready_at is not None:
             self._show(child, path, future)
         else:
             child.deferred.append((path, future))  # starting: shown once it is up
 
     def _cmd_refresh(self) -> None:
         child = self._child
-        if child is None or not child.ready or self._closing:
+        if child is None or child.ready_at is None or self._closing:
             return
         page = self._page(child.path)
         # A proxy that (re)started is a new process: the window's session died with the old one.
@@ -285,11 +222,8 @@ class StatusWindow:
 
     def _spawn(self, path: str, futures: list[Future[Opened]]) -> None:
         launch = WindowLaunch(page=self._page(path), parent_pid=os.getpid(), gui=self._gui, log_level=_log_level())
-        parent_end, child_end = self._mp.Pipe(duplex=True)
-        process = self._mp.Process(target=self._target, args=(child_end, launch), name="trayagent-window", daemon=True)
-        process.start()
-        child_end.close()
-        self._child = _Child(process, parent_end, time.monotonic(), path, waiting_ready=futures)
+        process, conn = spawn_process(self._target, launch, "trayagent-window")
+        self._child = _Child(process, conn, time.monotonic(), path, futures)
         self._child.showing_stopped = launch.page.html is not None
         log.debug("spawned status window pid %s for %s", process.pid, path)
 
@@ -300,39 +234,24 @@ class StatusWindow:
         child.waiting_shown.append(future)
 
     def _send_page(self, child: _Child, page: Page, *, raise_window: bool) -> bool:
-        try:
-            child.conn.send(("show", page, raise_window))
-        except (OSError, ValueError):
+        if not child.send(Show(page, raise_window)):
             return False
         child.path, child.showing_stopped = page.path, page.html is not None
         return True
 
-    def _ask_close(self, child: _Child) -> None:
-        if child.close_at is not None:
-            return
-        child.close_at = time.monotonic() + CLOSE_GRACE_S
-        try:
-            child.conn.send(("close",))
-        except (OSError, ValueError):
-            child.close_at = time.monotonic()  # no pipe: straight to SIGTERM
+    def _cmd_close(self) -> None:
+        """Quit: the window closes, then the worker ends (`_finished`)."""
+        child, now = self._child, time.monotonic()
+        if child is not None:
+            child.ask_stop(Stop(CLOSE_GRACE_S), now + CLOSE_GRACE_S, now)
 
     # -- what the child says -------------------------------------------------------------------------------
 
-    def _read(self, child: _Child) -> None:
-        try:
-            while child.conn.poll():
-                self._on_message(child, child.conn.recv())
-        except (EOFError, OSError):
-            child.conn_open = False
-
-    def _on_message(self, child: _Child, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "log":
-            relay_record(name=message[2], level=message[1], text=message[3], pid=child.pid)
-        elif kind == "failed":
-            child.failure = str(message[2])
-        elif kind == "ready":
-            child.ready = True
+    def _on_message(self, child: _Child, message: object) -> None:
+        if isinstance(message, Failed):
+            child.failure = message.reason
+        elif isinstance(message, Ready):
+            child.ready_at = time.monotonic()
             log.info("status window open (pid %s)", child.pid)
             for future in child.waiting_ready:
                 future.set_result(Opened("window", child.pid))
@@ -340,23 +259,19 @@ class StatusWindow:
             deferred, child.deferred = child.deferred, []
             for path, future in deferred:
                 self._show(child, path, future)
-        elif kind == "shown" and message[2] and child.waiting_shown:
+        elif isinstance(message, Shown) and message.raised and child.waiting_shown:
             child.waiting_shown.pop(0).set_result(Opened("window", child.pid))
 
-    def _reap(self, child: _Child) -> None:
-        if child.conn_open:
-            self._read(child)
-        child.conn.close()
-        child.process.join(1)
+    def _on_exit(self, child: _Child) -> None:
         self._child = None
         pending = [f for f in child.pending() if not f.done()]
         if self._closing:
-            log.debug("status window closed (%s)", describe_exit(child.process.exitcode))
+            log.debug("status window closed (%s)", child.exit_text)
             for future in pending:
                 future.set_result(Opened("none", detail="the agent is quitting"))
             return
-        if not child.ready:
-            reason = child.failure or f"its process {describe_exit(child.process.exitcode)}"
+        if child.ready_at is None:
+            reason = child.failure or f"its process {child.exit_text}"
             self._fall_back(child.deferred[-1][0] if child.deferred else child.path, reason, pending)
             return
         log.info("status window closed")

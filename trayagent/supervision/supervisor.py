@@ -1,36 +1,30 @@
 """The proxy supervisor: runs the proxy as a spawned child process and keeps it up. No GUI imports.
 
-Theory of operation. One worker thread owns every child; public methods only post commands to it and
-return a Future of the next settled status (running, error or stopped), so no caller ever blocks on
-a child unless it chooses to wait. The worker waits on the children's pipes and exit sentinels.
-- start: spawn a child, which binds its own socket and reports `ready` (or `error`, e.g. a busy port).
+Theory of operation. One worker thread (`ChildHost`) owns every child; public methods only post
+commands to it and return a Future of the next settled status (running, error or stopped), so no
+caller ever blocks on a child unless it chooses to wait.
+- start: spawn a child, which binds its own socket and reports `Ready` (or `Failed`, e.g. a busy port).
 - stop: ask the child over its pipe to drain (Sanic's graceful shutdown), then SIGTERM up to three
   times (one can be lost during Sanic's start-up), then kill.
 - rebind (port / LAN change): a new child on the new address, then the old one drains its streams;
   on the same port the old listener closes first and the new child waits for the port.
 - crash (an exit nobody asked for): restart after a backoff from `RestartPolicy`, or give up and say why.
-Children are spawned from this long-lived thread on purpose: Linux's PR_SET_PDEATHSIG fires when the
-*thread* that created a child ends, so a short-lived spawning thread would kill its child.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import queue
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
 
-from trayagent.logsetup import relay_record
-from trayagent.proxychild import ChildLaunch, child_main
-from trayagent.proxystatus import ProxyStatus
-from trayagent.restartpolicy import CrashHistory, RestartPolicy, describe_exit
+from trayagent.supervision.childprocess import ChildHost, ChildProcess, spawn_process
+from trayagent.supervision.messages import ConfigProblem, Failed, Ready, Reconfigure, Stop
+from trayagent.supervision.proxychild import ChildLaunch, child_main
+from trayagent.supervision.proxystatus import ProxyStatus
+from trayagent.supervision.restartpolicy import CrashHistory, RestartPolicy
 
 log = logging.getLogger("trayagent.supervisor")
 
@@ -41,25 +35,13 @@ ChildTarget = Callable[[Connection, ChildLaunch], None]
 Command = Callable[[Future[ProxyStatus]], None]
 
 
-@dataclass(eq=False)
-class _Child:
-    process: BaseProcess
-    conn: Connection
-    launch: ChildLaunch
-    spawned_at: float
-    conn_open: bool = True
-    ready_at: float | None = None
-    error: str | None = None  # a start-up failure the child reported itself
-    stop_asked_at: float | None = None
-    terms: int = 0
-    escalate_at: float | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid
+class _Child(ChildProcess):
+    def __init__(self, process: BaseProcess, conn: Connection, spawned_at: float, launch: ChildLaunch) -> None:
+        super().__init__(process, conn, spawned_at, label="proxy", term_attempts=TERM_ATTEMPTS, logger=log)
+        self.launch = launch
 
 
-class Supervisor:
+class Supervisor(ChildHost[_Child]):
     def __init__(
         self,
         launch: ChildLaunch,
@@ -70,12 +52,11 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         target: ChildTarget = child_main,
     ) -> None:
-        self._mp = multiprocessing.get_context("spawn")  # never fork: GUI toolkits may be loaded
+        super().__init__("proxy-supervisor", label="supervisor", logger=log, clock=clock)
         self._launch = launch
         self._policy = policy or RestartPolicy()
         self._stop_grace = stop_grace
         self._ready_timeout = ready_timeout
-        self._clock = clock
         self._target = target
         self._active: _Child | None = None
         self._incoming: _Child | None = None  # a replacement starting while the active one still serves
@@ -86,12 +67,9 @@ class Supervisor:
         self._status = ProxyStatus("stopped")
         self._waiters: list[Future[ProxyStatus]] = []
         self._listeners: list[Listener] = []
-        self._commands: queue.SimpleQueue[tuple[Command, Future[ProxyStatus]]] = queue.SimpleQueue()
-        self._wake_r, self._wake_w = multiprocessing.Pipe(duplex=False)
         self._closing = False
         self._close_future: Future[ProxyStatus] | None = None
-        self._thread = threading.Thread(target=self._run, name="proxy-supervisor", daemon=True)
-        self._thread.start()
+        self._start_worker()
 
     # -- public API: every method posts to the worker and returns at once -------------------------------
 
@@ -104,144 +82,89 @@ class Supervisor:
         self._listeners.append(listener)
 
     def start(self) -> Future[ProxyStatus]:
-        return self._post(self._cmd_start)
+        return self._order(self._cmd_start)
 
     def stop(self, grace: float | None = None) -> Future[ProxyStatus]:
-        return self._post(lambda fut: self._cmd_stop(fut, self._stop_grace if grace is None else grace))
+        return self._order(lambda fut: self._cmd_stop(fut, self._stop_grace if grace is None else grace))
 
     def restart(self) -> Future[ProxyStatus]:
-        return self._post(self._cmd_restart)
+        return self._order(self._cmd_restart)
 
     def reconfigure(self, launch: ChildLaunch, *, rebind: bool, drain_grace: float) -> Future[ProxyStatus]:
         """Run with `launch` from now on: pushed into the running child, or a new child when `rebind`."""
-        return self._post(lambda fut: self._cmd_reconfigure(fut, launch, rebind, drain_grace))
+        return self._order(lambda fut: self._cmd_reconfigure(fut, launch, rebind, drain_grace))
 
     def set_config_error(self, error: str | None) -> Future[ProxyStatus]:
-        return self._post(lambda fut: self._cmd_config_error(fut, error))
+        return self._order(lambda fut: self._cmd_config_error(fut, error))
 
     def close(self, grace: float | None = None, timeout: float = 60.0) -> ProxyStatus:
         """Stop every child (draining ones too) and the worker. Blocks: for shutdown paths only."""
-        if self._thread.is_alive():
-            done = self._post(lambda fut: self._cmd_close(fut, self._stop_grace if grace is None else grace))
+        if self._worker.is_alive():
+            done = self._order(lambda fut: self._cmd_close(fut, self._stop_grace if grace is None else grace))
             done.result(timeout)
-            self._thread.join(timeout)
+            self._worker.join(timeout)
         return self._status
 
     # -- worker -----------------------------------------------------------------------------------------
 
-    def _post(self, command: Command) -> Future[ProxyStatus]:
+    def _order(self, command: Command) -> Future[ProxyStatus]:
         future: Future[ProxyStatus] = Future()
-        if not self._thread.is_alive():
-            future.set_result(self._status)
-            return future
-        self._commands.put((command, future))
-        try:
-            self._wake_w.send_bytes(b"!")
-        except OSError:
-            future.set_result(self._status)  # the worker ended meanwhile
+        if not self._post(lambda: self._obey(command, future)):
+            future.set_result(self._status)  # the worker has ended
         return future
+
+    def _obey(self, command: Command, future: Future[ProxyStatus]) -> None:
+        if self._closing:
+            future.set_result(self._status)  # closing: nothing more to do
+            return
+        try:
+            command(future)
+        except Exception as exc:  # a bug in a command must not kill the supervisor
+            log.exception("supervisor command failed")
+            if not future.done():
+                future.set_exception(exc)
 
     def _children(self) -> list[_Child]:
         return [c for c in (self._active, self._incoming, *self._draining) if c is not None]
 
-    def _run(self) -> None:
-        while True:
-            while True:
-                try:
-                    command, future = self._commands.get_nowait()
-                except queue.Empty:
-                    break
-                if self._closing:
-                    future.set_result(self._status)  # closing: nothing more to do
-                    continue
-                try:
-                    command(future)
-                except Exception as exc:  # a bug in a command must not kill the supervisor
-                    log.exception("supervisor command failed")
-                    if not future.done():
-                        future.set_exception(exc)
-            if self._closing and not self._children():
-                break
-            self._timers()
-            objects: dict[Any, tuple[str, _Child | None]] = {self._wake_r: ("wake", None)}
-            for child in self._children():
-                if child.conn_open:
-                    objects[child.conn] = ("conn", child)
-                objects[child.process.sentinel] = ("exit", child)
-            for obj in wait(list(objects), timeout=self._next_timer()):
-                kind, which = objects[obj]
-                if kind == "wake":
-                    while self._wake_r.poll():
-                        self._wake_r.recv_bytes()
-                elif which is not None and kind == "conn":
-                    self._read(which)
-                elif which is not None and which in self._children():
-                    self._reap(which)
+    def _finished(self) -> bool:
+        return self._closing and not self._children()
+
+    def _on_end(self) -> None:
+        self._closing = True  # commands posted meanwhile are answered with the final status
         self._publish(ProxyStatus("stopped"))
-        leftovers: list[Future[ProxyStatus] | None] = [*self._waiters, self._close_future]
-        while not self._commands.empty():  # posted while we were closing: nothing left to do for them
-            leftovers.append(self._commands.get_nowait()[1])
-        for pending in leftovers:
+        for pending in [*self._waiters, self._close_future]:
             if pending is not None and not pending.done():
                 pending.set_result(self._status)
-        self._wake_r.close()
-        self._wake_w.close()
 
-    def _next_timer(self) -> float:
-        now = self._clock()
-        deadlines = [c.escalate_at for c in self._children() if c.escalate_at is not None]
-        starting = [c for c in (self._active, self._incoming) if c is not None and not c.ready_at]
-        deadlines += [c.spawned_at + self._ready_timeout for c in starting]
-        if self._restart_at is not None:
-            deadlines.append(self._restart_at)
-        return max(0.0, min([0.5, *(d - now for d in deadlines)]))
-
-    def _timers(self) -> None:
+    def _tick(self) -> float:
         now = self._clock()
         if self._restart_at is not None and now >= self._restart_at:
             self._restart_at = None
             self._active = self._spawn(self._launch)
         for child in self._children():
-            if child.escalate_at is not None and now >= child.escalate_at:
-                if child.terms < TERM_ATTEMPTS:
-                    child.terms += 1
-                    log.warning("proxy pid %s did not stop in time; sending SIGTERM (%d)", child.pid, child.terms)
-                    child.process.terminate()
-                    child.escalate_at = now + 1.0
-                else:
-                    log.warning("proxy pid %s ignored SIGTERM; killing it", child.pid)
-                    child.process.kill()
-                    child.escalate_at = now + 5.0
-            elif not child.ready_at and child.stop_asked_at is None and child.error is None:
-                if now - child.spawned_at > self._ready_timeout and child in (self._active, self._incoming):
-                    child.error = f"the proxy did not become ready within {self._ready_timeout:g} s"
-                    child.process.kill()
+            child.escalate(now)
+            if child in (self._active, self._incoming) and child.late(now, self._ready_timeout):
+                child.give_up(f"the proxy did not become ready within {self._ready_timeout:g} s")
+        deadlines = [c.escalate_at for c in self._children() if c.escalate_at is not None]
+        starting = [c for c in (self._active, self._incoming) if c is not None and c.ready_at is None]
+        deadlines += [c.spawned_at + self._ready_timeout for c in starting]
+        if self._restart_at is not None:
+            deadlines.append(self._restart_at)
+        return max(0.0, min([0.5, *(d - now for d in deadlines)]))
 
     def _spawn(self, launch: ChildLaunch) -> _Child:
-        parent_end, child_end = self._mp.Pipe(duplex=True)
-        process = self._mp.Process(target=self._target, args=(child_end, launch), name="trayagent-proxy", daemon=True)
-        process.start()
-        child_end.close()
-        child = _Child(process=process, conn=parent_end, launch=launch, spawned_at=self._clock())
+        process, conn = spawn_process(self._target, launch, "trayagent-proxy")
+        child = _Child(process, conn, self._clock(), launch)
         log.debug("spawned proxy pid %s for %s", child.pid, launch.address)
         if self._active is None or self._active is child:
             self._publish(ProxyStatus("starting", f"starting on {launch.address}", None, child.pid))
         return child
 
-    def _read(self, child: _Child) -> None:
-        try:
-            while child.conn.poll():
-                self._on_message(child, child.conn.recv())
-        except (EOFError, OSError):
-            child.conn_open = False
-
-    def _on_message(self, child: _Child, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "log":
-            relay_record(name=message[2], level=message[1], text=message[3], pid=child.pid)
-        elif kind == "error":
-            child.error = str(message[2])
-        elif kind == "ready" and message[1] == child.pid:
+    def _on_message(self, child: _Child, message: object) -> None:
+        if isinstance(message, Failed):
+            child.failure = message.reason
+        elif isinstance(message, Ready) and message.pid == child.pid:
             child.ready_at = self._clock()
             if child.stop_asked_at is not None:
                 return
@@ -252,19 +175,15 @@ class Supervisor:
             if child is self._active:
                 self._publish(ProxyStatus("running", None, child.launch.address, child.pid))
 
-    def _reap(self, child: _Child) -> None:
-        if child.conn_open:
-            self._read(child)
-        child.conn.close()
-        child.process.join(1)
-        exit_text = describe_exit(child.process.exitcode)
+    def _on_exit(self, child: _Child) -> None:
+        exit_text = child.exit_text
         if child in self._draining:
             self._draining.remove(child)
             log.debug("proxy pid %s (%s) finished draining and %s", child.pid, child.launch.address, exit_text)
             return
         if child is self._incoming:
             self._incoming = None
-            reason = child.error or f"the new proxy on {child.launch.address} {exit_text}"
+            reason = child.failure or f"the new proxy on {child.launch.address} {exit_text}"
             old = self._active
             if old is None or old.ready_at is None:
                 return self._publish(ProxyStatus("error", reason))
@@ -272,8 +191,8 @@ class Supervisor:
             where = old.launch.address
             return self._publish(ProxyStatus("error", f"{reason}; still serving on {where}", where))
         self._active = None
-        if child.stop_asked_at is not None or child.error is not None:
-            self._publish(ProxyStatus("error", child.error) if child.error else ProxyStatus("stopped"))
+        if child.stop_asked_at is not None or child.failure is not None:
+            self._publish(ProxyStatus("error", child.failure) if child.failure else ProxyStatus("stopped"))
         else:
             self._crashed(child, exit_text)
 
@@ -293,25 +212,14 @@ class Supervisor:
     def _ask_stop(self, child: _Child, grace: float, *, draining: bool = False) -> None:
         if draining and child not in self._draining:
             self._draining.append(child)
-        if child.stop_asked_at is not None:
-            # Already stopping (e.g. draining for minutes): only ever shorten its deadline.
-            deadline = self._clock() + grace + 1.0
-            child.escalate_at = min(child.escalate_at or deadline, deadline)
-            return
-        child.stop_asked_at = self._clock()
-        child.escalate_at = child.stop_asked_at + grace + 1.0
-        try:
-            child.conn.send(("stop", grace))
-        except (OSError, ValueError):
-            child.escalate_at = child.stop_asked_at  # no pipe: go straight to SIGTERM
+        # Already stopping (e.g. draining for minutes): a second ask only ever shortens its deadline.
+        now = self._clock()
+        child.ask_stop(Stop(grace), now + grace + 1.0, now)
 
-    def _send(self, message: tuple[Any, ...]) -> None:
+    def _send(self, message: object) -> None:
         for child in (self._active, self._incoming):
             if child is not None and child.stop_asked_at is None:
-                try:
-                    child.conn.send(message)
-                except (OSError, ValueError):
-                    pass  # it is exiting; its sentinel will tell
+                child.send(message)  # False: it is exiting; its sentinel will tell
 
     def _publish(self, status: ProxyStatus) -> None:
         if status == self._status:
@@ -368,7 +276,7 @@ class Supervisor:
                 future.set_result(self._status)  # stopped, or waiting to restart: the new launch applies then
             return
         if not rebind:
-            self._send(("config", launch.config_text, launch.config_source, launch.config_error, launch.log_level))
+            self._send(Reconfigure(launch.config_text, launch.config_source, launch.config_error, launch.log_level))
             return future.set_result(self._status)
         self._replace(future, launch, grace)
 
@@ -390,7 +298,7 @@ class Supervisor:
 
     def _cmd_config_error(self, future: Future[ProxyStatus], error: str | None) -> None:
         self._launch = self._launch.but(config_error=error)
-        self._send(("config_error", error))
+        self._send(ConfigProblem(error))
         future.set_result(self._status)
 
     def _cmd_close(self, future: Future[ProxyStatus], grace: float) -> None:

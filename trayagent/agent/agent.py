@@ -22,23 +22,23 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from trayagent import autostart as autostart_mod
+from trayagent.agent import autostart as autostart_mod
+from trayagent.agent.clipboard import ClipboardUnavailable, copy_text
+from trayagent.agent.iconart import asset_path
+from trayagent.agent.menu import ActionName, TrayState
+from trayagent.agent.opener import OpenFailed, open_path
+from trayagent.agent.tray import TrayIcon
 from trayagent.apikey import resolve_api_key
-from trayagent.clipboard import ClipboardUnavailable, copy_text
 from trayagent.errors import ConfigError, SecretError, ServeError
-from trayagent.iconart import asset_path
-from trayagent.instancelock import InstanceLock
+from trayagent.files.instancelock import InstanceLock
 from trayagent.logsetup import configure_logging, file_handler, log_file_path, terminal_handler
-from trayagent.opener import OpenFailed, open_path
 from trayagent.paths import Paths, ensure_private_dir
 from trayagent.secrets import open_secret_store
-from trayagent.serve import serve_foreground, test_routes_enabled
-from trayagent.service import ProxyService, ServiceState
-from trayagent.tray import TrayIcon
-from trayagent.traymenu import ActionName, TrayState
-from trayagent.uilink import ADD_ACCOUNT_PATH, STATUS_PATH, ProxyEndpoint
-from trayagent.watcher import ConfigEvent, read_snapshot
-from trayagent.window import StatusWindow
+from trayagent.supervision.serve import serve_foreground, test_routes_enabled
+from trayagent.supervision.service import ProxyService, ServiceState
+from trayagent.supervision.watcher import ConfigEvent, read_snapshot
+from trayagent.window.statuswindow import StatusWindow
+from trayagent.window.uilink import ADD_ACCOUNT_PATH, STATUS_PATH, ProxyEndpoint
 
 log = logging.getLogger("trayagent.agent")
 

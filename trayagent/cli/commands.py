@@ -10,12 +10,13 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from trayagent import __version__, cli_accounts
+from trayagent import __version__
 from trayagent.apikey import SECRET_NAME as API_KEY_SECRET
 from trayagent.apikey import resolve_api_key, rotate_api_key
-from trayagent.cli_context import load_for as _load
-from trayagent.cli_context import say as _err
-from trayagent.cli_context import secret_store as _store
+from trayagent.cli import accounts as cli_accounts
+from trayagent.cli.context import load_for as _load
+from trayagent.cli.context import say as _err
+from trayagent.cli.context import secret_store as _store
 from trayagent.config import Config, ensure_config_file, load_config
 from trayagent.errors import AccountError, ConfigError, SecretError, ServeError
 from trayagent.logsetup import CLI_FORMAT, configure_logging
@@ -95,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
-    from trayagent.serve import serve_foreground
+    from trayagent.supervision.serve import serve_foreground
 
     if ensure_config_file(paths.config_file):
         _err(f"first run: wrote a commented config to {paths.config_file}")
@@ -105,7 +106,7 @@ def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
 def cmd_tray(args: argparse.Namespace, paths: Paths) -> int:
     from pathlib import Path
 
-    from trayagent.agent import run_agent
+    from trayagent.agent.agent import run_agent
 
     if ensure_config_file(paths.config_file):
         _err(f"first run: wrote a commented config to {paths.config_file}")
@@ -115,8 +116,8 @@ def cmd_tray(args: argparse.Namespace, paths: Paths) -> int:
 def cmd_autostart(args: argparse.Namespace, paths: Paths) -> int:
     from pathlib import Path
 
-    from trayagent import autostart
-    from trayagent.iconart import asset_path
+    from trayagent.agent import autostart
+    from trayagent.agent.iconart import asset_path
     from trayagent.logsetup import log_file_path
 
     entry = autostart.for_platform(asset_path(), log_file_path(paths.data_dir))
@@ -155,7 +156,7 @@ def cmd_key_show(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_key_copy(args: argparse.Namespace, paths: Paths) -> int:
-    from trayagent.clipboard import ClipboardUnavailable, copy_text
+    from trayagent.agent.clipboard import ClipboardUnavailable, copy_text
 
     config = _load(paths, create=True)
     key = resolve_api_key(config, _store(paths))

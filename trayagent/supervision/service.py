@@ -20,11 +20,11 @@ from trayagent.configchange import diff_config
 from trayagent.errors import ConfigError
 from trayagent.logsetup import set_level
 from trayagent.paths import Paths
-from trayagent.proxychild import ChildLaunch
-from trayagent.proxystatus import ProxyStatus
-from trayagent.restartpolicy import RestartPolicy
-from trayagent.supervisor import Supervisor
-from trayagent.watcher import ConfigEvent, ConfigSnapshot, ConfigWatcher
+from trayagent.supervision.proxychild import ChildLaunch
+from trayagent.supervision.proxystatus import ProxyStatus
+from trayagent.supervision.restartpolicy import RestartPolicy
+from trayagent.supervision.supervisor import Supervisor
+from trayagent.supervision.watcher import ConfigEvent, ConfigSnapshot, ConfigWatcher
 
 log = logging.getLogger("trayagent.service")
 

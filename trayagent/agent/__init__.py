@@ -1,0 +1,1 @@
+"""The tray process: composition root, tray icon and menu, icons, autostart, clipboard, opener."""

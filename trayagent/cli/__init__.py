@@ -1,0 +1,1 @@
+"""`trayagent` on the command line: argv → one command, each returning its exit code."""
