@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 
 from trayagent.config import Config
@@ -52,3 +53,25 @@ def rotate_api_key(store: SecretStore) -> str:
     value = generate_api_key()
     store.set(SECRET_NAME, value)
     return value
+
+
+class CachedKey:
+    """The key in force for a process that asks for it often (the tray polls every 10 s): read from the secret
+    store once, and again only after `forget()` (a 401 says it was rotated). Keyring reads can block on D-Bus."""
+
+    def __init__(self, store: SecretStore) -> None:
+        self._store = store
+        self._value: str | None = None
+        self._lock = threading.Lock()
+
+    def value(self, config: Config) -> str:
+        if config.proxy.api_key:
+            return config.proxy.api_key
+        with self._lock:
+            if self._value is None:
+                self._value = resolve_api_key(config, self._store).value
+            return self._value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._value = None

@@ -28,7 +28,7 @@ from trayagent.agent.iconart import asset_path
 from trayagent.agent.menu import ActionName, TrayState
 from trayagent.agent.opener import OpenFailed, open_path
 from trayagent.agent.tray import TrayIcon
-from trayagent.apikey import resolve_api_key
+from trayagent.apikey import CachedKey, resolve_api_key
 from trayagent.errors import ConfigError, SecretError, ServeError
 from trayagent.files.instancelock import InstanceLock
 from trayagent.logsetup import configure_logging, file_handler, log_file_path, terminal_handler
@@ -95,6 +95,7 @@ class TrayAgent:
         self.autostart = autostart_mod.for_platform(asset_path(), log_file_path(paths.data_dir))
         self._config_override = config_override
         self._store = open_secret_store(paths.data_dir)
+        self._key = CachedKey(self._store)  # the tooltip poll must not read the keyring every 10 s
         self._work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tray-task")
         self._accounts: tuple[int, int] | None = None
         self._revealed_key: str | None = None
@@ -296,7 +297,7 @@ class TrayAgent:
             state = self.service.state
             if self._quitting.is_set() or state.proxy.state != "running":
                 continue
-            counts = _fetch_account_counts(state, self._store)
+            counts = _fetch_account_counts(state, self._key)
             if counts is not None and counts != self._accounts:
                 self._accounts = counts
                 self._refresh()
@@ -308,10 +309,10 @@ def _serving(state: ServiceState) -> tuple[str, int | None] | None:
     return (proxy.address, proxy.pid) if proxy.address is not None else None
 
 
-def _fetch_account_counts(state: ServiceState, store: Any) -> tuple[int, int] | None:
+def _fetch_account_counts(state: ServiceState, cached: CachedKey) -> tuple[int, int] | None:
     proxy = state.config.proxy
     try:
-        key = resolve_api_key(state.config, store).value
+        key = cached.value(state.config)
     except SecretError:
         return None
     request = urllib.request.Request(
@@ -321,6 +322,10 @@ def _fetch_account_counts(state: ServiceState, store: Any) -> tuple[int, int] | 
         with urllib.request.urlopen(request, timeout=5) as reply:
             accounts = json.loads(reply.read()).get("accounts", {})
         return int(accounts.get("total", 0)), int(accounts.get("available", 0))
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            cached.forget()  # rotated (`trayagent key rotate`): read it again next time
+        return None
     except (OSError, ValueError, urllib.error.URLError, AttributeError, TypeError):
         return None
 
