@@ -4,11 +4,14 @@ One run starts a lean fake upstream (scripts/bench_fake.py), then measures three
   direct    the fake itself, sent the v1internal envelope (the floor of the network path);
   baseline  scripts/bench_baseline.py, a ~30-line Sanic + aiohttp re-wrap of the body (the floor of the stack);
   proxy     a real `trayagent serve` with one account (and `proxy+monitor`, the same with the request log on).
-Each is loaded by scripts/bench_load.py at each concurrency, non-streaming (`:generateContent`) and streaming
-(`:streamGenerateContent?alt=sse`): req/s, p50/p99 latency, time to the first SSE event, CPU used. The proxy's
-RSS is read before and after. The server under test runs alone on one CPU, the fake and the load generator on
-another. It prints a table with the two goals (proxy ≥ 80% of the baseline's req/s at the highest concurrency;
-under 1 ms added over direct at the median with one client) and writes the figures as JSON.
+Each is loaded by scripts/bench_load.py at each concurrency in each row (scripts/bench_rows.py): Gemini-native
+non-streaming (`json`) and streaming (`stream`), which every target serves, and on the proxies the same
+conversation over OpenAI chat, Responses and Anthropic messages, plus Claude Code's first request. Figures:
+req/s, p50/p99 latency, time to the first SSE event, CPU used; the proxy's RSS before and after. The server under
+test runs alone on one CPU, the fake and the load generator on another. It prints a table with the goals (proxy ≥
+80% of the baseline's req/s at the highest concurrency; under 1 ms added over direct at the median with one
+client; each protocol row ≥ 85% of the Gemini-native row's req/s; Anthropic's first stream byte at most 1 ms
+after Gemini's) and writes the figures as JSON.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +40,18 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from bench_fake import MODEL, PROJECT  # noqa: E402
+from bench_fake import MODEL, PROJECT, TEXTS  # noqa: E402
+from bench_rows import GEMINI_ROWS, gemini_body, rows  # noqa: E402
+from bench_translate import BATCHES  # noqa: E402
+from bench_translate import measure as measure_frontends  # noqa: E402
 
-GEMINI_BODY = {
-    "contents": [{"role": "user", "parts": [{"text": "Say something about foxes and dogs, in a few words."}]}],
-    "generationConfig": {"temperature": 0.2, "maxOutputTokens": 256},
-}
-MODES = {"json": ":generateContent", "stream": ":streamGenerateContent?alt=sse"}
+ROWS = rows()
 TARGETS = ("direct", "baseline", "proxy", "proxy+monitor")
 GOAL_RATIO = 0.80
 GOAL_ADDED_MS = 1.0
+GOAL_PROTOCOL_RATIO = 0.85  # a protocol row against the Gemini-native row of the same target (issues 12, 13)
+GOAL_ADDED_TTFB_MS = 1.0  # Anthropic's first stream byte against Gemini's, with one client (issue 13)
+REPLY_TEXT = "".join(TEXTS)
 NOISY_PCT = 5.0  # other work + steal on the server's CPU above this flags a cell as noisy
 
 
@@ -167,17 +172,39 @@ def memory_kb(pid: int) -> dict[str, int]:
 # -- targets --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Request:
+    """What the load generator sends for one row, and the kind of reply it must get back."""
+
+    path: str
+    body_file: Path
+    reply: str
+    headers: tuple[str, ...] = ()
+
+
+def row_requests(workdir: Path, names: list[str]) -> dict[str, Request]:
+    """The rows in `names`, their bodies written once into `workdir` (the load generator's argv stays short)."""
+    out = {}
+    for name in names:
+        row = ROWS[name]
+        body = workdir / f"body-{name}.json"
+        if not body.exists():
+            body.write_bytes(row.data())
+        out[name] = Request(row.path, body, row.reply, tuple(row.headers))
+    return out
+
+
 @dataclass
 class Target:
     name: str
     port: int
-    paths: dict[str, str]  # mode -> path
-    body: bytes
+    rows: dict[str, Request]  # the rows this target serves
     headers: list[str] = field(default_factory=list)
     server_pids: list[int] = field(default_factory=list)  # CPU time is sampled for these
     fake_pid: int = 0
     rss_pid: int | None = None
     note: str = ""
+    source: Path | None = None  # a proxy's checkout
 
 
 @contextmanager
@@ -193,29 +220,30 @@ def fake_upstream(python: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         stop(proc)
 
 
-def direct_target(fake_port: int, fake_pid: int) -> Target:
+def direct_target(fake_port: int, fake_pid: int, workdir: Path) -> Target:
     envelope = {
         "project": PROJECT,
         "model": MODEL,
         "userAgent": "antigravity",
         "requestType": "agent",
         "requestId": "agent-bench",
-        "request": {**GEMINI_BODY, "sessionId": "-1"},
+        "request": {**gemini_body(), "sessionId": "-1"},
     }
+    body = workdir / "body-envelope.json"
+    body.write_bytes(json.dumps(envelope).encode())
+    methods = {"json": ":generateContent", "stream": ":streamGenerateContent?alt=sse"}
     return Target(
         "direct",
         fake_port,
-        {mode: f"/v1internal{method}" for mode, method in MODES.items()},
-        json.dumps(envelope).encode(),
+        {
+            name: Request(f"/v1internal{methods[name]}", body, ROWS[name].reply.replace("gemini", "cloudcode"))
+            for name in GEMINI_ROWS
+        },
         ["Authorization: Bearer bench-access-token", "User-Agent: antigravity/bench"],
         server_pids=[fake_pid],
         fake_pid=fake_pid,
         note="the fake alone (shares its CPU with the load generator)",
     )
-
-
-def gemini_paths() -> dict[str, str]:
-    return {mode: f"/v1beta/models/{MODEL}{method}" for mode, method in MODES.items()}
 
 
 @contextmanager
@@ -232,11 +260,13 @@ def baseline_target(python: str, fake_port: int, fake_pid: int, plan: CpuPlan, w
         )
     try:
         wait_http(f"http://127.0.0.1:{port}/", 20, proc, log)
+        rows = row_requests(workdir, list(GEMINI_ROWS))
+        # The floor relays Cloud Code's SSE bytes as they come, `response` wrapper and all.
+        rows["stream"] = replace(rows["stream"], reply="cloudcode-stream")
         yield Target(
             "baseline",
             port,
-            gemini_paths(),
-            json.dumps(GEMINI_BODY).encode(),
+            rows,
             server_pids=[proc.pid],
             fake_pid=fake_pid,
             note="Sanic + aiohttp re-wrap",
@@ -330,12 +360,12 @@ def proxy_target(
         yield Target(
             name,
             port,
-            gemini_paths(),
-            json.dumps(GEMINI_BODY).encode(),
+            row_requests(workdir, list(ROWS)),
             server_pids=proxies,
             fake_pid=fake_pid,
             rss_pid=proxies[0],
             note=f"trayagent serve from {source}, one account, monitor {'on' if monitor else 'off'}",
+            source=source,
         )
     finally:
         stop(proc)
@@ -348,9 +378,11 @@ def run_cell(
     python: str, target: Target, mode: str, concurrency: int, duration: float, warmup: float, cpu: int | None = None
 ) -> dict[str, Any]:
     """One load run. `cpu`: the server's CPU, watched for other work and for time the hypervisor took."""
-    command = [python, str(HERE / "bench_load.py"), "--port", str(target.port), "--path", target.paths[mode]]
-    command += ["--body", target.body.decode(), "-c", str(concurrency), "-d", str(duration), "-w", str(warmup)]
-    for header in target.headers:
+    request = target.rows[mode]
+    command = [python, str(HERE / "bench_load.py"), "--port", str(target.port), "--path", request.path]
+    command += ["--body-file", str(request.body_file), "--reply", request.reply, "--text", REPLY_TEXT]
+    command += ["-c", str(concurrency), "-d", str(duration), "-w", str(warmup)]
+    for header in [*target.headers, *request.headers]:
         command += ["--header", header]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -382,24 +414,42 @@ def run_cell(
 
 
 def warm_up(python: str, target: Target, args: argparse.Namespace) -> None:
-    """Load at the highest concurrency in every mode, unmeasured: connections, caches, the allocator."""
-    for mode in args.modes:
+    """Load at the highest concurrency in every row, unmeasured: connections, caches, the allocator."""
+    for mode in served(target, args.modes):
         run_cell(python, target, mode, max(args.concurrency), args.warmup, 0.2)
 
 
 def rounds(
     python: str, targets: list[Target], args: argparse.Namespace, emit: Callable[[dict[str, Any]], None]
 ) -> None:
-    """Every cell of every round, the targets taking turns cell by cell: a slow minute on a shared machine
-    then hits the baseline and the proxy alike, and their ratio holds."""
+    """Every cell of every round, the targets taking turns cell by cell and the rows of one concurrency run
+    back to back: a slow minute on a shared machine then hits the baseline and the proxy, the Gemini row and
+    the protocol rows alike, and their ratios hold."""
     for number in range(1, args.repeat + 1):
-        for mode in args.modes:
-            for concurrency in args.concurrency:
+        for concurrency in args.concurrency:
+            for mode in args.modes:
                 for target in targets:
+                    if mode not in target.rows:
+                        continue
                     # The direct target's server is the fake, on the other CPU: no server CPU to watch.
                     cpu = None if target.name == "direct" else args.server_cpu
                     cell = run_cell(python, target, mode, concurrency, args.duration, args.cell_warmup, cpu)
                     emit({**cell, "round": number})
+
+
+def time_frontends(python: str, targets: list[Target], args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Each proxy checkout's front ends alone, in process on the server's CPU (scripts/bench_translate.py)."""
+    out: dict[str, dict[str, float]] = {}
+    sources: set[Path] = set()
+    for target in targets:
+        if target.source is not None and target.source not in sources:
+            sources.add(target.source)
+            out[target.name] = measure_frontends(python, target.source, served(target, args.modes), args.server_cpu)
+    return out
+
+
+def served(target: Target, modes: list[str]) -> list[str]:
+    return [mode for mode in modes if mode in target.rows]
 
 
 def median_cells(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -465,50 +515,88 @@ def usable(c: dict[str, Any] | None) -> bool:
     return c is not None and c["requests"] > 0 and not c["errors"]
 
 
+Measure = Callable[[dict[str, Any], dict[str, Any]], float]
+Cell = tuple[str, str]  # (target, mode)
+
+
 def goals(
     cells: list[dict[str, Any]], concurrency: list[int], proxy: str, runs: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The two goals on the median cells; `per_round` shows how steady each figure was."""
+    """The goals on the median cells; `per_round` shows how steady each figure was."""
     high, low = max(concurrency), min(concurrency)
     out: dict[str, Any] = {}
-    for mode in MODES:
-        p, b = cell(cells, proxy, mode, high), cell(cells, "baseline", mode, high)
-        if p is not None and b is not None:
-            ratio = p["rps"] / b["rps"] if usable(p) and usable(b) else None
-            out[f"{mode}_rps_ratio_c{high}"] = {
-                "value": None if ratio is None else round(ratio, 3),
-                "goal": f">= {GOAL_RATIO:.2f}",
-                "pass": ratio is not None and ratio >= GOAL_RATIO,
-                "per_round": paired(runs, proxy, "baseline", mode, high, lambda x, y: x["rps"] / y["rps"]),
-            }
-        p, d = cell(cells, proxy, mode, low), cell(cells, "direct", mode, low)
-        if p is not None and d is not None:
-            added = p["p50_ms"] - d["p50_ms"] if usable(p) and usable(d) else None
-            out[f"{mode}_added_p50_ms_c{low}"] = {
-                "value": None if added is None else round(added, 3),
-                "goal": f"< {GOAL_ADDED_MS:.1f} ms",
-                "pass": added is not None and added < GOAL_ADDED_MS,
-                "per_round": paired(runs, proxy, "direct", mode, low, lambda x, y: x["p50_ms"] - y["p50_ms"]),
-            }
+
+    def add(
+        key: str, first: Cell, second: Cell, c: int, measure: Measure, goal: str, ok: Callable[[float], bool] | None
+    ) -> None:
+        x, y = cell(cells, *first, c), cell(cells, *second, c)
+        if x is None or y is None:
+            return
+        value = round(measure(x, y), 3) if usable(x) and usable(y) else None
+        out[key] = {
+            "value": value,
+            "goal": goal,
+            "pass": None if ok is None else value is not None and ok(value),  # None: for information
+            "per_round": paired(runs, first, second, c, measure),
+        }
+
+    def rps_ratio(x: dict[str, Any], y: dict[str, Any]) -> float:
+        return float(x["rps"] / y["rps"])
+
+    for mode in GEMINI_ROWS:
+        add(
+            f"{mode}_rps_ratio_c{high}",
+            (proxy, mode),
+            ("baseline", mode),
+            high,
+            rps_ratio,
+            f">= {GOAL_RATIO:.2f}",
+            lambda v: v >= GOAL_RATIO,
+        )
+        add(
+            f"{mode}_added_p50_ms_c{low}",
+            (proxy, mode),
+            ("direct", mode),
+            low,
+            lambda x, y: float(x["p50_ms"] - y["p50_ms"]),
+            f"< {GOAL_ADDED_MS:.1f} ms",
+            lambda v: v < GOAL_ADDED_MS,
+        )
+    for row in ROWS.values():
+        if row.against == row.name:
+            continue
+        goal, ok = (f">= {GOAL_PROTOCOL_RATIO:.2f}", lambda v: v >= GOAL_PROTOCOL_RATIO) if row.goal else ("none", None)
+        add(
+            f"{row.name}_rps_ratio_vs_{row.against}_c{high}",
+            (proxy, row.name),
+            (proxy, row.against),
+            high,
+            rps_ratio,
+            goal,
+            ok,
+        )
+    add(
+        f"messages-stream_added_ttfb_p50_ms_c{low}",
+        (proxy, "messages-stream"),
+        (proxy, "stream"),
+        low,
+        lambda x, y: float(x["ttfb_p50_ms"] - y["ttfb_p50_ms"]),
+        f"<= {GOAL_ADDED_TTFB_MS:.1f} ms",
+        lambda v: v <= GOAL_ADDED_TTFB_MS,
+    )
     return out
 
 
 def paired(
-    runs: list[dict[str, Any]],
-    first: str,
-    second: str,
-    mode: str,
-    concurrency: int,
-    measure: Callable[[dict[str, Any], dict[str, Any]], float],
+    runs: list[dict[str, Any]], first: Cell, second: Cell, concurrency: int, measure: Measure
 ) -> list[float | None]:
-    """`measure(first, second)` for each round, from the two cells run one after the other."""
+    """`measure(first, second)` for each round, from the two cells of that round."""
     out: list[float | None] = []
     for number in sorted({run["round"] for run in runs}):
-        pair = [
+        x, y = (
             next((r for r in runs if (r["target"], r["mode"], r["concurrency"], r["round"]) == key), None)
-            for key in ((first, mode, concurrency, number), (second, mode, concurrency, number))
-        ]
-        x, y = pair
+            for key in ((*first, concurrency, number), (*second, concurrency, number))
+        )
         out.append(round(measure(x, y), 3) if x is not None and y is not None and usable(x) and usable(y) else None)
     return out
 
@@ -519,14 +607,14 @@ def fmt(value: float | None, digits: int = 2) -> str:
 
 def table(cells: list[dict[str, Any]]) -> str:
     head = (
-        f"{'target':<14} {'mode':<6} {'c':>3} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ttfb50':>8} "
+        f"{'target':<14} {'mode':<15} {'c':>3} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ttfb50':>8} "
         f"{'srv cpu%':>8} {'µs/req':>7} {'fake%':>6} {'load%':>6} {'noise%':>6}  errors"
     )
     lines = [head, "-" * len(head)]
     for c in cells:
         errors = ", ".join(f"{k}×{v}" for k, v in c["errors"].items()) or ""
         lines.append(
-            f"{c['target']:<14} {c['mode']:<6} {c['concurrency']:>3} {c['rps']:>9.0f} {fmt(c['p50_ms']):>8} "
+            f"{c['target']:<14} {c['mode']:<15} {c['concurrency']:>3} {c['rps']:>9.0f} {fmt(c['p50_ms']):>8} "
             f"{fmt(c['p99_ms']):>8} {fmt(c.get('ttfb_p50_ms')):>8} {fmt(c.get('server_cpu_pct'), 0):>8} "
             f"{fmt(c.get('server_cpu_us_per_req'), 0):>7} "
             f"{fmt(c.get('fake_cpu_pct'), 0):>6} {fmt(c.get('loadgen_cpu_pct'), 0):>6} {fmt(noise(c), 0):>6}  {errors}"
@@ -550,13 +638,19 @@ def report(results: dict[str, Any]) -> str:
             f"{name} RSS: {before.get('VmRSS', 0) / 1024:.1f} MiB before, {after.get('VmRSS', 0) / 1024:.1f} MiB "
             f"after (peak {after.get('VmHWM', 0) / 1024:.1f} MiB)"
         )
+    for name, timings in results["frontend_us"].items():
+        shown = ", ".join(f"{row} {us:.0f}" for row, us in timings.items())
+        out.append(f"{name} front ends alone, µs per request (in process, best of {BATCHES}): {shown}")
     for proxy, checks in results["goals"].items():
         out.append(f"goals for {proxy}:" + ("" if checks else " (they need the direct and baseline targets too)"))
         for key, check in checks.items():
-            verdict = "PASS" if check["pass"] else ("FAIL" if check["value"] is not None else "N/A (errors)")
+            if check["value"] is None:
+                verdict = "N/A (errors)"
+            else:
+                verdict = {True: "PASS", False: "FAIL", None: "(for information)"}[check["pass"]]
             spread = ", ".join(fmt(v, 3) for v in check.get("per_round", []))
             rounds_note = f"  rounds: {spread}" if len(check.get("per_round", [])) > 1 else ""
-            out.append(f"  {key:<26} {fmt(check['value'], 3):>8}  (goal {check['goal']})  {verdict}{rounds_note}")
+            out.append(f"  {key:<43} {fmt(check['value'], 3):>8}  (goal {check['goal']})  {verdict}{rounds_note}")
     meta = results["meta"]
     out.append(f"pinning: {meta['pinning']}; load average {meta['loadavg_before']} → {meta['loadavg_after']}")
     noisy = [c for c in results["cells"] if (noise(c) or 0) > NOISY_PCT]
@@ -580,7 +674,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="1.5 s cells, short warm-ups: a smoke run")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of every cell; the table shows medians")
     parser.add_argument("--concurrency", default="1,32", help="comma-separated client counts (default 1,32)")
-    parser.add_argument("--modes", default="json,stream", help="json, stream or both (default both)")
+    parser.add_argument(
+        "--modes",
+        default=",".join(ROWS),
+        help=f"a subset of the rows {','.join(ROWS)} (default all; direct and baseline serve json and stream only)",
+    )
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"a subset of {','.join(TARGETS)}")
     parser.add_argument("--json", default="bench-results.json", help="where to write the figures")
     parser.add_argument("--no-pin", action="store_true", help="leave CPU placement to the scheduler")
@@ -606,8 +704,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.modes = [m for m in args.modes.split(",") if m]
     args.targets = [t for t in args.targets.split(",") if t]
     for name in args.modes:
-        if name not in MODES:
-            parser.error(f"unknown mode {name!r}; choose from {', '.join(MODES)}")
+        if name not in ROWS:
+            parser.error(f"unknown mode {name!r}; choose from {', '.join(ROWS)}")
+    args.modes = [name for name in ROWS if name in args.modes]  # each protocol row next to its Gemini row
     for name in args.targets:
         if name not in TARGETS:
             parser.error(f"unknown target {name!r}; choose from {', '.join(TARGETS)}")
@@ -656,12 +755,13 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="trayagent-bench-"))
     targets: list[Target] = []
+    frontend_us: dict[str, dict[str, float]] = {}
     try:
         with fake_upstream(python) as (fake_port, fake), ExitStack() as stack:
             # Every server starts now (all on the server CPU; an idle one costs nothing) and takes turns.
             for name in args.targets:
                 if name == "direct":
-                    targets.append(direct_target(fake_port, fake.pid))
+                    targets.append(direct_target(fake_port, fake.pid, workdir))
                 elif name == "baseline":
                     targets.append(stack.enter_context(baseline_target(python, fake_port, fake.pid, plan, workdir)))
                 else:
@@ -679,6 +779,7 @@ def main(argv: list[str] | None = None) -> int:
                     rss[target.name] = {"before": memory_kb(target.rss_pid)}
             for target in targets:
                 warm_up(python, target, args)
+            frontend_us = time_frontends(python, targets, args)
             print(table([]).splitlines()[0], flush=True)
             rounds(python, targets, args, emit)
             for target in targets:
@@ -686,7 +787,7 @@ def main(argv: list[str] | None = None) -> int:
                     rss[target.name]["after"] = memory_kb(target.rss_pid)
             if args.profile is not None:
                 for target in targets:
-                    for mode in args.modes:
+                    for mode in served(target, args.modes):
                         if target.name != "direct":
                             profile(python, target, mode, args)
     finally:
@@ -707,10 +808,16 @@ def main(argv: list[str] | None = None) -> int:
             "loadavg_before": loadavg_before,
             "loadavg_after": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
             "payload": "4 SSE chunks (~90 characters of text) + usage; non-stream: one aggregated response",
+            "rows": {
+                name: {"path": row.path, "bytes": len(row.data()), "reply": row.reply, "about": row.about}
+                for name, row in ROWS.items()
+                if name in args.modes
+            },
         },
         "cells": median_cells(runs),
         "runs": runs,
         "rss_kb": rss,
+        "frontend_us": frontend_us,
     }
     results["goals"] = {
         t.name: goals(results["cells"], args.concurrency, t.name, runs) for t in targets if t.name.startswith("proxy")

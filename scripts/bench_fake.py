@@ -75,7 +75,8 @@ def _google_error(code: int, message: str, status: str) -> bytes:
 
 MODELS = {
     name: {"displayName": name, "supportsThinking": True, "quotaInfo": {"remainingFraction": 1.0}}
-    for name in (MODEL, "gemini-2.5-pro", "gemini-3-flash")
+    # MODEL answers every row but Claude Code's, whose claude-opus-5-5 routes to claude-opus-4-6-thinking.
+    for name in (MODEL, "gemini-2.5-pro", "gemini-3-flash", "claude-sonnet-4-6", "claude-opus-4-6-thinking")
 }
 STATIC = {
     (b"POST", b"/token"): _json_response(

@@ -2,10 +2,13 @@
 request after another (closed loop) for a warm-up, then for a measured window.
 
 Raw asyncio protocol on uvloop with the request bytes built once, so that the client costs little of the
-CPU it shares with the fake upstream. Prints `measure-start` and `measure-end` lines when the window
-opens and closes (the bench samples the servers' CPU time then), then one JSON line of results.
+CPU it shares with the fake upstream. Every reply in the window is checked (scripts/bench_replies.py): status
+200, the protocol's terminal event, usage, the upstream's text; anything else is counted as an error, by why.
+Prints `measure-start` and `measure-end` lines when the window opens and closes (the bench samples the servers'
+CPU time then), then one JSON line of results.
 
-    python scripts/bench_load.py --port 8045 --path /v1beta/models/m:generateContent --body '{…}' -c 32 -d 5
+    python scripts/bench_load.py --port 8045 --path /v1beta/models/m:generateContent --body '{…}' \
+        --reply gemini-json --text 'The quick…' -c 32 -d 5
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections import Counter
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
+
+from bench_replies import CHECKS, check
 
 perf_counter = time.perf_counter
 
@@ -36,6 +41,7 @@ class Answer:
     finished: float
     body: bytes
     close: bool
+    content_type: bytes
 
 
 class Connection(asyncio.Protocol):
@@ -54,6 +60,7 @@ class Connection(asyncio.Protocol):
         self.status = 0
         self.length = -1  # Content-Length, or -1 for chunked
         self.close = False
+        self.content_type = b""
         self.cursor = 0  # chunked: where the next chunk-size line starts
         self.parts: list[bytes] = []
         self.first_event: float | None = None
@@ -88,7 +95,8 @@ class Connection(asyncio.Protocol):
         done = self._chunks() if self.length < 0 else len(buffer) - self.body_at >= self.length
         if done and self.waiter is not None and not self.waiter.done():
             body = b"".join(self.parts) if self.length < 0 else bytes(buffer[self.body_at :])
-            self.waiter.set_result(Answer(self.status, self.started, self.first_event, now, body, self.close))
+            answer = Answer(self.status, self.started, self.first_event, now, body, self.close, self.content_type)
+            self.waiter.set_result(answer)
 
     def _head(self) -> bool:
         end = self.buffer.find(b"\r\n\r\n")
@@ -102,6 +110,10 @@ class Connection(asyncio.Protocol):
             return False
         self.body_at = self.cursor = end + 4
         self.close = b"\r\nconnection: close" in head
+        at = head.find(b"\r\ncontent-type:")
+        if at >= 0:
+            stop = head.find(b"\r\n", at + 2)
+            self.content_type = head[at + 15 : stop if stop >= 0 else len(head)].strip()
         at = head.find(b"\r\ncontent-length:")
         if at >= 0:
             stop = head.find(b"\r\n", at + 2)
@@ -140,7 +152,8 @@ class Connection(asyncio.Protocol):
 class Tally:
     measure_from: float
     measure_to: float
-    expect: bytes
+    reply: str  # the kind of reply that counts (bench_replies.CHECKS)
+    text: str  # the text it must carry
     latencies: list[float] = field(default_factory=list)
     first_events: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
@@ -151,15 +164,25 @@ class Tally:
         if not self.measure_from <= answer.finished <= self.measure_to:
             self.warmup_done += answer.finished < self.measure_from
             return
-        if answer.status != 200 or self.expect not in answer.body:
-            key = str(answer.status) if answer.status != 200 else "200 without the expected reply"
-            self.errors[key] += 1
+        why = self.judge(answer)
+        if why is not None:
+            self.errors[why] += 1
             if self.error_sample is None:
-                self.error_sample = f"HTTP {answer.status}: {answer.body[:400].decode(errors='replace')}"
+                self.error_sample = f"HTTP {answer.status} ({why}): {answer.body[:400].decode(errors='replace')}"
             return
         self.latencies.append(answer.finished - answer.started)
         if answer.first_event is not None:
             self.first_events.append(answer.first_event - answer.started)
+
+    def judge(self, answer: Answer) -> str | None:
+        """None for a complete, successful reply of the expected kind; else the error's name."""
+        if answer.status != 200:
+            return str(answer.status)
+        stream = self.reply.endswith("-stream")
+        if stream != answer.content_type.startswith(b"text/event-stream"):
+            return f"200 with content-type {answer.content_type.decode(errors='replace') or 'none'}"
+        why = check(self.reply, answer.body, self.text)
+        return None if why is None else f"200 but {why}"
 
     def broken(self, why: str) -> None:
         if self.measure_from <= perf_counter() <= self.measure_to:
@@ -206,9 +229,10 @@ def build_request(host: str, port: int, path: str, body: bytes, headers: list[st
 
 
 async def run_load(args: argparse.Namespace) -> dict[str, Any]:
-    data = build_request(args.host, args.port, args.path, args.body.encode(), args.header)
+    body = args.body.encode() if args.body is not None else open(args.body_file, "rb").read()
+    data = build_request(args.host, args.port, args.path, body, args.header)
     start = perf_counter()
-    tally = Tally(start + args.warmup, start + args.warmup + args.duration, args.expect.encode())
+    tally = Tally(start + args.warmup, start + args.warmup + args.duration, args.reply, args.text)
 
     async def markers() -> None:
         await asyncio.sleep(max(0.0, tally.measure_from - perf_counter()))
@@ -259,9 +283,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", required=True)
-    parser.add_argument("--body", required=True, help="the JSON body, sent as is")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--body", help="the JSON body, sent as is")
+    source.add_argument("--body-file", help="a file holding the JSON body")
     parser.add_argument("--header", action="append", default=[], help="an extra 'Name: value' line (repeatable)")
-    parser.add_argument("--expect", default="STOP", help="a 200 whose body lacks this text counts as an error")
+    parser.add_argument("--reply", required=True, choices=sorted(CHECKS), help="the kind of reply that counts")
+    parser.add_argument("--text", required=True, help="the text a reply must carry (the upstream's)")
     parser.add_argument("-c", "--concurrency", type=int, default=1)
     parser.add_argument("-d", "--duration", type=float, default=5.0, help="measured seconds")
     parser.add_argument("-w", "--warmup", type=float, default=1.0, help="seconds of load before the window")
