@@ -2,7 +2,8 @@
 # make test — set up .venv with the test extras and the real client CLIs (.clients/), run the whole suite
 #             (GUI tests under Xvfb and Claude Code / Codex / Gemini CLI against the proxy included)
 # make lint — ruff + mypy
-# make bench — proxy vs a bare Sanic+aiohttp pass-through vs the fake upstream alone (BENCH_ARGS=--quick)
+# make bench — proxy vs a bare Sanic+aiohttp pass-through vs the fake upstream alone, Gemini-native and
+#              OpenAI / Anthropic rows (BENCH_ARGS=--quick)
 
 PYTHON ?= python3
 VENV   ?= .venv
