@@ -29,7 +29,8 @@ MODELS: dict[str, dict[str, Any]] = {
     "claude-sonnet-4-6-thinking": {"displayName": "Claude Sonnet 4.6 (Thinking)", "remainingFraction": 1.0},
     "claude-opus-4-6-thinking": {"displayName": "Claude Opus 4.6 (Thinking)", "remainingFraction": 1.0},
 }
-CLIENT_REQUESTS = Path("/work/shared/notes/client-requests")  # what the real CLIs send (texts elided)
+# What the real CLIs send (texts elided): the project's shared/ folder, which sits beside the checkout.
+CLIENT_REQUESTS = Path(__file__).resolve().parents[2] / "shared" / "notes" / "client-requests"
 OWN_TEXT_KEYS = frozenset({"text", "description", "content", "instructions"})
 # The model the failure tests use: a stream cut part-way leaves an account cooling down for it alone.
 FAILURE_MODEL = "gemini-2.5-pro"
