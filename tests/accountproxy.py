@@ -7,7 +7,6 @@ such server per module; `signed_in_proxy` starts it, signs the accounts in and w
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tests.fakes.google import FakeGoogle
+from tests.polling import eventually
 from tests.serverproc import Reply, ServeProcess, free_port, http, run_cli
 
 
@@ -67,10 +67,7 @@ def signed_in_proxy(
         for email in emails:
             added = run_cli(server.env, "accounts", "add", "--refresh-token", google.issue_refresh_token(email))
             assert added.returncode == 0, added.stderr
-        deadline = time.monotonic() + 10
-        while proxy.available() != len(emails):
-            assert time.monotonic() < deadline, server.output()
-            time.sleep(0.05)
+        assert eventually(lambda: proxy.available() == len(emails), timeout=10), server.output()
         yield proxy
     finally:
         assert server.stop() == 0, server.output()

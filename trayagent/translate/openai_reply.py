@@ -4,6 +4,7 @@ the error event), and the Frontend both endpoints are built as."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -150,7 +151,7 @@ def error_event(error: ProxyError) -> bytes:
     return sse_event(orjson.dumps(render_openai_error(error))) + DONE
 
 
-class ReplyStream:
+class ReplyStream(ABC):
     """The frame of an OpenAI stream: subclasses say what a chunk's choices look like.
 
     A candidate that ends unusably (a malformed call, nothing at all) raises StreamBroken from `feed`, as an
@@ -176,12 +177,13 @@ class ReplyStream:
         """The choices of the first chunk (empty: no opening chunk)."""
         return []
 
+    @abstractmethod
     def part_choices(self, index: int, part: Mapping[str, Any], ending: Ending) -> list[dict[str, Any]]:
         """The choice entries one Gemini part becomes, in order (one chunk each)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def final_choice(self, index: int, reason: str) -> dict[str, Any]:
-        raise NotImplementedError
+        """The choice of the last chunk, carrying the finish reason."""
 
     def calls_word(self) -> str:
         return "tool_calls"
