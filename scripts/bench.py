@@ -332,9 +332,12 @@ def proxy_target(
     port = free_port()
     (home / "config.yaml").write_text(proxy_config(port, fake_port, monitor))
     env = isolated_env(home, source)
+    # `python -m` puts the working directory first on sys.path: run from `source`, or a comparison would import
+    # this checkout's package whatever PYTHONPATH says.
     added = subprocess.run(
         [python, "-m", "trayagent", "accounts", "add", "--refresh-token", "1//bench-refresh-token"],
         env=env,
+        cwd=source,
         capture_output=True,
         text=True,
         timeout=60,
@@ -346,6 +349,7 @@ def proxy_target(
         proc = subprocess.Popen(
             [python, "-m", "trayagent", "serve"],
             env=env,
+            cwd=source,
             stdout=out,
             stderr=subprocess.STDOUT,
             preexec_fn=plan.server_preexec(),
