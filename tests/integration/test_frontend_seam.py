@@ -69,13 +69,14 @@ class LinesEncoder:
 
 
 ROW = AiRoute("/test/lines", "test_lines", "openai", LinesFrontend())
+UNSERVED = AiRoute("/test/unserved", "test_unserved", "anthropic", None)  # a row whose front end is not written yet
 
 
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessProxy]:
     google = FakeGoogle().start()
     home: Path = tmp_path_factory.mktemp("seam")
-    server = InProcessProxy(home, google, key=KEY, ai_routes=[ROW]).start()
+    server = InProcessProxy(home, google, key=KEY, ai_routes=[ROW, UNSERVED]).start()
     try:
         server.add_account(ALICE)
         yield server
@@ -130,3 +131,11 @@ def test_refusals_are_in_the_routes_protocol_and_logged(proxy: InProcessProxy) -
     assert eventually(refusals_logged), proxy.request("GET", "/api/logs").json()
     metrics = proxy.request("GET", "/metrics").body.decode()
     assert 'status="400"' in metrics and 'protocol="openai"' in metrics
+
+
+def test_a_row_without_a_front_end_says_so_in_its_protocol_and_is_not_retried(proxy: InProcessProxy) -> None:
+    reply = proxy.request("POST", "/test/unserved", body=b'{"model": "claude-sonnet-4-6"}')
+    assert reply.status == 424 and reply.headers["x-should-retry"] == "false"
+    error = reply.json()
+    assert error["type"] == "error" and "does not forward this protocol" in error["error"]["message"]
+    assert "1 Google account(s) are ready" in error["error"]["message"]

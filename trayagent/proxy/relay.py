@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-import orjson
 from sanic.response import HTTPResponse
 
 from trayagent.errors import InternalError, NeedsUser, NoAccountAvailable, ProxyError, RateLimited, StreamBroken
@@ -24,6 +23,7 @@ from trayagent.proxy.context import ProxyContext, ProxyRequest
 from trayagent.proxy.dispatch import Dispatcher
 from trayagent.proxy.exchange import Exchange
 from trayagent.proxy.exhaustion import NO_ACCOUNT_MESSAGE
+from trayagent.proxy.replies import json_reply
 from trayagent.redact import redact
 from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, Frontend, RandomIds
 
@@ -95,7 +95,7 @@ async def relay(
             reply, headers = await _count_tokens(dispatcher, call, exchange)
         else:
             reply, headers = await dispatcher.complete(call.hub, exchange)
-        response = _json(frontend.render(call, reply, IDS), {**headers, **call.headers})
+        response = json_reply(frontend.render(call, reply, IDS), headers={**headers, **call.headers})
         exchange.note_response(response.body or b"")
         exchange.mark_first_byte()
         return response
@@ -111,10 +111,6 @@ async def _count_tokens(
             raise  # an estimate would hide what only the user can fix
         log.info("countTokens unanswered (%s); the front end's estimate goes out instead", redact(exc.message))
         return {}, dict(exc.extra_headers)
-
-
-def _json(value: Any, headers: dict[str, str]) -> HTTPResponse:
-    return HTTPResponse(orjson.dumps(value), status=200, headers=headers, content_type="application/json")
 
 
 async def _stream(
