@@ -128,29 +128,42 @@ async def _stream(
         exchange.mark_first_byte()
         keepalive = _KeepAlive(response, encoder.keepalive()) if KEEPALIVE_S > 0 else None
         error: str | None = None
+        held = b""  # the chunk with the finish reason waits for the end, to go out with it in one write
         try:
             async for chunk in reply.chunks():
                 data = encoder.feed(chunk)
                 if data:
+                    if held:
+                        data, held = held + data, b""
+                    if _finishes(chunk):
+                        held = data
+                        continue
                     exchange.note_response(data)
                     await response.send(data)
                     if keepalive is not None:
                         keepalive.sent()
         except Exception as exc:  # headers are out: whatever happened, the client reads it as a last event
             broken = exc if isinstance(exc, StreamBroken) else _unexpected(exc)
-            data, status, error = encoder.fail(broken), broken.status_code, broken.message
+            data, status, error = held + encoder.fail(broken), broken.status_code, broken.message
         else:
-            data, status, error = encoder.finish(), 200, None
+            data, status, error = held + encoder.finish(), 200, None
         finally:
             if keepalive is not None:
                 keepalive.stop()
         if data:
             exchange.note_response(data)
-            await response.send(data)
-        await response.eof()
+        await response.send(data, end_stream=True)  # the last events and the end of the body in one write
         exchange.close(status, error)
     finally:
         reply.close()
+
+
+def _finishes(chunk: Mapping[str, Any]) -> bool:
+    """A chunk giving a finish reason: the upstream's last, or all but (a usage-only chunk may follow)."""
+    candidates = chunk.get("candidates")
+    return isinstance(candidates, list) and any(
+        isinstance(candidate, dict) and "finishReason" in candidate for candidate in candidates
+    )
 
 
 class _KeepAlive:
