@@ -257,14 +257,13 @@ KEY = "sk-real-clients-0123456789"
 ALICE = "alice@example.com"
 # Names the CLIs ask for by default that the built-in routing does not know (yet): each to a model the fake
 # serves, so a test of the protocol does not hang on routing. Gemini CLI's classifier, its routed Flash and
-# Pro names, and Codex's default model.
+# Pro names. Codex's default model (gpt-6.2-sol) goes where a user's would: the built-in gpt-* fallback.
 MAPPING = """
 models:
   mapping:
     gemini-3.5-flash-lite: gemini-2.5-flash
     "gemini-3.*-pro*": gemini-3-pro-high
     "gemini-3.*-flash": gemini-3-flash
-    "gpt-6*": gemini-3-flash
 """
 
 

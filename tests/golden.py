@@ -2,7 +2,8 @@
 
 A case folder holds
   client.json    the client's body (required)
-  target.json    optional ClientTarget fields: {"path", "params", "query", "headers", "routes": {client: upstream}}
+  target.json    optional ClientTarget fields: {"path", "params", "query", "headers", "routes": {client: upstream},
+                 "stored": {id: {"reply", "conversation"}}} (the replies the response store holds)
   hub.json       the expected ClientCall: {"model", "request", "session_key", "operation", "stream"}
   chunks.json    optional: the hub chunks Google sends back (a list of GenerateContentResponse objects)
   stream.txt     expected wire bytes of the streamed reply (when the call streams and chunks.json exists)
@@ -26,7 +27,7 @@ import orjson
 
 from trayagent.errors import ProxyError, StreamBroken
 from trayagent.translate.gemini import merge_chunks
-from trayagent.translate.hub import ClientCall, ClientTarget, CountingIds, Frontend
+from trayagent.translate.hub import ClientCall, ClientTarget, CountingIds, Frontend, StoredReply
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -58,12 +59,17 @@ def target_of(case: Case) -> ClientTarget:
     raw: dict[str, Any] = case.read("target.json")
     routes: Mapping[str, str] = raw.pop("routes", {})
     upstream: Callable[[str], str] = lambda name: routes.get(name, name)  # noqa: E731
+    stored = {
+        reply_id: StoredReply(kept["reply"], tuple(kept["conversation"]))
+        for reply_id, kept in raw.pop("stored", {}).items()
+    }
     return ClientTarget(
         path=raw.get("path", "/"),
         params=raw.get("params", {}),
         query=raw.get("query", {}),
         headers={key.lower(): value for key, value in raw.get("headers", {}).items()},
         upstream_model=upstream,
+        stored=stored.get,
     )
 
 

@@ -119,10 +119,14 @@ class ProxyError(TrayAgentError):
     status_code = 500
     kind = "api_error"
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, param: str | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.param = param  # the request field at fault, where a protocol's error shape names it (OpenAI's)
+        self.code = code  # a machine-readable code that overrides the kind's own, where the protocol has one
         self.extra_headers: dict[str, str] = {}  # e.g. X-Account / X-Mapped-Model of a proxied request
 
     def headers(self) -> dict[str, str]:

@@ -36,11 +36,24 @@ class Client:
     tool: str  # a harmless built-in tool of the CLI, which the fake asks for
     tool_args: Callable[[Path], dict[str, Any]]  # the call's arguments, given the file it should read
     tool_flags: tuple[str, ...]
+    upstream: str | None = None  # the model Google must be asked for, where the test checks the routing
 
 
 CLAUDE = Client("claude", (), "Read", lambda f: {"file_path": str(f)}, ("--allowedTools", "Read"))
-# With its default model Codex offers a free-form `exec` tool; with a Gemini name it offers exec_command(cmd).
+# With a Gemini model name Codex offers exec_command(cmd) as a function tool.
 CODEX = Client("codex", (), "exec_command", lambda f: {"cmd": f"cat {f.name}"}, ("-m", "gemini-3-flash"))
+# With its default model (gpt-6.2-sol, routed by the gpt-* fallback) Codex declares its tools in an
+# `additional_tools` input item, and its one way to act is `exec` in the `functions` namespace: a custom
+# (free-form) tool whose input is JavaScript calling the nested tools. It comes to Google flattened as
+# functions__exec with one free-text parameter, and the call goes back to Codex as a custom_tool_call.
+CODEX_DEFAULT_MODEL = Client(
+    "codex",
+    (),
+    "functions__exec",
+    lambda f: {"input": f'const r = await tools.exec_command({{cmd: "cat {f.name}"}});\ntext(r.output);'},
+    (),
+    upstream="gemini-3-pro-high",
+)
 GEMINI = Client(
     "gemini", ("-m", "gemini-2.5-flash"), "read_file", lambda f: {"file_path": str(f)}, ("-m", "gemini-2.5-flash")
 )
@@ -70,7 +83,7 @@ def test_a_prompt_gets_the_scripted_answer(real_client: Factory, signed_in: Sign
     assert "Describe the harbour at night." in json.dumps(sent[0][1]["contents"])
 
 
-@pytest.mark.parametrize("client", each_client())
+@pytest.mark.parametrize("client", [*each_client(), pytest.param(CODEX_DEFAULT_MODEL, id="codex-default-model")])
 def test_a_tool_round_trip(real_client: Factory, signed_in: SignedInProxy, client: Client) -> None:
     cli = real_client(client.name, signed_in.base, signed_in.key)
     notes = cli.workspace / "notes.txt"
@@ -83,8 +96,11 @@ def test_a_tool_round_trip(real_client: Factory, signed_in: SignedInProxy, clien
 
     assert run.returncode == 0, run.describe()
     assert "The code word is marmalade-77." in run.stdout, run.describe()
-    sent = [request for _, request in generations(signed_in)]
+    asked = generations(signed_in)
+    sent = [request for _, request in asked]
     assert len(sent) == 2, run.describe()
+    if client.upstream is not None:
+        assert [model for model, _ in asked] == [client.upstream] * 2
     # The CLI ran its own tool on the file: what it read reached Google as the call's functionResponse.
     returned = function_responses(sent[1])
     assert [r["name"] for r in returned] == [client.tool], returned

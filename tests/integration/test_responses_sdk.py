@@ -345,8 +345,8 @@ def test_parse_with_a_pydantic_model_sends_the_schema_and_parses_the_reply(
 
 def test_an_unsupported_field_is_a_bad_request_error_naming_it(client: openai.OpenAI, upstream: Upstream) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
-        client.responses.create(model="gpt-4o", input="hi", previous_response_id="resp_unknown")
-    assert raised.value.status_code == 400 and "previous_response_id" in raised.value.message
+        client.responses.create(model="gpt-4o", input="hi", conversation="conv_1")
+    assert raised.value.status_code == 400 and "conversation: conversations are not stored here" in raised.value.message
     assert upstream.generations() == []
 
 

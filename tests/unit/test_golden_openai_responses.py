@@ -1,8 +1,9 @@
 """Golden cases of the Responses front end (tests/golden/openai_responses/), every output also read back by the
 official SDK's strict models: the `response` object, each stream event, and the accumulated stream.
 
-Beyond tests/golden.py's files a case may hold `extras.json` (the call's response headers and log notes) and,
-with chunks.json, `fail.txt`: the stream when Google breaks after those chunks.
+Beyond tests/golden.py's files a case holds `extras.json` (the call's response headers, its log notes, and the
+conversation the response store keeps with the reply: null when none is kept) and, with chunks.json, may hold
+`fail.txt`: the stream when Google breaks after those chunks.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def test_golden(case: Case) -> None:
     call = run_case(RESPONSES, case)
     if call is None:
         return
-    extras = {"headers": dict(call.headers), "notes": list(call.notes)}
+    keep = list(call.keep) if call.keep is not None else None
+    extras = {"headers": dict(call.headers), "notes": list(call.notes), "keep": keep}
     _check(case, "extras.json", orjson.dumps(extras, option=orjson.OPT_INDENT_2) + b"\n")
     if not case.has("chunks.json"):
         return

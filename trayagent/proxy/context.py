@@ -2,8 +2,8 @@
 
 Two immutable snapshots, each swapped as one attribute: `Runtime` (config, key, config error) on every reload,
 `Backend` (account registry + dispatcher) when the account settings change or the server starts. A request reads
-`ctx.runtime` once and keeps that snapshot for its whole life. The pool and the signature cache live as long as the
-process: cooldowns and signatures must survive reloads.
+`ctx.runtime` once and keeps that snapshot for its whole life. The pool, the signature cache and the response store
+live as long as the process: cooldowns, signatures and stored responses must survive reloads.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from trayagent.accounts.pool import AccountPool
 from trayagent.apikey import ApiKey, resolve_api_key
 from trayagent.config import Config
 from trayagent.proxy.catalog import CatalogCache, ModelCatalog
+from trayagent.proxy.responsestore import ResponseStore
 from trayagent.proxy.signatures import SignatureCache
 from trayagent.proxy.uisession import UiSessions
 from trayagent.secrets import SecretStore
@@ -71,6 +72,7 @@ class ProxyContext:
     metrics: Metrics | None = None  # set by create_app
     logins: Logins | None = None  # sign-ins started over the status API; set by create_app
     signatures: SignatureCache = field(default_factory=SignatureCache)
+    responses: ResponseStore = field(default_factory=ResponseStore)  # Responses API `store`, in memory
     ui_sessions: UiSessions = field(default_factory=UiSessions)  # status page cookies (routes/ui.py)
     version: str = __version__
     started_at: float = field(default_factory=time.time)

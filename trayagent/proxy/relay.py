@@ -25,7 +25,7 @@ from trayagent.proxy.exchange import Exchange
 from trayagent.proxy.exhaustion import NO_ACCOUNT_MESSAGE
 from trayagent.proxy.replies import json_reply
 from trayagent.redact import redact
-from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, Frontend, RandomIds
+from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, Frontend, RandomIds, WholeReply
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ async def relay(
             raise _unavailable(ctx)
         catalog = ctx.catalog(runtime)
         query = {name: values[0] for name, values in request.args.items()} if request.args else {}
-        target = ClientTarget(request.path, params, query, request.headers, catalog.upstream_model)
+        target = ClientTarget(request.path, params, query, request.headers, catalog.upstream_model, ctx.responses.get)
         call = frontend.parse(body, target)
         exchange.client_model, exchange.stream = call.hub.model, call.stream
         _log_notes(call)
@@ -95,7 +95,10 @@ async def relay(
             reply, headers = await _count_tokens(dispatcher, call, exchange)
         else:
             reply, headers = await dispatcher.complete(call.hub, exchange)
-        response = json_reply(frontend.render(call, reply, IDS), headers={**headers, **call.headers})
+        rendered = frontend.render(call, reply, IDS)
+        if call.keep is not None:
+            ctx.responses.keep(rendered, call.keep)
+        response = json_reply(rendered, headers={**headers, **call.headers})
         exchange.note_response(response.body or b"")
         exchange.mark_first_byte()
         return response
@@ -147,6 +150,9 @@ async def _stream(
             data, status, error = held + encoder.fail(broken), broken.status_code, broken.message
         else:
             data, status, error = held + encoder.finish(), 200, None
+            if call.keep is not None and isinstance(encoder, WholeReply) and encoder.response is not None:
+                # Kept before the terminal event goes out: a client may continue from it the moment it reads it.
+                request.app.ctx.responses.keep(encoder.response, call.keep)
         finally:
             if keepalive is not None:
                 keepalive.stop()

@@ -3,6 +3,9 @@
 Every row is served by the relay. The protocol rides on the Sanic route (`route.ctx.protocol`), so every error
 of that path — 401, 405, 413, a 5xx — is rendered in the protocol's own shape. A row without a front end
 answers 503 in its protocol's shape, logged and counted like any other request.
+
+The store rows read back what the Responses API kept (`store`): answered from memory by plain handlers, never
+relayed, with OpenAI's key check and error shapes like the generation rows.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sanic.response import HTTPResponse
 
 from trayagent.proxy.context import ProxyApp, ProxyRequest
 from trayagent.proxy.relay import relay
+from trayagent.proxy.routes import responses
 from trayagent.translate.anthropic import COUNT_TOKENS, MESSAGES
 from trayagent.translate.gemini import GEMINI
 from trayagent.translate.hub import ClientProtocol, Frontend
@@ -43,7 +47,24 @@ AI_ROUTES: tuple[AiRoute, ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class StoreRoute:
+    path: str
+    name: str
+    method: str
+    handler: Callable[..., Coroutine[Any, Any, HTTPResponse]]
+
+
+STORE_ROUTES: tuple[StoreRoute, ...] = (
+    StoreRoute("/v1/responses/<response_id>", "openai_response", "GET", responses.retrieve),
+    StoreRoute("/v1/responses/<response_id>", "openai_response_delete", "DELETE", responses.delete),
+    StoreRoute("/v1/responses/<response_id>/input_items", "openai_response_input_items", "GET", responses.input_items),
+)
+
+
 def register(app: ProxyApp, routes: Iterable[AiRoute] = AI_ROUTES) -> None:
+    for stored in STORE_ROUTES:
+        app.add_route(stored.handler, stored.path, methods=[stored.method], name=stored.name, ctx_protocol="openai")
     for row in routes:
         app.add_route(
             _handler(row),

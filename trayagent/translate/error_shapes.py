@@ -59,7 +59,7 @@ _GEMINI_STATUS = {
 
 def render_openai_error(error: ProxyError) -> dict[str, Any]:
     type_, code = _OPENAI.get(error.kind, ("server_error", None))
-    return {"error": {"message": error.message, "type": type_, "param": None, "code": code}}
+    return {"error": {"message": error.message, "type": type_, "param": error.param, "code": error.code or code}}
 
 
 def render_anthropic_error(error: ProxyError) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from trayagent.errors import ProxyError
 
@@ -23,6 +23,19 @@ Operation = Literal["generate", "count_tokens"]
 
 def _same_name(model: str) -> str:
     return model
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """A reply the proxy kept (the Responses API's `store`): the object the client got, and the conversation it
+    answered as the client's input items, earlier turns included."""
+
+    reply: Mapping[str, Any]
+    conversation: tuple[Any, ...]
+
+
+def _nothing_stored(reply_id: str) -> StoredReply | None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,9 @@ class ClientTarget:
     # The upstream model a client model name routes to (the user's mapping, aliases): a pure function the
     # relay passes in, so a front end can shape thinking settings and limits for the model that will answer.
     upstream_model: Callable[[str], str] = _same_name
+    # A kept reply by its id (None: unknown, expired or never kept): the relay passes the response store's lookup,
+    # so a front end can continue a stored conversation (`previous_response_id`) and stay pure.
+    stored: Callable[[str], StoredReply | None] = _nothing_stored
 
 
 # The ClientCall header that names, comma-separated, the hosted tools a front end dropped (web search and the like
@@ -74,6 +90,9 @@ class ClientCall:
     # count_tokens only: when Google cannot be asked (every account busy or out), render `{}` instead of failing,
     # so the front end answers its own estimate (Claude Code compacts its context from this number).
     estimate_when_unanswered: bool = False
+    # Keep the reply once it is whole (the Responses API's `store`), with this conversation: the input items it
+    # answers, earlier turns included. None: not kept. The relay hands both to the response store.
+    keep: tuple[Any, ...] | None = None
 
 
 class ReplyIds(Protocol):
@@ -106,6 +125,15 @@ class StreamEncoder(Protocol):
     def keepalive(self) -> bytes:
         """Sent after a long silence so clients and middleboxes keep the stream (b"" where the format has none)."""
         ...
+
+
+@runtime_checkable
+class WholeReply(Protocol):
+    """A stream encoder that holds, once the stream has ended, the reply object a call that did not stream would
+    have got (None until then): what the relay keeps of a streamed call with `keep`."""
+
+    @property
+    def response(self) -> Mapping[str, Any] | None: ...
 
 
 class Frontend(Protocol):

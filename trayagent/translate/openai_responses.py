@@ -2,7 +2,9 @@
 reply → the `response` object or its event stream. Codex CLI is the client it is shaped for.
 
 The input and the tools are read by openai_responses_input.py and openai_responses_tools.py, the reply is built
-by openai_responses_reply.py; this module reads the top-level fields and assembles the call.
+by openai_responses_reply.py; this module reads the top-level fields and assembles the call. `previous_response_id`
+continues a stored response: its input and output items, found through `ClientTarget.stored`, come before the new
+input, and with `store` on the call asks the relay to keep the reply with the whole conversation (`keep`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from trayagent.translate.hub import (
     ClientTarget,
     HubRequest,
     ReplyIds,
+    StoredReply,
     session_key,
 )
 from trayagent.translate.openai_responses_input import read_conversation
@@ -53,7 +56,8 @@ IGNORED = frozenset(
 )
 # Features that need state or services this proxy does not have: a 400 whenever they are asked for.
 UNSUPPORTED = {
-    "conversation": "conversations are not stored here; send the whole conversation in input",
+    "conversation": "conversations are not stored here; send the whole conversation in input, or continue a stored "
+    "response with previous_response_id",
     "prompt": "prompt templates live on OpenAI's side",
     "context_management": "server-side compaction is not done here",
     "moderation": "moderation is not done here",
@@ -93,7 +97,9 @@ class ResponsesFrontend:
         family = model_family(upstream)
         stream = FIELDS.flag(body, "stream", False)
         store = FIELDS.flag(body, "store", True)
-        _no_stored_state(body, store)
+        _check_stateless(body)
+        previous_id = FIELDS.optional_str(body, "previous_response_id")
+        history = _history(previous_id, target) if previous_id is not None else ()
 
         groups: list[tuple[str, object]] = [("tools", body["tools"])] if body.get("tools") is not None else []
         items = body.get("input")
@@ -101,7 +107,7 @@ class ResponsesFrontend:
             groups += [(f"input[{i}].tools", item.get("tools")) for i, item in enumerate(items) if _declares(item)]
         tools = collect_tools(groups, upstream)
         tool_config, declarations = function_calling(body.get("tool_choice"), tools)
-        conversation = read_conversation(items, body.get("instructions"), family)
+        conversation = read_conversation(items, body.get("instructions"), family, history)
 
         effort, summary = _reasoning(body.get("reasoning"))
         generation = _generation(body, upstream, effort, summary is not None, family == "claude")
@@ -124,7 +130,7 @@ class ResponsesFrontend:
             names=tools.names,
             summary=summary is not None,
             parallel=parallel,
-            fields=_echoed(body, store, parallel, effort, summary, text_format, verbosity),
+            fields=_echoed(body, store, parallel, effort, summary, text_format, verbosity, previous_id),
         )
         client_session = FIELDS.optional_str(body, "prompt_cache_key") or target.headers.get("session-id")
         notes = [*tools.notes, *conversation.notes]
@@ -140,6 +146,7 @@ class ResponsesFrontend:
             echo=echo,
             headers=headers,
             notes=tuple(notes),
+            keep=(*history, *_items(items)) if store else None,
         )
 
     def media_type(self, call: ClientCall) -> str:
@@ -170,11 +177,33 @@ def _check_fields(body: Mapping[str, Any]) -> None:
         raise BadRequest(f"{key}: unsupported field")
 
 
-def _no_stored_state(body: Mapping[str, Any], store: bool) -> None:
-    previous = body.get("previous_response_id")
-    if previous is not None:
-        why = "store is false, so no response was kept" if store is False else "this proxy keeps no responses"
-        raise BadRequest(f"previous_response_id: {why}; send the whole conversation in input (got {previous!r})")
+def _history(previous_id: str, target: ClientTarget) -> tuple[Any, ...]:
+    """The conversation a stored response continues: its input items (earlier turns included), then its output.
+    Instructions are not carried over (as at OpenAI): each request gives its own."""
+    stored: StoredReply | None = target.stored(previous_id)
+    if stored is None:
+        raise BadRequest(
+            f"previous_response_id: no response {previous_id!r} is stored here; the id is unknown or expired. This "
+            "proxy keeps responses in memory only: for a limited time, until it restarts, and never those made "
+            "with store: false. Send the whole conversation in input instead",
+            param="previous_response_id",
+            code="previous_response_not_found",
+        )
+    output = stored.reply.get("output") or ()
+    # A generated image has no input item to replay it as: the turn goes on without it.
+    return (*stored.conversation, *(item for item in output if item.get("type") != "image_generation_call"))
+
+
+def _items(input_: object) -> tuple[Any, ...]:
+    """This request's input as the items a stored conversation holds (a string is one user message)."""
+    if isinstance(input_, str):
+        message = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": input_}]}
+        return (message,) if input_ else ()
+    return tuple(input_) if isinstance(input_, list) else ()
+
+
+def _check_stateless(body: Mapping[str, Any]) -> None:
+    """The fields that would need OpenAI's services, or data Google cannot give."""
     if FIELDS.flag(body, "background", False):
         raise BadRequest("background: background responses are not supported; stream instead")
     if body.get("top_logprobs") not in (None, 0):
@@ -272,6 +301,7 @@ def _echoed(
     summary: str | None,
     text_format: dict[str, Any],
     verbosity: str,
+    previous_id: str | None,
 ) -> dict[str, Any]:
     """The request settings a `response` object repeats, as the client gave them."""
     metadata = body.get("metadata")
@@ -282,7 +312,7 @@ def _echoed(
         "max_output_tokens": body.get("max_output_tokens"),
         "metadata": metadata or {},
         "parallel_tool_calls": parallel,
-        "previous_response_id": None,
+        "previous_response_id": previous_id,
         "prompt_cache_key": body.get("prompt_cache_key"),
         "reasoning": {"effort": effort, "summary": summary},
         "store": store,

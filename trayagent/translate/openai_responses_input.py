@@ -4,7 +4,7 @@ their outputs, and reasoning items whose blob puts the thought signatures back o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,13 +29,18 @@ class Conversation:
     notes: list[str] = field(default_factory=list)
 
 
-def read_conversation(input_: object, instructions: object, family: str) -> Conversation:
-    """`instructions` and `input` → contents and system parts. `family` is the upstream model family: a blob
-    from another family holds signatures that model would refuse, so they are not replayed."""
+def read_conversation(
+    input_: object, instructions: object, family: str, history: Sequence[object] = ()
+) -> Conversation:
+    """`instructions`, the `history` of a stored response this one continues (its items), then `input` → contents
+    and system parts. `family` is the upstream model family: a blob from another family holds signatures that
+    model would refuse, so they are not replayed."""
     reader = _Reader(family)
     if instructions is not None:
         if FIELDS.as_str(instructions, "instructions"):
             reader.out.system.append({"text": instructions})
+    for index, item in enumerate(history):
+        reader.item(f"previous_response_id[{index}]", item)
     if isinstance(input_, str):
         reader.add("user", [{"text": input_}] if input_ else [])
     elif isinstance(input_, list):
@@ -76,7 +81,9 @@ class _Reader:
         elif kind == "additional_tools":
             pass  # declared with the top-level tools (openai_responses.py)
         elif kind == "item_reference":
-            raise BadRequest(f"{path}: item_reference needs stored items, and this proxy stores none")
+            raise BadRequest(
+                f"{path}: item_reference is not supported; continue with previous_response_id or send the items"
+            )
         else:
             raise BadRequest(f"{path}: input items of type {kind!r} are not supported")
 
