@@ -32,15 +32,24 @@ class InProcessProxy:
     """A started proxy with the fake Google behind it; `add_account` signs an account in through the registry."""
 
     def __init__(
-        self, home: Path, google: FakeGoogle, *, key: str, extra_yaml: str = "", ai_routes: Iterable[AiRoute] = ()
+        self,
+        home: Path,
+        google: FakeGoogle,
+        *,
+        key: str,
+        extra_yaml: str = "",
+        ai_routes: Iterable[AiRoute] = (),
+        auth_mode: str = "strict",
+        proxy_yaml: str = "",
     ) -> None:
+        """`auth_mode` and `proxy_yaml` (more lines of the `proxy:` section, indented) shape who may call."""
         self.home = home
         self.google = google
         self.key = key
         self.port = free_port()
         data_dir = home / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        proxy = f"proxy:\n  port: {self.port}\n  auth_mode: strict\n  api_key: {key}\n"
+        proxy = f"proxy:\n  port: {self.port}\n  auth_mode: {auth_mode}\n  api_key: {key}\n{proxy_yaml}"
         config = parse_config_text(google.config_yaml(extra=proxy + extra_yaml))
         secrets = FileSecretStore(data_dir / "secrets.json")
         self.ctx = ProxyContext(Runtime(config, resolve_api_key(config, secrets)), secrets=secrets, data_dir=data_dir)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from trayagent.errors import ConfigError
 from trayagent.files.atomicfile import write_atomic
+from trayagent.origins import normalise_origin
 from trayagent.yamlsource import KeyPath, format_path, parse_yaml
 
 AuthMode = Literal["off", "strict", "all_except_health", "auto"]
@@ -147,6 +148,25 @@ def _endpoint_list(value: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _origin_list(value: Any) -> tuple[str, ...]:
+    """proxy.cors_origins: web origins trusted to use the proxy where it needs no key, as browsers write them."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _Invalid("expected a list of origins like https://chat.example.com")
+    out: list[str] = []
+    for i, item in enumerate(value):
+        try:
+            if not isinstance(item, str):
+                raise ValueError("expected an origin like https://chat.example.com")
+            origin = normalise_origin(item)
+        except ValueError as exc:
+            raise _Invalid(f"item {i}: {exc}, got {_describe(item)}", shows_value=True) from None
+        if origin not in out:
+            out.append(origin)
+    return tuple(out)
+
+
 def _model_mapping(value: Any) -> Mapping[str, str]:
     if value is None:
         return types.MappingProxyType({})
@@ -170,6 +190,7 @@ class ProxySettings:
     request_timeout: float = field(default=600.0, metadata=_check(_number(0, 86400)))
     max_body_mb: float = field(default=100.0, metadata=_check(_number(0, 4096)))
     cors: bool = field(default=True, metadata=_check(_boolean))
+    cors_origins: tuple[str, ...] = field(default=(), metadata=_check(_origin_list))
 
     @property
     def bind_host(self) -> str:

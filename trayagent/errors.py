@@ -17,6 +17,7 @@
           ├── Forbidden           403  permission
           ├── RouteNotFound       404  not_found
           ├── MethodNotAllowed    405  not_found
+          ├── UnsupportedMediaType 415 invalid_request  a status API change sent without a JSON content type
           ├── PayloadTooLarge     413  request_too_large
           ├── RateLimited         429  rate_limit   every usable account is cooling down or out of quota
           ├── UpstreamRejected    4xx  invalid_request  Google refused the request itself (client's to fix)
@@ -158,6 +159,12 @@ class RouteNotFound(ProxyError):
 class MethodNotAllowed(ProxyError):
     status_code = 405
     kind = "not_found"
+
+
+class UnsupportedMediaType(BadRequest):
+    """A change to the status API whose body is not declared `application/json` (what a web form sends)."""
+
+    status_code = 415
 
 
 class PayloadTooLarge(ProxyError):

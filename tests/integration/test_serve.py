@@ -204,23 +204,25 @@ def test_unknown_routes_and_methods_answer_in_protocol_shape(
 
 
 def test_cors_on_ai_routes_not_on_the_status_api(server: ServeProcess) -> None:
+    # No key is needed here (auto, LAN off), so CORS admits pages on this machine only (see test_cors_origins.py).
+    app = "http://localhost:5173"
     pre = server.request(
         "OPTIONS",
         "/v1/chat/completions",
         headers={
-            "Origin": "http://app.test",
+            "Origin": app,
             "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "authorization, content-type",
         },
     )
     assert pre.status == 204
-    assert pre.headers["access-control-allow-origin"] == "*"
+    assert pre.headers["access-control-allow-origin"] == app
     assert pre.headers["access-control-allow-headers"] == "authorization, content-type"
     assert "POST" in pre.headers["access-control-allow-methods"]
-    reply = server.request("POST", "/v1/chat/completions", body=b"{}", headers={"Origin": "http://app.test"})
-    assert reply.headers["access-control-allow-origin"] == "*"
+    reply = server.request("POST", "/v1/chat/completions", body=b"{}", headers={"Origin": app})
+    assert reply.headers["access-control-allow-origin"] == app
     assert "access-control-allow-origin" not in server.request("GET", "/api/status").headers
-    api_pre = server.request("OPTIONS", "/api/status", headers={"Origin": "http://evil.test"})
+    api_pre = server.request("OPTIONS", "/api/status", headers={"Origin": app})
     assert api_pre.status == 204 and "access-control-allow-origin" not in api_pre.headers
 
 

@@ -28,7 +28,8 @@ GENERATE = f"/v1beta/models/{MODEL}:generateContent"
 
 def call(server: ServeProcess, method: str, path: str, data: Any = None, **kwargs: Any) -> Reply:
     body = json.dumps(data).encode() if data is not None else None
-    headers = {**AUTH, "Content-Type": "application/json"} if body is not None else dict(AUTH)
+    # Changes are JSON, with or without a body: without the key (auth off) the proxy refuses any other type.
+    headers = {**AUTH, "Content-Type": "application/json"} if body is not None or method == "POST" else dict(AUTH)
     return server.request(method, path, body=body, headers=headers, timeout=30, **kwargs)
 
 

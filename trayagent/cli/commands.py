@@ -209,11 +209,14 @@ def cmd_status(args: argparse.Namespace, paths: Paths) -> int:
 
 def _call_proxy(config: Config, method: str, path: str, key: str) -> dict[str, Any] | None:
     """Call the local proxy's status API; None when nothing answers on the configured port."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    if method == "POST":
+        headers["Content-Type"] = "application/json"  # the status API takes changes as JSON only
     request = urllib.request.Request(
         f"http://127.0.0.1:{config.proxy.port}{path}",
         method=method,
-        headers={"Authorization": f"Bearer {key}"} if key else {},
-        data=b"" if method == "POST" else None,
+        headers=headers,
+        data=b"{}" if method == "POST" else None,
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as reply:

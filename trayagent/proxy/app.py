@@ -23,9 +23,10 @@ from trayagent.errors import (
     ProxyError,
     RouteNotFound,
 )
-from trayagent.proxy import auth, routetable
+from trayagent.proxy import auth, crossorigin, routetable
 from trayagent.proxy.backend import close_backend, open_backend
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
+from trayagent.proxy.crossorigin import Policy
 from trayagent.proxy.logins import Logins
 from trayagent.proxy.metrics import Metrics
 from trayagent.proxy.monitor.writer import FILE_NAME as MONITOR_FILE
@@ -33,14 +34,12 @@ from trayagent.proxy.monitor.writer import Monitor
 from trayagent.proxy.replies import json_reply
 from trayagent.proxy.routes import accounts, admin, gemini, health, openai, slowstream, ui
 from trayagent.proxy.routetable import AI_ROUTES, AiRoute
-from trayagent.proxy.surface import base_url_hint, classify_path, protocol_for_path
+from trayagent.proxy.surface import PathClass, base_url_hint, classify_path, protocol_for_path
 from trayagent.proxy.uisession import COOKIE
 from trayagent.translate.error_shapes import render_error
 from trayagent.translate.hub import ClientProtocol
 
 log = logging.getLogger(__name__)
-
-_CORS_EXPOSED = "Retry-After, X-Account, X-Mapped-Model"
 
 
 def create_app(
@@ -123,46 +122,68 @@ async def _guard(request: ProxyRequest) -> HTTPResponse | None:
         return _preflight(request)
     auth.check_host(request.headers.get("host"), proxy.allow_lan_access)
     path_class = classify_path(path)
-    if auth.key_required(path_class, proxy.effective_auth_mode, auth.is_loopback(request.ip)):
-        if path_class == "admin" and (path in ui.OPEN_PATHS or ctx.ui_sessions.valid(request.cookies.get(COOKIE))):
-            return None  # the status page's cookie (never for AI routes), or the ticket exchange that sets it
+    key_needed = auth.key_required(path_class, proxy.effective_auth_mode, auth.is_loopback(request.ip))
+    candidates = _presented_keys(request, path)
+    key_valid = _key_valid(request, candidates)
+    if key_needed and not key_valid and not _ui_session(request, path_class):
         if ui.wants_page(request):
             return ui.sign_in_page(status=401)  # a browser gets a way in, not a JSON error
-        # `?key=` only where the Gemini SDK puts it; elsewhere a key in a URL would leak into logs.
-        query_key = request.args.get("key") if _protocol(request, path) == "gemini" else None
-        candidates = auth.presented_keys(
-            request.headers.get("authorization"),
-            request.headers.get("x-api-key"),
-            request.headers.get("x-goog-api-key"),
-            query_key,
-        )
-        auth.check_key(candidates, runtime.api_key.value)
+        auth.check_key(candidates, runtime.api_key.value)  # raises, saying whether the key is missing or wrong
+    # Admitted without the key (a cookie, or a mode that needs none): what a web page may not do through the
+    # user's browser (proxy/crossorigin.py).
+    crossorigin.check_request(_signals(request), _policy(request, path_class, key_needed), key_valid=key_valid)
     return None
 
 
-def _cors_allowed(request: ProxyRequest) -> bool:
-    # The status API and UI are never offered to other origins, whatever `cors` says.
-    return request.app.ctx.runtime.config.proxy.cors and classify_path(request.path) != "admin"
+def _ui_session(request: ProxyRequest, path_class: PathClass) -> bool:
+    """The status page's cookie (never for AI routes), or the ticket exchange that sets it."""
+    if path_class != "admin":
+        return False
+    return request.path in ui.OPEN_PATHS or request.app.ctx.ui_sessions.valid(request.cookies.get(COOKIE))
+
+
+def _presented_keys(request: ProxyRequest, path: str) -> list[str]:
+    # `?key=` only where the Gemini SDK puts it; elsewhere a key in a URL would leak into logs.
+    query_key = request.args.get("key") if _protocol(request, path) == "gemini" else None
+    return auth.presented_keys(
+        request.headers.get("authorization"),
+        request.headers.get("x-api-key"),
+        request.headers.get("x-goog-api-key"),
+        query_key,
+    )
+
+
+# -- browsers: the status API's origin rule and CORS (decisions in proxy/crossorigin.py) -----------------------
+
+
+def _key_valid(request: ProxyRequest, candidates: list[str]) -> bool:
+    return bool(candidates) and auth.key_matches(candidates, request.app.ctx.runtime.api_key.value)
+
+
+def _signals(request: ProxyRequest) -> crossorigin.BrowserSignals:
+    return crossorigin.BrowserSignals.of(request.method, request.path, request.headers)
+
+
+def _policy(request: ProxyRequest, path_class: PathClass | None = None, key_needed: bool | None = None) -> Policy:
+    proxy = request.app.ctx.runtime.config.proxy
+    if path_class is None:
+        path_class = classify_path(request.path)
+    if key_needed is None:
+        key_needed = auth.key_required(path_class, proxy.effective_auth_mode, auth.is_loopback(request.ip))
+    return Policy(path_class, key_needed, proxy.cors, proxy.cors_origins, proxy.allow_lan_access)
 
 
 def _preflight(request: ProxyRequest) -> HTTPResponse:
-    headers: dict[str, str] = {"Allow": "GET, POST, DELETE, OPTIONS"}
-    if _cors_allowed(request):
-        headers.update(
-            {
-                "Access-Control-Allow-Origin": "*",
-                "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
-                "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers", "*"),
-                "Access-Control-Max-Age": "3600",
-            }
-        )
+    headers = crossorigin.preflight_headers(_signals(request), _policy(request), request.headers)
     return HTTPResponse(status=204, headers=headers)
 
 
 async def _add_cors_headers(request: ProxyRequest, response: BaseHTTPResponse) -> None:
-    if request.method != "OPTIONS" and _cors_allowed(request):
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = _CORS_EXPOSED
+    if request.method != "OPTIONS":
+        response.headers.update(crossorigin.cors_headers(_signals(request), _policy(request)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
 
 
 class _ProtocolErrorHandler(ErrorHandler):

@@ -13,6 +13,10 @@ async function api(path, options = {}) {
   return data;
 }
 
+// Every change is a JSON POST: the proxy refuses other bodies, so no other web page can post to it.
+const postJson = (path, data = {}) =>
+  api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
+
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
@@ -188,7 +192,7 @@ async function poll() {
 async function startLogin() {
   $("google-login").disabled = true;
   try {
-    const login = await api("/api/accounts/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    const login = await postJson("/api/accounts/login");
     loginId = login.login_id;
     $("login-progress").hidden = false;
     $("login-url").value = login.url || "";
@@ -248,9 +252,7 @@ async function addToken(event) {
   result.className = "muted";
   result.textContent = "Checking the token with Google…";
   try {
-    const added = await api("/api/accounts", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: token }),
-    });
+    const added = await postJson("/api/accounts", { refresh_token: token });
     $("refresh-token").value = "";
     result.textContent = `Added ${added.account.email}${added.problem ? ` (but: ${added.problem})` : ""}.`;
     poll();
@@ -275,7 +277,7 @@ $("copy-key").addEventListener("click", async () => {
 });
 $("refresh-accounts").addEventListener("click", async () => {
   toast("Asking Google for fresh quota…");
-  try { renderAccounts(await api("/api/accounts/refresh", { method: "POST" })); toast("Quota refreshed"); }
+  try { renderAccounts(await postJson("/api/accounts/refresh")); toast("Quota refreshed"); }
   catch (error) { toast(error.message); }
 });
 $("google-login").addEventListener("click", startLogin);

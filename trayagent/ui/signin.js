@@ -5,7 +5,11 @@ document.getElementById("signin").addEventListener("submit", async (event) => {
   const problem = document.getElementById("problem");
   const key = document.getElementById("key").value.trim();
   try {
-    const reply = await fetch("/api/ui-session", { method: "POST", headers: { Authorization: "Bearer " + key } });
+    const reply = await fetch("/api/ui-session", {
+      method: "POST",
+      headers: { Authorization: "Bearer " + key, "Content-Type": "application/json" },
+      body: "{}",
+    });
     const data = await reply.json();
     if (!reply.ok) throw new Error((data.error && data.error.message) || "the proxy refused the key");
     const next = location.hash ? "&next=" + encodeURIComponent("/ui/" + location.hash) : "";

@@ -53,9 +53,9 @@ def request_ticket(endpoint: ProxyEndpoint, timeout: float = TICKET_TIMEOUT_S) -
         raise TicketUnavailable("the API key could not be read")
     request = urllib.request.Request(
         f"{endpoint.origin}/api/ui-session",
-        data=b"",
+        data=b"{}",
         method="POST",
-        headers={"Authorization": f"Bearer {endpoint.api_key}"},
+        headers={"Authorization": f"Bearer {endpoint.api_key}", "Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:
