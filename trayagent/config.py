@@ -236,9 +236,7 @@ class SchedulingSettings:
     max_attempts: int = field(default=3, metadata=_check(_integer(1, 50)))
     cooldown_cap_s: float = field(default=300.0, metadata=_check(_number(0, 7 * 86400)))
     # 0: never (the proxy reads quota only when asked: sign-in, the Refresh action, `accounts refresh`).
-    quota_refresh_minutes: float = field(
-        default=15.0, metadata=_check(_zero_or(_number(0, 7 * 24 * 60), "never"))
-    )
+    quota_refresh_minutes: float = field(default=15.0, metadata=_check(_zero_or(_number(0, 7 * 24 * 60), "never")))
 
 
 @dataclass(frozen=True, slots=True)

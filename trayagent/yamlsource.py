@@ -75,7 +75,7 @@ class _ConfigLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event: yaml.AliasEvent = self.peek_event()  # type: ignore[no-untyped-call]
             raise _Refused(
                 f"YAML alias *{event.anchor} {_at(event.start_mark)}: aliases are not accepted in the config "
                 "(a few lines of them can stand for billions of values); write the value out in full"
@@ -83,7 +83,7 @@ class _ConfigLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH and not self.check_event(yaml.ScalarEvent):
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise _Refused(f"YAML value {_at(mark)}: nested more than {MAX_DEPTH} levels deep (the config needs 3)")
             node: yaml.Node | None = super().compose_node(parent, index)
             return node
@@ -91,7 +91,8 @@ class _ConfigLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def _at(mark: yaml.Mark) -> str:
+def _at(mark: Any) -> str:
+    """`(line N, column C)`, 1-based, of a yaml Mark."""
     return f"(line {mark.line + 1}, column {mark.column + 1})"
 
 
@@ -125,7 +126,8 @@ def describe_syntax_error(exc: yaml.MarkedYAMLError, text: str) -> str:
         elif ":" in value.value.split(" ", 1)[0]:
             return f"not valid YAML {_at(value.start_mark)}: no space after the ':' (write `key: value`)"
         else:
-            problem = f"this line is indented too far (it reads as more of the value on line {value.start_mark.line + 1})"
+            begun = value.start_mark.line + 1
+            problem = f"this line is indented too far (it reads as more of the value on line {begun})"
     return f"not valid YAML {_at(pm)}: {problem}"
 
 
@@ -133,8 +135,8 @@ def _last_plain_value(text: str) -> yaml.ScalarToken | None:
     """The last unquoted scalar the scanner produced before failing."""
     last: yaml.Token | None = None
     try:
-        for last in yaml.scan(text, Loader=yaml.SafeLoader):
-            pass
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            last = token
     except yaml.YAMLError:
         pass
     return last if isinstance(last, yaml.ScalarToken) and last.plain else None

@@ -7,7 +7,6 @@ overflow. Served in-process in front of the fake Google, asked over real HTTP.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 

@@ -35,7 +35,7 @@ def test_an_alias_bomb_is_refused_at_once_with_the_line_of_the_first_alias() -> 
     ],
 )
 def test_every_alias_is_refused(text: str, line: int) -> None:
-    assert problem_of(text).startswith(f"YAML alias *") and f"(line {line}," in problem_of(text)
+    assert problem_of(text).startswith("YAML alias *") and f"(line {line}," in problem_of(text)
 
 
 def test_an_anchor_without_alias_is_harmless() -> None:
