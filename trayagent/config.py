@@ -82,6 +82,20 @@ def _number(lo: float, hi: float) -> Check:
     return check
 
 
+def _zero_or(inner: Check, zero_means: str) -> Check:
+    """0 is a setting of its own (`zero_means`, e.g. "never"); anything else goes to `inner`."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, bool) and value == 0:
+            return 0.0
+        try:
+            return inner(value)
+        except _Invalid as exc:
+            raise _Invalid(f"expected 0 ({zero_means}) or {str(exc).removeprefix('expected ')}") from None
+
+    return check
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise _Invalid("expected true or false")
@@ -242,7 +256,8 @@ class SchedulingSettings:
     fixed_account: str | None = field(default=None, metadata=_check(_optional(_text)))
     max_attempts: int = field(default=3, metadata=_check(_integer(1, 50)))
     cooldown_cap_s: float = field(default=300.0, metadata=_check(_number(0, 7 * 86400)))
-    quota_refresh_minutes: float = field(default=15.0, metadata=_check(_number(0, 7 * 24 * 60)))
+    # 0: never (the proxy reads quota only when asked: sign-in, the Refresh action, `accounts refresh`).
+    quota_refresh_minutes: float = field(default=15.0, metadata=_check(_zero_or(_number(0, 7 * 24 * 60), "never")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,8 @@
           ├── RateLimited         429  rate_limit   every usable account is cooling down or out of quota
           ├── UpstreamRejected    4xx  invalid_request  Google refused the request itself (client's to fix)
           ├── StreamBroken        502  api_error    the upstream failed after the reply had started
+          ├── UpstreamFailed      502  api_error    Google failed this request the same way on two accounts:
+          │                                       it follows the request, so it is not rotated further
           ├── NoAccountAvailable  503  unavailable  (also: every account tried failed transiently)
           │    └── NeedsUser      424  needs_user   only the user can fix it (no account, all disabled,
           │                                       a route not served): a 4xx no client retries, and
@@ -192,6 +194,14 @@ class UpstreamRejected(ProxyError):
 
 
 class StreamBroken(ProxyError):
+    status_code = 502
+    kind = "api_error"
+
+
+class UpstreamFailed(ProxyError):
+    """A transient upstream failure (5xx, timeout) that repeated on a second account: the request causes it,
+    so it is answered instead of tried on every account (and cooling each one for everybody)."""
+
     status_code = 502
     kind = "api_error"
 

@@ -4,7 +4,8 @@ Replies are scripted per account (or for everyone) as `ScriptedReply`: chunks of
 signatures, function calls), a finish reason and usage; `when=` (tests.fakes.requestshape) keeps a reply for
 the requests of a given shape. Without a script the model answers "Hello from <model>" in three chunks, and
 a JSON-mode request gets a JSON value of its schema in one. Stream misbehaviour comes from `Failure` fields:
-`cut_after` (the connection drops after N chunks), `empty` (200 with no data), `delay` (slow first byte). A reply's
+`cut_after` (the connection drops after N chunks), `empty` (200 with no data), `unfinished` (a clean end without
+the last chunk's finishReason and usage), `delay` (slow first byte). A reply's
 `raw_before` puts raw SSE before chunk N (keep-alive comments, backend metadata events, anything odd).
 Thought signatures are base64 on the wire, as Google sends them (the google-genai SDK decodes them).
 """
@@ -140,6 +141,12 @@ async def stream(
         await response.write_eof()
         return response
     raw_before = raw_before or {}
+    if failure is not None and failure.unfinished and payloads:
+        last = json.loads(json.dumps(payloads[-1]))
+        last["response"].pop("usageMetadata", None)
+        for candidate in last["response"].get("candidates") or []:
+            candidate.pop("finishReason", None)
+        payloads = [*payloads[:-1], last]
     for i, payload in enumerate(payloads):
         if failure is not None and failure.cut_after is not None and i >= failure.cut_after:
             # Drop the connection mid-stream, as a dying backend does.

@@ -36,6 +36,7 @@ from tests.fakes.generation import (
     count_tokens,
     stream,
 )
+from tests.fakes.requestshape import Predicate
 from tests.fakes.thoughts import SignatureLedger
 
 CLIENT_ID = "fake-client.apps.googleusercontent.com"
@@ -92,10 +93,14 @@ class Failure:
     retry_delay: str | None = None  # adds a RetryInfo detail, e.g. "1.203s"
     cut_after: int | None = None  # streams: drop the connection after this many chunks (status 200)
     empty: bool = False  # streams: answer 200 with no data at all
+    # streams: every chunk goes out and the stream ends cleanly, but without the last chunk's finishReason and
+    # usage (a reply Google cut short without saying so)
+    unfinished: bool = False
+    when: Predicate | None = None  # generation calls: only for requests this is true of (given the inner request)
 
     @property
     def misbehaves_in_stream(self) -> bool:
-        return self.status == 200 and (self.cut_after is not None or self.empty)
+        return self.status == 200 and (self.cut_after is not None or self.empty or self.unfinished)
 
 
 @dataclass
@@ -257,10 +262,13 @@ class FakeGoogle:
 
     # -- failures ----------------------------------------------------------------------------------
 
-    def _take_failure(self, method: str, email: str | None, base: str | None) -> Failure | None:
+    def _take_failure(self, method: str, email: str | None, base: str | None, body: Any = None) -> Failure | None:
+        inner = body.get("request") if isinstance(body, dict) else None
         with self._lock:
             for failure in self._failures:
                 if failure.method != method or failure.times <= 0:
+                    continue
+                if failure.when is not None and not (isinstance(inner, dict) and failure.when(inner)):
                     continue
                 if failure.email is not None and failure.email != email:
                     continue
@@ -441,7 +449,7 @@ class FakeGoogle:
         except ValueError:
             body = None
         self._record(method, email, base, body, request)
-        failure = self._take_failure(method, email, base)
+        failure = self._take_failure(method, email, base, body)
         stream_failure = failure if failure is not None and failure.misbehaves_in_stream else None
         scripted = await self._scripted(failure if stream_failure is None else None, google_api=True)
         if scripted is not None:

@@ -186,7 +186,7 @@ INVALID = [
     ("proxy:\n  port: 1\n  port: 2\n", "proxy.port (line 3): duplicate key, first set on line 2"),
     (
         "proxy:\n  port: [1\n",
-        "not valid YAML (line 3, column 1): expected ',' or ']', but got '<stream end>'",
+        "not valid YAML (line 2, column 9): the [ here is not closed (expected ',' or ']', but got '<stream end>')",
     ),
     ("proxy:\n  port: 1\n bad: 2\n", "not valid YAML (line 3, column 2)"),
 ]

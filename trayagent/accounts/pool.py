@@ -142,8 +142,12 @@ class AccountPool:
         *,
         before_first_byte: bool = True,
         retries_here: int = 0,
+        held_failures: int = 0,
     ) -> Failure:
-        """`ratelimit.classify` with the counts, the cap and the quota reset time this pool knows."""
+        """`ratelimit.classify` with the counts, the cap and the quota reset time this pool knows.
+
+        `held_failures`: the account's failures the request holds back from the pool for now; they count
+        towards its backoff as recorded ones would."""
         quota = account.quota.get(model)
         return classify(
             status,
@@ -153,7 +157,7 @@ class AccountPool:
             now=self._now(),
             cap_s=self.settings.cooldown_cap_s,
             before_first_byte=before_first_byte,
-            account_failures=self.state.failures(account.id),
+            account_failures=self.state.failures(account.id) + held_failures,
             capacity_strikes=self.state.capacity_strikes(model),
             retries_here=retries_here,
             quota_reset_at=quota.reset_at if quota is not None else None,

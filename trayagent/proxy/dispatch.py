@@ -3,7 +3,10 @@ retried or rotated; a stream of Gemini chunks (or one merged reply) out.
 
 Every protocol front end goes through here. For streams nothing is returned before the first real chunk,
 so a failure before it (a 429, an empty stream) moves to the next account without the client seeing it.
-After that a failure ends the stream with `StreamBroken`, which the front end renders as an error event.
+After that a failure ends the stream with `StreamBroken`, which the front end renders as an error event; so
+does a stream that ends without its finish reason (cut short upstream). Transient failures are held back from
+the pool until the request ends (`heldfailures.py`): one that repeats on a second account follows the request,
+so the request gets it (`UpstreamFailed`) and no account is set aside for it.
 """
 
 from __future__ import annotations
@@ -11,11 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
-
-import orjson
 
 from trayagent.accounts.pool import AccountPool, NoneAvailable, Wait
 from trayagent.accounts.project import resolve_project
@@ -28,19 +29,21 @@ from trayagent.errors import (
     ProxyError,
     StreamBroken,
     TokenRevoked,
+    UpstreamFailed,
     UpstreamRejected,
 )
 from trayagent.proxy.catalog import CatalogCache
 from trayagent.proxy.exchange import Exchange
 from trayagent.proxy.exhaustion import exhaustion_error
+from trayagent.proxy.heldfailures import HeldFailures
 from trayagent.proxy.inflight import InFlight
 from trayagent.proxy.signatures import SignatureCache
+from trayagent.proxy.upstreamreply import Reply, failure_parts, follows_the_request, mask_email, proxied_headers
 from trayagent.redact import redact
 from trayagent.translate.gemini import fit_thinking_to_history, merge_chunks, repair_signatures
 from trayagent.translate.hub import HubRequest
 from trayagent.translate.models import Route
 from trayagent.upstream.generation import (
-    ChunkStream,
     GenerationClient,
     count_tokens_body,
     envelope,
@@ -52,72 +55,6 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT_S = 6.0  # total time one request may spend waiting for a cooldown to end before failing
 _T = TypeVar("_T")
-
-
-class Reply:
-    """A streamed reply whose first real chunk has arrived: response headers may go out now."""
-
-    def __init__(
-        self,
-        dispatcher: Dispatcher,
-        first: dict[str, Any],
-        rest: AsyncIterator[dict[str, Any]],
-        stream: ChunkStream,
-        account: Account,
-        route: Route,
-        hub: HubRequest,
-        exchange: Exchange,
-    ) -> None:
-        self._dispatcher = dispatcher
-        self._first: dict[str, Any] | None = first
-        self._rest = rest
-        self._stream = stream
-        self.account = account
-        self.route = route
-        self._hub = hub
-        self._exchange = exchange
-        self.headers = proxied_headers(account, route.model)
-        self._open = True
-        dispatcher.inflight.enter()
-
-    async def chunks(self) -> AsyncIterator[dict[str, Any]]:
-        """Every real chunk, the first included. StreamBroken when the upstream fails part-way."""
-        d, exchange, session_key = self._dispatcher, self._exchange, self._hub.session_key
-        if self._first is not None:
-            first, self._first = self._first, None
-            yield first
-        try:
-            async for chunk in self._rest:
-                if not is_real_chunk(chunk):
-                    continue
-                d.signatures.observe(chunk, session_key, self.route.model)
-                usage = chunk.get("usageMetadata")
-                if usage is not None:
-                    exchange.usage = usage
-                yield chunk
-        except GoogleError as exc:
-            status, body, headers = _failure_parts(exc)
-            failure = d.pool.classify(self.account, self.route.model, status, body, headers, before_first_byte=False)
-            d.note_failure(self.account, self.route.model, failure, exchange)
-            raise StreamBroken(f"the reply from Google broke off part-way: {failure.message}") from None
-
-    def close(self) -> None:
-        """Always call when done: frees the upstream connection (early if the client went away)."""
-        self._stream.aclose()
-        if self._open:
-            self._open = False
-            self._dispatcher.inflight.leave()
-
-
-def proxied_headers(account: Account | None, model: str) -> dict[str, str]:
-    headers = {"X-Mapped-Model": model}
-    if account is not None:
-        headers["X-Account"] = mask_email(account.email)
-    return headers
-
-
-def mask_email(email: str) -> str:
-    return redact(email)
 
 
 class Dispatcher:
@@ -155,6 +92,14 @@ class Dispatcher:
 
     async def stream(self, hub: HubRequest, exchange: Exchange) -> Reply:
         """The reply once its first real chunk is in; ProxyError (429/503/4xx) when no account can give one."""
+        held = HeldFailures()
+        try:
+            return await self._stream(hub, exchange, held, owns_held=True)
+        except BaseException:
+            self.record_held(held)
+            raise
+
+    async def _stream(self, hub: HubRequest, exchange: Exchange, held: HeldFailures, *, owns_held: bool) -> Reply:
         route = self.route(hub.model)
         exchange.upstream_model = route.model
         restored = self.signatures.restore(hub.request, route.model, verify=hub.verify_signatures)
@@ -172,7 +117,9 @@ class Dispatcher:
                         self.signatures.observe(chunk, hub.session_key, route.model)
                         if "usageMetadata" in chunk:
                             exchange.usage = chunk["usageMetadata"]
-                        return Reply(self, chunk, chunks, stream, account, route, hub, exchange)
+                        return Reply(
+                            self, chunk, chunks, stream, account, route, hub, exchange, held, owns_held=owns_held
+                        )
             except BaseException:
                 stream.aclose()
                 raise
@@ -181,22 +128,26 @@ class Dispatcher:
         def repair() -> None:
             request.update(fit_thinking_to_history(repair_signatures(request, route.model), route.model))
 
-        return await self._with_accounts(route, hub, exchange, attempt, repair)
+        return await self._with_accounts(route, hub, exchange, attempt, repair, held)
 
     async def complete(self, hub: HubRequest, exchange: Exchange) -> tuple[dict[str, Any], dict[str, str]]:
         """One merged reply (non-streaming clients), with the headers to send. Nothing has reached the
-        client yet when a stream breaks here, so a broken stream is simply tried again."""
+        client yet when a stream breaks here, so a broken stream is simply tried again, on another account."""
         broken: StreamBroken | None = None
-        for _ in range(2):
-            reply = await self.stream(hub, exchange)
-            try:
-                chunks = [chunk async for chunk in reply.chunks()]
-            except StreamBroken as exc:
-                broken = exc
-                continue
-            finally:
-                reply.close()
-            return merge_chunks(chunks), reply.headers
+        held = HeldFailures()  # shared by both tries: the second one skips the account that broke off
+        try:
+            for _ in range(2):
+                reply = await self._stream(hub, exchange, held, owns_held=False)
+                try:
+                    chunks = [chunk async for chunk in reply.chunks()]
+                except StreamBroken as exc:
+                    broken = exc
+                    continue
+                finally:
+                    reply.close()
+                return merge_chunks(chunks), reply.headers
+        finally:
+            self.record_held(held)
         assert broken is not None
         broken.extra_headers = proxied_headers(None, exchange.upstream_model or hub.model)
         raise broken
@@ -212,7 +163,11 @@ class Dispatcher:
             answered.append(account)
             return reply
 
-        reply = await self._with_accounts(route, hub, exchange, attempt, lambda: None)
+        held = HeldFailures()
+        try:
+            reply = await self._with_accounts(route, hub, exchange, attempt, lambda: None, held)
+        finally:
+            self.record_held(held)
         return reply, proxied_headers(answered[-1] if answered else None, route.model)
 
     # -- the retry / rotation loop --------------------------------------------------------------
@@ -224,10 +179,11 @@ class Dispatcher:
         exchange: Exchange,
         attempt: Callable[[Account, str, str], Awaitable[_T]],
         repair: Callable[[], None],
+        held: HeldFailures,
     ) -> _T:
         self.inflight.enter()
         try:
-            return await self._rotate(route, hub, exchange, attempt, repair)
+            return await self._rotate(route, hub, exchange, attempt, repair, held)
         except ProxyError as exc:
             if not exc.extra_headers:
                 exc.extra_headers = {"X-Mapped-Model": route.model}
@@ -244,9 +200,10 @@ class Dispatcher:
         exchange: Exchange,
         attempt: Callable[[Account, str, str], Awaitable[_T]],
         repair: Callable[[], None],
+        held: HeldFailures,
     ) -> _T:
         model = route.model
-        tried: set[str] = set()
+        tried = held.tried
         last: Failure | None = None
         waited = 0.0
         while True:
@@ -257,15 +214,20 @@ class Dispatcher:
                 waited += max(decision.seconds, 0.01)
                 continue
             if isinstance(decision, Wait | NoneAvailable):
+                self.record_held(held)  # the request ends here: its failures count now (and in the answer)
                 raise self._exhausted(decision, last, model)
             account = decision.account
             tried.add(account.id)
             exchange.account = mask_email(account.email)
-            result = await self._on_account(account, model, exchange, attempt, repair)
+            result = await self._on_account(account, model, exchange, attempt, repair, held)
             if not isinstance(result, Failure):
                 return result
+            if held.same_elsewhere(account, result):
+                held.drop()
+                raise UpstreamFailed(follows_the_request(result, part_way=False))
             last = result
             if len(tried) >= self.pool.max_attempts(accounts):
+                self.record_held(held)
                 raise self._exhausted(None, last, model)
 
     async def _on_account(
@@ -275,6 +237,7 @@ class Dispatcher:
         exchange: Exchange,
         attempt: Callable[[Account, str, str], Awaitable[_T]],
         repair: Callable[[], None],
+        held: HeldFailures,
     ) -> _T | Failure:
         """Use one account, retrying it where the failure says so; the result or the failure that ends it."""
         retries_here = 0
@@ -292,13 +255,25 @@ class Dispatcher:
                 self.note_failure(account, model, failure, exchange, disabled_already=True)
                 return failure
             except GoogleError as exc:
-                status, body, headers = _failure_parts(exc)
-                failure = self.pool.classify(account, model, status, body, headers, retries_here=retries_here)
-                self.note_failure(account, model, failure, exchange)
+                status, body, headers = failure_parts(exc)
+                failure = self.pool.classify(
+                    account,
+                    model,
+                    status,
+                    body,
+                    headers,
+                    retries_here=retries_here,
+                    held_failures=held.count(account.id),
+                )
+                self.note_failure(account, model, failure, exchange, held=held)
+                if held.same_elsewhere(account, failure):
+                    return failure  # no retry here either: it follows the request
                 if failure.disable:
                     await self._disable(account, failure)
             else:
+                held.forget(account.id)
                 self.pool.record_success(account, model)
+                self.record_held(held, part_way=False)  # it works here: the failures before were those accounts' own
                 return result
             retries_here += 1
             step = failure.step
@@ -316,14 +291,30 @@ class Dispatcher:
                 return failure
 
     def note_failure(
-        self, account: Account, model: str, failure: Failure, exchange: Exchange, *, disabled_already: bool = False
+        self,
+        account: Account,
+        model: str,
+        failure: Failure,
+        exchange: Exchange,
+        *,
+        disabled_already: bool = False,
+        held: HeldFailures | None = None,
+        part_way: bool = False,
     ) -> None:
-        self.pool.record_failure(account, model, failure)
+        if held is not None and held.holds(failure):
+            held.hold(account, model, failure, part_way=part_way)
+        else:
+            self.pool.record_failure(account, model, failure)
         exchange.upstream_failures.append(failure.kind)
         log.info("%s on %s: %s (%s)", model, mask_email(account.email), redact(failure.message), failure.step)
         if disabled_already:
             # TokenKeeper wrote the disabled state; the registry sees it on its next look.
             self.registry.schedule_reload()
+
+    def record_held(self, held: HeldFailures, *, part_way: bool = True) -> None:
+        """The held failures go to the pool now: the request went on elsewhere or ended another way."""
+        for entry in held.release(part_way=part_way):
+            self.pool.record_failure(entry.account, entry.model, entry.failure)
 
     async def _resolve_project(self, account: Account, token: str) -> str:
         cloud = self.registry.cloud
@@ -355,12 +346,3 @@ class Dispatcher:
         now = self.pool.now()
         cooldowns = [self.pool.cooldown_of(a.id, model) for a in self.registry.accounts if a.enabled]
         return exhaustion_error(decision, last, model, cooldowns, now)
-
-
-def _failure_parts(exc: GoogleError) -> tuple[int | None, Any, Mapping[str, str] | None]:
-    body = exc.body
-    if body is None:
-        body = str(exc)
-    elif not isinstance(body, bytes | str | dict):
-        body = orjson.dumps(body)
-    return exc.status, body, exc.headers

@@ -17,7 +17,15 @@ from typing import Any
 
 from sanic.response import HTTPResponse
 
-from trayagent.errors import InternalError, NeedsUser, NoAccountAvailable, ProxyError, RateLimited, StreamBroken
+from trayagent.errors import (
+    InternalError,
+    NeedsUser,
+    NoAccountAvailable,
+    ProxyError,
+    RateLimited,
+    StreamBroken,
+    UpstreamFailed,
+)
 from trayagent.proxy.body import parse_json_object, read_body
 from trayagent.proxy.context import ProxyContext, ProxyRequest
 from trayagent.proxy.dispatch import Dispatcher
@@ -109,7 +117,7 @@ async def _count_tokens(
 ) -> tuple[Mapping[str, Any], dict[str, str]]:
     try:
         return await dispatcher.count_tokens(call.hub, exchange)
-    except (RateLimited, NoAccountAvailable, StreamBroken, InternalError) as exc:
+    except (RateLimited, NoAccountAvailable, StreamBroken, UpstreamFailed, InternalError) as exc:
         if not call.estimate_when_unanswered or isinstance(exc, NeedsUser):
             raise  # an estimate would hide what only the user can fix
         log.info("countTokens unanswered (%s); the front end's estimate goes out instead", redact(exc.message))

@@ -59,6 +59,44 @@ def is_real_chunk(chunk: Mapping[str, Any]) -> bool:
     return "candidates" in chunk or "usageMetadata" in chunk or "promptFeedback" in chunk
 
 
+class ReplyEnd:
+    """Whether a streamed reply has ended the way Google ends one (spec/upstream.md: the last chunk carries
+    `finishReason`): every candidate that appeared has its finishReason, or the prompt itself was blocked
+    (`promptFeedback.blockReason`, then no candidate comes). A stream that stops cleanly short of that was cut
+    off upstream, and its partial reply must not pass for a whole one."""
+
+    __slots__ = ("_blocked", "_finished", "_open")
+
+    def __init__(self) -> None:
+        self._open: set[int] = set()
+        self._finished: set[int] = set()
+        self._blocked = False
+
+    def see(self, chunk: Mapping[str, Any]) -> None:
+        feedback = chunk.get("promptFeedback")
+        if isinstance(feedback, Mapping) and feedback.get("blockReason"):
+            self._blocked = True
+        candidates = chunk.get("candidates")
+        if not isinstance(candidates, list):
+            return
+        for position, candidate in enumerate(candidates):
+            if not isinstance(candidate, Mapping):
+                continue
+            index = candidate.get("index", position)
+            index = index if isinstance(index, int) else position
+            self._open.add(index)
+            if candidate.get("finishReason"):
+                self._finished.add(index)
+
+    @property
+    def complete(self) -> bool:
+        return self._blocked or (bool(self._open) and self._open <= self._finished)
+
+
+def unfinished_failure() -> GoogleError:
+    return generation_failure("Google ended the stream without a finish reason (the reply was cut short)", 502)
+
+
 class GenerationClient:
     def __init__(self, session: aiohttp.ClientSession, settings: UpstreamSettings, request_timeout: float) -> None:
         self._transport = CloudCodeTransport(session, settings)

@@ -14,6 +14,7 @@ MAX_STATS_HOURS = 24 * 366
 StatsBy = Literal["hour", "day", "account", "model"]
 _STATS_BY: tuple[StatsBy, ...] = ("hour", "day", "account", "model")
 MODEL_FILTER_CAP = 200
+MAX_REQUEST_ID = 2**63 - 1  # SQLite's largest INTEGER; a larger one cannot even be looked up
 
 # `request.args.get`: the first value of a query parameter, or None.
 ArgGetter = Callable[[str], str | None]
@@ -40,7 +41,7 @@ def parse_log_filter(arg: ArgGetter) -> LogFilter:
         status = None
     elif status_text in ("ok", "error"):
         status = "ok" if status_text == "ok" else "error"
-    elif status_text.isdigit() and 100 <= int(status_text) <= 599:
+    elif _digits(status_text) and len(status_text) <= 12 and 100 <= int(status_text) <= 599:
         status = int(status_text)
     else:
         raise BadRequest(f"status must be ok, error or an HTTP status code 100-599, got {status_text!r}")
@@ -58,14 +59,27 @@ def parse_stats_query(arg: ArgGetter) -> StatsQuery:
     return StatsQuery(by, _integer(arg("hours"), "hours", 1, MAX_STATS_HOURS, 24))
 
 
+def parse_request_id(text: str) -> int:
+    """The id in `/api/logs/<id>`: a whole number SQLite can hold (a larger one cannot even be looked up)."""
+    return _whole_number(text.strip(), "the request id", 1, MAX_REQUEST_ID)
+
+
 def _integer(text: str | None, name: str, low: int, high: int | None, default: int) -> int:
     if text is None or not text.strip():
         return default
-    value = text.strip()
+    return _whole_number(text.strip(), name, low, high)
+
+
+def _whole_number(value: str, name: str, low: int, high: int | None) -> int:
     wanted = f"a whole number from {low} to {high}" if high is not None else f"a whole number of at least {low}"
-    if not value.isdigit() or len(value) > 12:
+    # ASCII 0-9 only: str.isdigit() also says yes to '²' (which int() refuses) and '٣' (which it reads).
+    if not _digits(value):
         raise BadRequest(f"{name} must be {wanted}, got {value[:40]!r}")
-    number = int(value)
+    number = int(value) if len(value) <= 20 else 10**20  # any longer is past every bound; int() of it is costly
     if number < low or (high is not None and number > high):
-        raise BadRequest(f"{name} must be {wanted}, got {number}")
+        raise BadRequest(f"{name} must be {wanted}, got {value[:40]}")
     return number
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()

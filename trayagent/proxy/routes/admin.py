@@ -12,7 +12,7 @@ from trayagent.errors import RouteNotFound
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest, Runtime
 from trayagent.proxy.metrics import CONTENT_TYPE
 from trayagent.proxy.monitor import db as monitordb
-from trayagent.proxy.monitor.query import parse_log_filter, parse_stats_query
+from trayagent.proxy.monitor.query import parse_log_filter, parse_request_id, parse_stats_query
 from trayagent.proxy.replies import json_reply
 
 
@@ -83,12 +83,13 @@ async def logs(request: ProxyRequest) -> HTTPResponse:
     return json_reply({"requests": rows, "monitor_enabled": monitor is not None and monitor.enabled})
 
 
-async def log_entry(request: ProxyRequest, request_id: int) -> HTTPResponse:
+async def log_entry(request: ProxyRequest, request_id: str) -> HTTPResponse:
     """One logged request with its bodies (when `monitor.log_bodies` was on for it)."""
+    number = parse_request_id(request_id)
     monitor = request.app.ctx.monitor
-    found = await asyncio.to_thread(monitor.entry, request_id) if monitor is not None else None
+    found = await asyncio.to_thread(monitor.entry, number) if monitor is not None else None
     if found is None:
-        raise RouteNotFound(f"request {request_id} is not in the log (never logged, or past retention)")
+        raise RouteNotFound(f"request {number} is not in the log (never logged, or past retention)")
     return json_reply(found)
 
 
@@ -119,7 +120,7 @@ async def reload_key(request: ProxyRequest) -> HTTPResponse:
 def register(app: ProxyApp) -> None:
     app.add_route(status, "/api/status", methods=["GET"], name="api_status")
     app.add_route(logs, "/api/logs", methods=["GET"], name="api_logs")
-    app.add_route(log_entry, "/api/logs/<request_id:int>", methods=["GET"], name="api_log_entry")
+    app.add_route(log_entry, "/api/logs/<request_id:str>", methods=["GET"], name="api_log_entry")
     app.add_route(stats, "/api/stats", methods=["GET"], name="api_stats")
     app.add_route(metrics, "/metrics", methods=["GET"], name="metrics")
     app.add_route(reload_key, "/api/key/reload", methods=["POST"], name="api_key_reload")
