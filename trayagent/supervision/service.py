@@ -119,7 +119,7 @@ class ProxyService:
         if snapshot is not None:
             return self.supervisor.start()
         name = self.paths.config_file.name
-        log.warning("the proxy cannot start: %s is invalid (%s); %s", name, error, WAITING)
+        log.info("the proxy cannot start while %s is invalid; %s", name, WAITING)  # the error itself is logged
         done: Future[ProxyStatus] = Future()
         done.set_result(ProxyStatus("error", f"{name} is invalid ({error}); {WAITING}"))
         return done
