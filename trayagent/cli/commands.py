@@ -199,6 +199,8 @@ def cmd_key_rotate(args: argparse.Namespace, paths: Paths) -> int:
     print(new)
     try:
         reply = proxycall.call(proxycall.locate(paths, config), "POST", "/api/key/reload", old.value)
+    except proxycall.NotTrayagent:
+        reply = None  # another program on the port: no proxy of ours to tell
     except ServeError as exc:
         _err(f"the running proxy was not told ({exc}); restart it to use the new key")
         return 0
