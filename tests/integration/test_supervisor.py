@@ -153,6 +153,19 @@ def test_a_rebind_to_a_busy_port_keeps_serving_on_the_old_one(data_dir: Path, su
         assert eventually(lambda: http(port, "GET", "/api/status").json()["move_error"] is None, 5)
 
 
+def test_a_live_change_for_an_address_no_child_serves_takes_a_new_listener(
+    data_dir: Path, supervisors: list[Supervisor]
+) -> None:
+    """A caller's view can lag (a move failed meanwhile): a config for another address is never pushed into a child
+    listening elsewhere, where it would claim an address it does not serve."""
+    port, other = free_port(), free_port()
+    sup, _ = make(supervisors, launch_for(data_dir, port))
+    first = sup.start().result(20)
+    status = sup.reconfigure(launch_for(data_dir, other), rebind=False, drain_grace=5).result(20)
+    assert (status.state, status.address) == ("running", f"http://127.0.0.1:{other}") and status.pid != first.pid
+    assert http(other, "GET", "/api/status").json()["address"] == f"http://127.0.0.1:{other}"
+
+
 def test_auth_changes_apply_without_dropping_connections(data_dir: Path, supervisors: list[Supervisor]) -> None:
     port = free_port()
     sup, _ = make(supervisors, launch_for(data_dir, port))

@@ -56,7 +56,7 @@ class ServiceState:
 
 
 Listener = Callable[[ServiceState], None]
-KNOWN_SNAPSHOTS = 4  # versions sent to the supervisor that a failed move may fall back to
+KNOWN_SNAPSHOTS = 8  # versions sent to the supervisor that a failed move may fall back to
 
 
 def describe_problems(error: ConfigError) -> str:
@@ -86,6 +86,7 @@ class ProxyService:
         self._snapshot = initial if isinstance(initial, ConfigSnapshot) else None  # the file's last valid version
         self._in_force = self._snapshot  # the version the supervisor runs (differs after a failed move)
         self._known: dict[str, ConfigSnapshot] = {self._snapshot.text: self._snapshot} if self._snapshot else {}
+        self._moves = 0  # rebinds asked of the supervisor: a failed one is undone only if it is the last
         self._config_error = None if isinstance(initial, ConfigSnapshot) else describe_problems(initial)
         if isinstance(initial, ConfigError):
             log.error("%s is invalid: %s; %s", paths.config_file.name, self._config_error, WAITING)
@@ -214,19 +215,22 @@ class ProxyService:
             self._known.pop(next(iter(self._known)))
         done = self.supervisor.reconfigure(self._launch_for(snapshot), rebind=rebind, drain_grace=drain_grace)
         if rebind:
-            done.add_done_callback(lambda future: self._after_move(snapshot, future))
+            self._moves += 1
+            move = self._moves
+            done.add_done_callback(lambda future: self._after_move(move, future))
         return done
 
-    def _after_move(self, attempted: ConfigSnapshot, future: Future[ProxyStatus]) -> None:
-        # On the supervisor's thread, right after it fell back to the launch it still serves.
+    def _after_move(self, move: int, future: Future[ProxyStatus]) -> None:
+        # On the supervisor's thread, right after it fell back to the launch it still serves. A move replaced
+        # by a later one settles with that one's outcome: only the last move's callback undoes anything.
         if future.cancelled() or future.exception() is not None:
             return
         status = future.result()
         if not (status.state == "error" and status.serving):
             return
         with self._lock:
-            if self._in_force is attempted:
-                self._in_force = self._known.get(self.supervisor.launch.config_text, attempted)
+            if move == self._moves and self._in_force is not None:
+                self._in_force = self._known.get(self.supervisor.launch.config_text, self._in_force)
         self._publish()
 
     @staticmethod

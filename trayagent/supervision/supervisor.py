@@ -285,13 +285,18 @@ class Supervisor(ChildHost[_Child]):
             else:
                 future.set_result(self._status)  # stopped, or waiting to restart: the new launch applies then
             return
-        if not rebind:
+        # Only a child on this address can run this config live (one still serving the old address keeps its own);
+        # with none there (a move failed meanwhile), it takes a new listener after all.
+        here = [
+            c
+            for c in (self._active, self._incoming)
+            if c and not c.stop_asked_at and c.launch.address == launch.address
+        ]
+        if not rebind and here:
             message = Reconfigure(launch.config_text, launch.config_source, launch.config_error, launch.log_level)
-            for child in (self._active, self._incoming):
-                # Only a child on this address runs this config (one still serving the old address keeps its own).
-                if child is not None and child.stop_asked_at is None and child.launch.address == launch.address:
-                    child.launch = launch.but(bind_wait=child.launch.bind_wait)
-                    child.send(message)
+            for child in here:
+                child.launch = launch.but(bind_wait=child.launch.bind_wait)
+                child.send(message)
             active = self._active
             if self._status.state == "error" and active.ready_at is not None and self._incoming is None:
                 # A failed move given up (the file is back on the address in force): all is well again.
