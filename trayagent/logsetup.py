@@ -31,12 +31,22 @@ class RedactingFormatter(logging.Formatter):
 CLI_FORMAT = "trayagent: %(levelname)s: %(message)s"
 
 
+class _CliFormatter(RedactingFormatter):
+    """`trayagent: warning: …`, like the CLI's own messages: a level in capitals reads like an internal error."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        quiet = logging.makeLogRecord(record.__dict__)
+        quiet.levelname = record.levelname.lower()
+        return super().format(quiet)
+
+
 def terminal_handler(fmt: str = FORMAT) -> logging.Handler | None:
     """A stderr handler, or None where there is no stderr (pythonw on Windows)."""
     if sys.stderr is None:
         return None
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter(fmt, datefmt="%H:%M:%S"))
+    formatter = _CliFormatter if fmt == CLI_FORMAT else RedactingFormatter
+    handler.setFormatter(formatter(fmt, datefmt="%H:%M:%S"))
     return handler
 
 
@@ -69,6 +79,8 @@ def configure_logging(
         root.addHandler(handler)
     set_level(level)
     logging.getLogger("PIL").setLevel(logging.INFO)  # Pillow's chunk-by-chunk PNG debug lines are noise
+    # watchfiles says "1 change detected" at INFO on every save; the config watcher logs what the save did.
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
     # Sanic installs its own handlers on its loggers; route them through ours so masking applies.
     for name in _SANIC_LOGGERS:
         logger = logging.getLogger(name)

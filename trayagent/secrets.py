@@ -7,12 +7,14 @@ secrets (keyring's `null` backend) is treated as unusable too. Never log a secre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import stat
 import threading
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -100,12 +102,13 @@ class FileSecretStore:
 
 
 class KeyringSecretStore:
-    """The OS keyring, falling back to `fallback` (once, with one warning) when it is not usable."""
+    """The OS keyring, falling back to `fallback` when it is not usable; the user is told once per machine state."""
 
     def __init__(self, fallback: FileSecretStore, backend: keyring.backend.KeyringBackend | None = None) -> None:
         self._backend = backend if backend is not None else keyring.get_keyring()
         self._fallback = fallback
-        self._failure: str | None = None if _usable(self._backend) else f"{_name(self._backend)} is not usable"
+        self._notice = KeyringNotice(fallback.path.with_name(NOTICE_FILE_NAME))
+        self._failure: _Failure | None = None if _usable(self._backend) else _Failure.absent(self._backend)
 
     @property
     def using_keyring(self) -> bool:
@@ -117,22 +120,32 @@ class KeyringSecretStore:
             return f"OS keyring ({_name(self._backend)}, service '{SERVICE}')"
         return self._fallback.location
 
-    def _give_up_keyring(self, exc: BaseException | str) -> None:
+    @property
+    def why_not_keyring(self) -> str | None:
+        """Why secrets are in the file, in words ("this machine has no OS keyring"); None while the keyring works."""
+        return self._failure.words if self._failure is not None else None
+
+    def _give_up_keyring(self, failure: _Failure) -> None:
         if self._failure is None:
-            self._failure = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
-        _warn_once(self._failure, self._fallback.path)
+            self._failure = failure
+        self._tell()
+
+    def _tell(self) -> None:
+        if self._failure is not None:
+            self._notice.tell(self._failure, self._fallback.path)
 
     def get(self, name: str) -> str | None:
         if self.using_keyring:
             try:
                 value: str | None = self._backend.get_password(SERVICE, name)
             except keyring.errors.KeyringError as exc:
-                self._give_up_keyring(exc)
+                self._give_up_keyring(_Failure.refused(self._backend, exc))
             else:
+                self._notice.forget()  # the keyring answers: a later outage is news again
                 if value is not None:
                     return value
         else:
-            _warn_once(self._failure or "", self._fallback.path)
+            self._tell()
         # Secrets written while the keyring was unavailable stay readable after it comes back.
         return self._fallback.get(name)
 
@@ -143,11 +156,11 @@ class KeyringSecretStore:
                 if self._backend.get_password(SERVICE, name) == value:
                     self._fallback.delete(name)  # no stale copy left in the file
                     return
-                self._give_up_keyring(f"{_name(self._backend)} did not keep a written secret")
+                self._give_up_keyring(_Failure.forgetful(self._backend))
             except keyring.errors.KeyringError as exc:
-                self._give_up_keyring(exc)
+                self._give_up_keyring(_Failure.refused(self._backend, exc))
         else:
-            _warn_once(self._failure or "", self._fallback.path)
+            self._tell()
         self._fallback.set(name, value)
 
     def delete(self, name: str) -> None:
@@ -157,7 +170,7 @@ class KeyringSecretStore:
             except keyring.errors.PasswordDeleteError:
                 pass  # not there: nothing to delete
             except keyring.errors.KeyringError as exc:
-                self._give_up_keyring(exc)
+                self._give_up_keyring(_Failure.refused(self._backend, exc))
         self._fallback.delete(name)
 
 
@@ -180,13 +193,67 @@ def _usable(backend: keyring.backend.KeyringBackend) -> bool:
     return True
 
 
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """Why the keyring is not used: `state` names the machine's situation, `words` tell the user."""
+
+    state: str
+    words: str
+
+    @classmethod
+    def absent(cls, backend: Any) -> _Failure:
+        return cls(f"absent {_name(backend)}", "this machine has no OS keyring")
+
+    @classmethod
+    def refused(cls, backend: Any, exc: BaseException) -> _Failure:
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return cls(f"refused {_name(backend)} {type(exc).__name__}", f"the OS keyring cannot be used ({detail})")
+
+    @classmethod
+    def forgetful(cls, backend: Any) -> _Failure:
+        return cls(
+            f"forgetful {_name(backend)}", f"the OS keyring ({_name(backend)}) does not keep what is stored in it"
+        )
 
 
-def _warn_once(reason: str, path: Path) -> None:
-    with _warned_lock:
-        if str(path) in _warned:
+NOTICE_FILE_NAME = "keyring-notice.json"
+_told: set[tuple[str, str]] = set()  # (notice file, state) already handled in this process
+_told_lock = threading.Lock()
+
+
+class KeyringNotice:
+    """Says "secrets are kept in a file" once per machine state, not once per command: the state last told is
+    remembered in a small file beside the secrets, and forgotten when the keyring answers again."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def tell(self, failure: _Failure, secrets_file: Path) -> None:
+        with _told_lock:
+            if (str(self.path), failure.state) in _told:
+                return
+            _told.add((str(self.path), failure.state))
+        message = f"{failure.words}; secrets are kept in {secrets_file} with mode 0600 (only you can read it)"
+        if self._last_told() == failure.state:
+            log.debug("%s", message)  # said before, on this machine, in this state
             return
-        _warned.add(str(path))
-    log.warning("no usable OS keyring (%s); secrets are stored in %s with mode 0600", reason, path)
+        log.warning("%s", message)
+        try:
+            write_atomic(self.path, json.dumps({"state": failure.state}).encode(), mode=0o600)
+        except OSError as exc:
+            log.debug("cannot remember the keyring notice in %s: %s", self.path, exc)
+
+    def forget(self) -> None:
+        with contextlib.suppress(FileNotFoundError, OSError):
+            self.path.unlink()
+        with _told_lock:
+            for told in [t for t in _told if t[0] == str(self.path)]:
+                _told.discard(told)
+
+    def _last_told(self) -> str | None:
+        try:
+            data = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        state = data.get("state") if isinstance(data, dict) else None
+        return state if isinstance(state, str) else None

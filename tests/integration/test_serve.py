@@ -46,7 +46,7 @@ def test_healthz(server: ServeProcess) -> None:
         reply = server.request("GET", path)
         assert reply.status == 200
         assert reply.headers["content-type"] == "application/json"
-        assert reply.json() == {"status": "ok", "version": "0.1.0"}
+        assert reply.json() == {"status": "ok", "service": "trayagent", "version": "0.1.0"}
 
 
 def test_one_start_line_says_address_auth_key_location_and_config(server: ServeProcess) -> None:

@@ -131,16 +131,39 @@ def test_rebind_on_the_same_port_drains_the_old_child_first(data_dir: Path, supe
 def test_a_rebind_to_a_busy_port_keeps_serving_on_the_old_one(data_dir: Path, supervisors: list[Supervisor]) -> None:
     port = free_port()
     sup, _ = make(supervisors, launch_for(data_dir, port))
-    sup.start().result(20)
+    first = sup.start().result(20)
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
         other.listen()
         busy = other.getsockname()[1]
         status = sup.reconfigure(launch_for(data_dir, busy), rebind=True, drain_grace=5).result(20)
-    assert status.state == "error"
-    assert status.reason == f"port {busy} is already in use on 127.0.0.1; still serving on http://127.0.0.1:{port}"
-    assert status.address == f"http://127.0.0.1:{port}"
-    assert http(port, "GET", "/healthz").status == 200
+        assert status.state == "error"
+        expected = f"could not move to http://127.0.0.1:{busy}: port {busy} is already in use on 127.0.0.1"
+        assert status.reason == expected
+        assert (status.address, status.pid) == (f"http://127.0.0.1:{port}", first.pid)  # who still serves
+        assert sup.launch.port == port  # the old launch is the one in force again (a crash restarts it)
+        assert http(port, "GET", "/healthz").status == 200
+        # The serving proxy itself says so: the page and the CLI read it from /api/status.
+        assert eventually(lambda: http(port, "GET", "/api/status").json()["move_error"] == expected, 5)
+        assert http(port, "GET", "/api/status").json()["serving_previous_config"] is True
+
+        # The file goes back to the port in force: the move is given up, the proxy is simply running again.
+        back = sup.reconfigure(launch_for(data_dir, port, "  cors: false\n"), rebind=False, drain_grace=5).result(5)
+        assert (back.state, back.pid, back.reason) == ("running", first.pid, None)
+        assert eventually(lambda: http(port, "GET", "/api/status").json()["move_error"] is None, 5)
+
+
+def test_a_live_change_for_an_address_no_child_serves_takes_a_new_listener(
+    data_dir: Path, supervisors: list[Supervisor]
+) -> None:
+    """A caller's view can lag (a move failed meanwhile): a config for another address is never pushed into a child
+    listening elsewhere, where it would claim an address it does not serve."""
+    port, other = free_port(), free_port()
+    sup, _ = make(supervisors, launch_for(data_dir, port))
+    first = sup.start().result(20)
+    status = sup.reconfigure(launch_for(data_dir, other), rebind=False, drain_grace=5).result(20)
+    assert (status.state, status.address) == ("running", f"http://127.0.0.1:{other}") and status.pid != first.pid
+    assert http(other, "GET", "/api/status").json()["address"] == f"http://127.0.0.1:{other}"
 
 
 def test_auth_changes_apply_without_dropping_connections(data_dir: Path, supervisors: list[Supervisor]) -> None:

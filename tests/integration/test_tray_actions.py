@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from tests.serverproc import free_port, http
 from trayagent.paths import Paths
 from trayagent.supervision.service import ProxyService
 from trayagent.supervision.watcher import read_snapshot
+from trayagent.window.statuswindow import NotServing
+from trayagent.window.uilink import ProxyEndpoint
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -125,16 +128,24 @@ def test_start_at_login_checkbox(harness: Harness, tmp_path: Path) -> None:
     assert not desktop.exists()
 
 
+def read_on(labels: list[str]) -> str:
+    """Menu lines wrapped onto several items, read as one text."""
+    return " ".join(label.strip() for label in labels)
+
+
 def test_a_bad_save_shows_in_menu_tooltip_and_icon(harness: Harness) -> None:
     harness.paths.config_file.write_text(f"proxy:\n  port: {harness.port}\n  cors: sometimes\n")
-    assert eventually(lambda: any(t.startswith("Config error:") for t in harness.labels()), 10), harness.labels()
-    (line,) = [t for t in harness.labels() if t.startswith("Config error:")]
-    assert "proxy.cors (line 3): expected true or false" in line
+    assert eventually(lambda: "config.yaml has an error" in read_on(harness.labels()), 10), harness.labels()
+    assert 'config.yaml has an error: proxy.cors (line 3): expected true or false, got "sometimes". ' in read_on(
+        harness.labels()
+    )
+    assert "The proxy keeps the previous config until the file is valid." in harness.labels()
     assert "config error" in harness.tray.icon.title
     from trayagent.agent.tray import icon_state
 
     assert icon_state(harness.agent.state()) == "error"
-    assert harness.labels()[0].startswith("Running")  # the proxy kept running on the last good config
+    # The proxy kept running on the last good config.
+    assert harness.labels()[0] == f"Running on http://127.0.0.1:{harness.port} (previous config)"
     assert http(harness.port, "GET", "/api/status").json()["config_error"].endswith('got "sometimes"')
 
 
@@ -168,9 +179,18 @@ def test_an_agent_started_on_an_invalid_file_waits_for_a_good_save(
     agent.attach(tray)
     agent.begin()
     try:
-        labels = [str(i.text) for i in tray.icon.menu.items if i.text]
-        assert labels[0] == "Stopped"
-        assert labels[1].startswith("Config error: proxy.auth_mode (line 3): expected one of off, strict")
+        items = {str(i.text): i for i in tray.icon.menu.items if i.text}
+        labels = list(items)
+        assert labels[0] == "Not running: config.yaml is invalid"
+        assert read_on(labels[1:4]).startswith(
+            "config.yaml has an error: proxy.auth_mode (line 3): expected one of off, strict"
+        )
+        assert "Fix the file and save it: the proxy starts by itself." in read_on(labels)
+        assert not items["Start proxy (fix config.yaml first)"].enabled and not items["Restart"].enabled
+        # What the status window shows meanwhile: the same words, and where the file is.
+        note = agent._ui_endpoint()
+        assert isinstance(note, NotServing) and note.problem and note.title == "The proxy is not running"
+        assert note.lines[-1] == f"The file: {paths.config_file}"
         assert not port_open(port)
         assert agent.service.watch().ready.wait(10)
         paths.config_file.write_text(f"proxy:\n  port: {port}\n  auth_mode: strict\n")
@@ -179,3 +199,28 @@ def test_an_agent_started_on_an_invalid_file_waits_for_a_good_save(
         assert http(port, "GET", "/healthz").status == 401  # the good file's settings are the ones in force
     finally:
         agent.close()
+
+
+def test_a_failed_port_move_shows_in_full_and_restart_tries_again(harness: Harness) -> None:
+    h = harness
+    assert eventually(lambda: "0 accounts (0 available)" in h.labels(), 15), h.labels()
+    with socket.socket() as other:  # another program holds the new port
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        busy = other.getsockname()[1]
+        h.paths.config_file.write_text(f"proxy:\n  port: {busy}\n")
+        moved = f"could not move to http://127.0.0.1:{busy}: port {busy} is already in use on 127.0.0.1"
+        assert eventually(lambda: h.labels()[0].endswith("(previous config)"), 20), h.labels()
+        assert h.labels()[:2] == [f"Running on http://127.0.0.1:{h.port} (previous config)", "0 accounts (0 available)"]
+        assert read_on(h.labels()[2:]).startswith(
+            f"C{moved[1:]}. Free that port, then choose Restart (or save config.yaml again) to move."
+        )
+        assert http(h.port, "GET", "/api/status").json()["move_error"] == moved
+        # The poll and the window keep to the port that really serves, not the one the file names.
+        assert h.service.state.config.proxy.port == h.port
+        assert h.agent._ui_endpoint() == ProxyEndpoint(h.port, h.agent._ui_endpoint().api_key)  # type: ignore[union-attr]
+        assert h.enabled("Restart") and h.enabled("Stop proxy")
+    h.click("Restart")  # the port is free now: Restart moves the proxy there
+    assert eventually(lambda: h.labels()[0] == f"Running on http://127.0.0.1:{busy}", 20), h.labels()
+    assert http(busy, "GET", "/api/status").json()["move_error"] is None
+    assert eventually(lambda: not port_open(h.port), 10)

@@ -20,8 +20,8 @@ from trayagent.secrets import SERVICE, FileSecretStore, KeyringSecretStore
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The warning is once per process and file; each test starts from a clean slate.
-    monkeypatch.setattr(secrets_module, "_warned", set())
+    # The notice is once per machine state (remembered in the data dir) and process; each test starts clean.
+    monkeypatch.setattr(secrets_module, "_told", set())
 
 
 def mode_of(path: Path) -> int:
@@ -56,9 +56,43 @@ def test_unusable_keyrings_fall_back_to_a_0600_file_with_one_warning(
     assert not store.using_keyring and str(path) in store.location
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
-    assert "no usable OS keyring" in warnings[0] and str(path) in warnings[0]
+    assert f"secrets are kept in {path} with mode 0600 (only you can read it)" in warnings[0]
+    assert "is not usable" not in warnings[0]  # words for a person, not a class name
     # A new store (a new process) reads what the first one kept.
     assert KeyringSecretStore(FileSecretStore(path), backend).get("api_key") == "sk-value-2"  # type: ignore[arg-type]
+
+
+def test_the_keyring_notice_is_said_once_per_machine_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "data" / "secrets.json"
+
+    def a_new_process(backend: object) -> list[str]:
+        monkeypatch.setattr(secrets_module, "_told", set())  # what a new command or proxy restart starts with
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="trayagent.secrets"):
+            store = KeyringSecretStore(FileSecretStore(path), backend)  # type: ignore[arg-type]
+            store.set("api_key", "sk-value-3")
+            store.get("api_key")
+        return [r.getMessage() for r in caplog.records]
+
+    first = a_new_process(fail.Keyring())
+    assert first == [
+        f"this machine has no OS keyring; secrets are kept in {path} with mode 0600 (only you can read it)"
+    ]
+    assert a_new_process(fail.Keyring()) == []  # the next command, the next proxy restart: nothing new to say
+    locked = a_new_process(LockedKeyring())  # the machine changed: a keyring that refuses
+    assert len(locked) == 1 and "the OS keyring cannot be used (KeyringLocked: the collection is locked)" in locked[0]
+    assert a_new_process(LockedKeyring()) == []
+    assert a_new_process(MemoryKeyring()) == []  # it works again: forgotten…
+    assert len(a_new_process(fail.Keyring())) == 1  # …so the next outage is news
+
+
+def test_where_secrets_live_and_why_in_words(tmp_path: Path) -> None:
+    store = KeyringSecretStore(FileSecretStore(tmp_path / "s.json"), fail.Keyring())
+    assert store.why_not_keyring == "this machine has no OS keyring"
+    assert store.location == f"file {tmp_path / 's.json'} (mode 0600)"
+    assert KeyringSecretStore(FileSecretStore(tmp_path / "s.json"), MemoryKeyring()).why_not_keyring is None
 
 
 def test_a_keyring_that_forgets_writes_is_abandoned(tmp_path: Path) -> None:

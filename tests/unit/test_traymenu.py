@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from trayagent.agent.menu import MenuEntry, TrayState, menu_entries, tooltip
+from trayagent.agent.menu import WRAP_AT, WRAP_INDENT, MenuEntry, TrayState, menu_entries, tooltip
 from trayagent.supervision.proxystatus import ProxyStatus
 
 RUNNING = ProxyStatus("running", address="http://127.0.0.1:8045", pid=42)
@@ -53,17 +53,72 @@ def test_stopped() -> None:
     assert tooltip(state) == "trayagent — stopped"
 
 
-def test_error_with_a_config_error_and_a_long_reason() -> None:
-    reason = "port 8045 is already in use on 127.0.0.1; " + "x" * 200
+def info_lines(entries: tuple[MenuEntry, ...]) -> list[str]:
+    return [e.text for e in entries if not e.action and not e.separator]
+
+
+def unwrapped(lines: list[str]) -> str:
+    """The menu's wrapped lines read as the text they came from."""
+    return " ".join(line.strip() for line in lines)
+
+
+def test_a_long_error_wraps_in_full_never_cut() -> None:
+    reason = "port 8045 is already in use on 127.0.0.1; " + " ".join(["another program holds it"] * 8)
+    error = "proxy.port (line 3): expected an integer 1-65535"
+    state = TrayState(ProxyStatus("error", reason), config_error=error, config_path=CONFIG)
+    lines = info_lines(menu_entries(state))
+    assert lines[0] == "Not running"
+    assert all(len(line) <= WRAP_AT for line in lines) and not any("…" in line for line in lines)
+    assert lines[1].startswith("Port 8045 is already in use") and lines[2].startswith(WRAP_INDENT)
+    text = unwrapped(lines[1:])
+    assert text.startswith(f"Port 8045 is already in use on 127.0.0.1; {' '.join(['another program holds it'] * 8)}.")
+    assert f"config.yaml has an error: {error}." in text
+    assert actionable(menu_entries(state))["Start proxy"] and actionable(menu_entries(state))["Restart"]
+    assert len(tooltip(state)) <= 127
+
+
+def test_a_failed_port_move_says_so_in_full_and_keeps_the_accounts_line() -> None:
+    moved = "could not move to http://127.0.0.1:9000: port 9000 is already in use on 127.0.0.1"
     state = TrayState(
-        ProxyStatus("error", reason), config_error="config.yaml: proxy.port (line 3): expected an integer 1-65535"
+        ProxyStatus("error", moved, "http://127.0.0.1:8045", pid=42), accounts_total=2, accounts_available=1
     )
     entries = menu_entries(state)
-    assert entries[0].text.startswith("Error: port 8045 is already in use") and entries[0].text.endswith("…")
-    assert len(entries[0].text) == 72
-    assert entries[1].text.startswith("Config error: config.yaml: proxy.port (line 3)")
-    assert actionable(entries)["Start proxy"] and actionable(entries)["Restart"]
-    assert len(tooltip(state)) <= 127
+    lines = info_lines(entries)
+    assert lines[:2] == ["Running on http://127.0.0.1:8045 (previous config)", "2 accounts (1 available)"]
+    assert unwrapped(lines[2:]) == (
+        "Could not move to http://127.0.0.1:9000: port 9000 is already in use on 127.0.0.1. "
+        "Free that port, then choose Restart (or save config.yaml again) to move."
+    )
+    assert all(len(line) <= WRAP_AT for line in lines)
+    assert actionable(entries)["Stop proxy"] and actionable(entries)["Restart"]  # something serves; Restart retries
+    assert not actionable(entries)["Start proxy"]
+
+
+def test_started_on_an_invalid_config_it_says_what_is_wrong_and_what_happens_next() -> None:
+    error = 'proxy.auth_mode (line 8): expected one of off, strict, all_except_health, auto, got "sometimes"'
+    state = TrayState(ProxyStatus("stopped"), config_error=error, config_path=CONFIG, has_config=False)
+    entries = menu_entries(state)
+    lines = info_lines(entries)
+    assert lines[0] == "Not running: config.yaml is invalid"
+    assert (
+        unwrapped(lines[1:])
+        == f"config.yaml has an error: {error}. Fix the file and save it: the proxy starts by itself."
+    )
+    start = [e for e in entries if e.action == "start"]
+    assert [(e.text, e.enabled) for e in start] == [("Start proxy (fix config.yaml first)", False)]  # greyed, and why
+    assert not actionable(entries)["Restart"]
+    assert actionable(entries)["Open config file"] and actionable(entries)["Open status…"]
+
+
+def test_a_bad_save_while_running_keeps_the_previous_config_and_says_so() -> None:
+    state = TrayState(RUNNING, config_error="proxy.cors (line 3): expected true or false", accounts_total=1)
+    lines = info_lines(menu_entries(state))
+    assert lines[0] == "Running on http://127.0.0.1:8045 (previous config)"
+    assert lines[1] == "1 account (0 available)"
+    assert unwrapped(lines[2:]) == (
+        "config.yaml has an error: proxy.cors (line 3): expected true or false. "
+        "The proxy keeps the previous config until the file is valid."
+    )
 
 
 def test_error_while_the_old_address_still_serves() -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from trayagent.agent import autostart as autostart_mod
 from trayagent.agent.clipboard import ClipboardUnavailable, copy_text
 from trayagent.agent.iconart import asset_path
-from trayagent.agent.menu import ActionName, TrayState
+from trayagent.agent.menu import ActionName, TrayState, problem_lines
 from trayagent.agent.opener import OpenFailed, open_path
 from trayagent.agent.tray import TrayIcon
 from trayagent.apikey import CachedKey, resolve_api_key
@@ -37,7 +37,7 @@ from trayagent.secrets import open_secret_store
 from trayagent.supervision.serve import serve_foreground, test_routes_enabled
 from trayagent.supervision.service import ProxyService, ServiceState
 from trayagent.supervision.watcher import ConfigEvent, read_snapshot
-from trayagent.window.statuswindow import StatusWindow
+from trayagent.window.statuswindow import STOPPED_HINT, NotServing, StatusWindow
 from trayagent.window.uilink import ADD_ACCOUNT_PATH, STATUS_PATH, ProxyEndpoint
 
 log = logging.getLogger("trayagent.agent")
@@ -119,18 +119,22 @@ class TrayAgent:
             accounts_total=self._accounts[0] if self._accounts else None,
             accounts_available=self._accounts[1] if self._accounts else None,
             revealed_key=self._revealed_key,
+            has_config=service.has_config,
         )
 
     def _on_service(self, new: ServiceState) -> None:
         old, self._last = self._last, new
+        name = new.config_path.name
         if new.config_error and new.config_error != old.config_error:
-            self._notify(f"config.yaml has an error; still using the last good configuration.\n{new.config_error}")
+            then = "the proxy keeps the previous config" if new.has_config else "the proxy starts once it is valid"
+            self._notify(f"{name} has an error; {then}.\n{new.config_error}")
         if new.proxy.state == "error" and new.proxy != old.proxy:
-            self._notify(f"Proxy error: {new.proxy.reason}")
-        if new.proxy.state == "running" and old.proxy.state != "running":
+            where = f"\nStill serving on {new.proxy.address}." if new.move_error else ""
+            self._notify(f"Proxy error: {new.proxy.reason}{where}")
+        if new.proxy.serving and not old.proxy.serving or new.proxy.pid != old.proxy.pid:
             self._poll_now.set()
-        if _serving(new) != _serving(old):
-            self.window.refresh()  # an open window follows: the new proxy's page, or the "stopped" message
+        if _window_view(new) != _window_view(old):
+            self.window.refresh()  # an open window follows: the new proxy's page, or why none runs
         self._refresh()
 
     def _refresh(self) -> None:
@@ -173,12 +177,12 @@ class TrayAgent:
         if not self._quitting.is_set():
             self.window.open(path)
 
-    def _ui_endpoint(self) -> ProxyEndpoint | None:
-        """The proxy answering on this machine now, and its key (read on the window's worker thread)."""
+    def _ui_endpoint(self) -> ProxyEndpoint | NotServing:
+        """The proxy answering on this machine now, and its key (read on the window's worker thread); or why none."""
         state = self.service.state
         address = state.proxy.address
         if address is None or state.proxy.state not in ("running", "error"):
-            return None
+            return self._not_serving()
         port = urllib.parse.urlsplit(address).port or state.config.proxy.port
         try:
             key: str | None = resolve_api_key(state.config, self._store).value
@@ -186,6 +190,19 @@ class TrayAgent:
             log.warning("the status window opens without signing in: %s", exc)
             key = None
         return ProxyEndpoint(port, key)
+
+    def _not_serving(self) -> NotServing:
+        """What the window says while no proxy runs: the menu's own sentences, and what to do."""
+        state = self.state()
+        lines = tuple(problem_lines(state))
+        if not state.has_config:
+            return NotServing("The proxy is not running", (*lines, f"The file: {state.config_path}"), problem=True)
+        if state.proxy.state == "error":
+            again = "Start it again from the tray icon (Start proxy)."
+            return NotServing("The proxy is not running", (*lines, again), problem=True)
+        if state.proxy.state == "starting":
+            return NotServing("The proxy is starting…", lines)
+        return NotServing("The proxy is stopped", (*lines, STOPPED_HINT), problem=bool(lines))
 
     def copy_key(self) -> None:
         try:
@@ -295,7 +312,7 @@ class TrayAgent:
             self._poll_now.wait(STATUS_POLL_S)
             self._poll_now.clear()
             state = self.service.state
-            if self._quitting.is_set() or state.proxy.state != "running":
+            if self._quitting.is_set() or not state.proxy.serving:
                 continue
             counts = _fetch_account_counts(state, self._key)
             if counts is not None and counts != self._accounts:
@@ -303,21 +320,25 @@ class TrayAgent:
                 self._refresh()
 
 
-def _serving(state: ServiceState) -> tuple[str, int | None] | None:
-    """Which proxy process answers, and where: a change means a new process (sessions live in its memory)."""
+def _window_view(state: ServiceState) -> object:
+    """What an open window shows: which proxy process answers, and where (a change means a new process:
+    sessions live in its memory); with none, why not."""
     proxy = state.proxy
-    return (proxy.address, proxy.pid) if proxy.address is not None else None
+    if proxy.address is not None:
+        return (proxy.address, proxy.pid)
+    return (proxy.state, proxy.reason, state.config_error, state.has_config)
 
 
 def _fetch_account_counts(state: ServiceState, cached: CachedKey) -> tuple[int, int] | None:
-    proxy = state.config.proxy
+    # The port the proxy really serves on: after a failed move the file names another (someone else's).
+    port = urllib.parse.urlsplit(state.proxy.address or "").port
+    if port is None:
+        return None
     try:
         key = cached.value(state.config)
     except SecretError:
         return None
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{proxy.port}/api/status", headers={"Authorization": f"Bearer {key}"}
-    )
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"Bearer {key}"})
     try:
         with urllib.request.urlopen(request, timeout=5) as reply:
             accounts = json.loads(reply.read()).get("accounts", {})

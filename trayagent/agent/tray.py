@@ -8,6 +8,7 @@ marshal them onto their main loop themselves.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,6 +17,8 @@ from trayagent.agent.iconart import IconState, icon_image
 from trayagent.agent.menu import ActionName, MenuEntry, TrayState, menu_entries, tooltip
 
 log = logging.getLogger("trayagent.tray")
+gtk_log = logging.getLogger("trayagent.gtk")
+GTK_LOG_DOMAINS = ("Gdk", "Gtk", "GLib", "GLib-GObject", "GdkPixbuf", "libappindicator", "dbusmenu-glib")
 
 ICON_SIZE = 64  # backends scale it to the panel; 64 px stays sharp down to 16
 Actions = Mapping[ActionName, Callable[[], None]]
@@ -25,6 +28,22 @@ def icon_state(state: TrayState) -> IconState:
     if state.proxy.state == "error" or state.config_error:
         return "error"
     return "running" if state.proxy.state == "running" else "stopped"
+
+
+def route_gtk_logs() -> None:
+    """GTK's own warnings (a `Gdk-CRITICAL` at start with the AppIndicator backend) go to our log, not to the
+    user's terminal: they are GTK internals nobody can act on. A no-op unless pystray loaded GTK."""
+    if "gi.repository.GLib" not in sys.modules:
+        return
+    from gi.repository import GLib
+
+    def handler(domain: str | None, level: int, message: str, *_data: Any) -> None:
+        gtk_log.info("%s: %s", domain or "GLib", message)
+
+    flags = GLib.LogLevelFlags
+    levels = flags.LEVEL_CRITICAL | flags.LEVEL_WARNING | flags.LEVEL_MESSAGE | flags.LEVEL_INFO | flags.LEVEL_DEBUG
+    for domain in GTK_LOG_DOMAINS:
+        GLib.log_set_handler(domain, levels, handler, None)
 
 
 def to_pystray_menu(entries: tuple[MenuEntry, ...], actions: Actions) -> Any:
@@ -60,6 +79,7 @@ class TrayIcon:
     def __init__(self, state: TrayState, actions: Actions) -> None:
         import pystray
 
+        route_gtk_logs()
         self._actions = actions
         self._state = state
         self._picture: IconState = icon_state(state)

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from trayagent import __version__
 from trayagent.apikey import SECRET_NAME as API_KEY_SECRET
 from trayagent.apikey import resolve_api_key, rotate_api_key
 from trayagent.cli import accounts as cli_accounts
+from trayagent.cli import proxycall
 from trayagent.cli.context import load_for as _load
 from trayagent.cli.context import say as _err
 from trayagent.cli.context import secret_store as _store
-from trayagent.config import Config, ensure_config_file, load_config
+from trayagent.config import ensure_config_file, load_config
 from trayagent.errors import AccountError, ConfigError, SecretError, ServeError
 from trayagent.logsetup import CLI_FORMAT, configure_logging
 from trayagent.paths import Paths, resolve_paths
@@ -26,7 +27,18 @@ Command = Callable[[argparse.Namespace, Paths], int]
 
 
 def run(argv: Sequence[str]) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _run(argv: Sequence[str]) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, a usage error: argparse has written its text
+        sys.stdout.flush()
+        return exc.code if isinstance(exc.code, int) else 2
     # Options may come before or after the command; an absent one is simply not set (SUPPRESS).
     args.config = getattr(args, "config", None)
     args.verbose = getattr(args, "verbose", False)
@@ -36,7 +48,9 @@ def run(argv: Sequence[str]) -> int:
     if command is None:
         command = cmd_tray
     try:
-        return command(args, paths)
+        code = command(args, paths)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return code
     except ConfigError as exc:
         _err(f"invalid config: {exc}")
         return 2
@@ -46,6 +60,16 @@ def run(argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         _err("cancelled")
         return 130
+
+
+def _reader_gone() -> int:
+    """The reader of our output left (`… | head`): normal for a command line, never a traceback. Python would
+    flush stdout again at exit and complain, so it is pointed at the null device first."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 141  # what a shell reports for a program ended by SIGPIPE (128 + 13)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,8 +128,6 @@ def cmd_serve(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_tray(args: argparse.Namespace, paths: Paths) -> int:
-    from pathlib import Path
-
     from trayagent.agent.agent import run_agent
 
     if ensure_config_file(paths.config_file):
@@ -114,8 +136,6 @@ def cmd_tray(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_autostart(args: argparse.Namespace, paths: Paths) -> int:
-    from pathlib import Path
-
     from trayagent.agent import autostart
     from trayagent.agent.iconart import asset_path
     from trayagent.logsetup import log_file_path
@@ -136,8 +156,6 @@ def cmd_config_path(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace, paths: Paths) -> int:
-    from pathlib import Path
-
     target = Path(args.file) if args.file else paths.config_file
     if not args.file and not target.exists():
         print(f"no config file at {target} yet: the defaults apply (`trayagent serve` writes a commented one)")
@@ -179,7 +197,13 @@ def cmd_key_rotate(args: argparse.Namespace, paths: Paths) -> int:
         return 1
     new = rotate_api_key(store)
     print(new)
-    reply = _call_proxy(config, "POST", "/api/key/reload", old.value)
+    try:
+        reply = proxycall.call(proxycall.locate(paths, config), "POST", "/api/key/reload", old.value)
+    except proxycall.NotTrayagent:
+        reply = None  # another program on the port: no proxy of ours to tell
+    except ServeError as exc:
+        _err(f"the running proxy was not told ({exc}); restart it to use the new key")
+        return 0
     if reply is None or reply.get("reloaded") is not True:
         _err("no proxy is running here; the new key applies when it starts")
     else:
@@ -189,40 +213,41 @@ def cmd_key_rotate(args: argparse.Namespace, paths: Paths) -> int:
 
 def cmd_status(args: argparse.Namespace, paths: Paths) -> int:
     config = _load(paths, create=False)
+    store = _store(paths)
     # Read the key, never create one: a proxy that needs a key has already stored it.
-    key = config.proxy.api_key or _store(paths).get(API_KEY_SECRET) or ""
-    status = _call_proxy(config, "GET", "/api/status", key)
-    if status is None:
-        _err(f"no trayagent proxy is answering on http://127.0.0.1:{config.proxy.port}")
+    key = config.proxy.api_key or store.get(API_KEY_SECRET) or ""
+    target = proxycall.locate(paths, config)
+    if target.port is None:
+        _err(f"no proxy is serving: {target.why_not} ({target.agent})")
         return 1
-    accounts = status.get("accounts", {})
-    print(f"state      {status.get('state')} (version {status.get('version')}, up {status.get('uptime_s')} s)")
-    print(f"address    {status.get('address')}")
-    print(f"auth       {status.get('effective_auth_mode')} (auth_mode: {status.get('auth_mode')})")
-    print(f"API key    in {status.get('api_key_source')}")
-    print(f"config     {status.get('config_path')}")
-    if status.get("config_error"):
-        print(f"config error  {status['config_error']}")
-    print(f"accounts   {accounts.get('available', 0)} available of {accounts.get('total', 0)}")
+    status = proxycall.call(target, "GET", "/api/status", key)
+    if status is None:
+        _err(f"no trayagent proxy is answering on http://127.0.0.1:{target.port}")
+        return 1
+    print("\n".join(status_lines(status, secrets=store.location, why_file=store.why_not_keyring)))
     return 0
 
 
-def _call_proxy(config: Config, method: str, path: str, key: str) -> dict[str, Any] | None:
-    """Call the local proxy's status API; None when nothing answers on the configured port."""
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    if method == "POST":
-        headers["Content-Type"] = "application/json"  # the status API takes changes as JSON only
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{config.proxy.port}{path}",
-        method=method,
-        headers=headers,
-        data=b"{}" if method == "POST" else None,
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as reply:
-            data: dict[str, Any] = json.loads(reply.read())
-            return data
-    except urllib.error.HTTPError as exc:
-        raise ServeError(f"the proxy on port {config.proxy.port} answered {exc.code} to {path}") from None
-    except (OSError, ValueError):
-        return None
+def status_lines(status: dict[str, Any], *, secrets: str, why_file: str | None) -> list[str]:
+    """`trayagent status` from the proxy's /api/status: what runs where, and anything wrong, in full."""
+    accounts = status.get("accounts", {})
+    lines = [
+        f"state      {status.get('state')} (version {status.get('version')}, up {status.get('uptime_s')} s)",
+        f"address    {status.get('address')}",
+    ]
+    if status.get("move_error"):
+        lines.append(f"           {status['move_error']}")
+        name = Path(str(status.get("config_path") or "config.yaml")).name
+        lines.append(f"           free that port, then Restart from the tray (or save {name} again) to move")
+    lines += [
+        f"auth       {status.get('effective_auth_mode')} (auth_mode: {status.get('auth_mode')})",
+        f"API key    in {status.get('api_key_source')}",
+        f"secrets    {secrets}{f': {why_file}' if why_file else ''}",
+        f"config     {status.get('config_path')}",
+    ]
+    if status.get("config_error"):
+        lines.append(f"           invalid: {status['config_error']}")
+    if status.get("serving_previous_config"):
+        lines.append("           the proxy serves the previous config")
+    lines.append(f"accounts   {accounts.get('available', 0)} available of {accounts.get('total', 0)}")
+    return lines

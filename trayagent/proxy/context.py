@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
@@ -49,6 +49,7 @@ class Runtime:
     config: Config
     api_key: ApiKey
     config_error: str | None = None  # why the file on disk is not the one in force, while it is not
+    move_error: str | None = None  # the file's new address could not be taken: this process serves the old config
 
     def address(self) -> str:
         return f"http://{self.config.proxy.bind_host}:{self.config.proxy.port}"
@@ -101,7 +102,7 @@ class ProxyContext:
         with self._reload_lock:
             runtime = self.runtime
             key = resolve_api_key(runtime.config, self.secrets)
-            self.runtime = Runtime(runtime.config, key, runtime.config_error)
+            self.runtime = replace(runtime, api_key=key)
             return key
 
     def finish(self, exchange: Exchange) -> None:

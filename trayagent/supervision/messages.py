@@ -1,7 +1,7 @@
 """What a spawned child and its parent say over their pipe, as typed values (picklable for spawn).
 
 Up, from a child: `Ready`, `Failed`, `LogLine` (the proxy child and the status window both send them).
-Down, to the proxy child: `Stop`, `Reconfigure`, `ConfigProblem`; the status window gets `Stop` too.
+Down, to the proxy child: `Stop`, `Reconfigure`, `ConfigProblem`, `MoveProblem`; the status window gets `Stop` too.
 The window's own page messages live beside its page (window/windowchild.py).
 """
 
@@ -57,3 +57,11 @@ class ConfigProblem:
     """Why the file on disk is not the config in force (None: it is again); shown by `/api/status`."""
 
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MoveProblem:
+    """The proxy could not move to the file's new address (another program holds the port): this child keeps
+    serving the config from before, and `/api/status` says why. Cleared by the next `Reconfigure`."""
+
+    error: str

@@ -32,7 +32,7 @@ from trayagent.proxy.backend import close_backend, open_backend, reconfigured, r
 from trayagent.proxy.context import ProxyApp, ProxyContext, Runtime
 from trayagent.secrets import open_secret_store
 from trayagent.supervision.childlink import ParentLink, PipeLogHandler, die_with_parent
-from trayagent.supervision.messages import ConfigProblem, Failed, Ready, Reconfigure, Stop
+from trayagent.supervision.messages import ConfigProblem, Failed, MoveProblem, Ready, Reconfigure, Stop
 
 log = logging.getLogger("trayagent")
 
@@ -219,10 +219,14 @@ class _ChildRun:
             self._on_loop(self._swap_config, config, key, message.config_error, message.log_level)
         elif isinstance(message, ConfigProblem):
             self._on_loop(self._note_config_error, message.error)
+        elif isinstance(message, MoveProblem):
+            self._on_loop(self._note_move_error, message.error)
 
     def _note_config_error(self, error: str | None) -> None:
-        runtime = self.ctx.runtime
-        self.ctx.runtime = Runtime(runtime.config, runtime.api_key, error)
+        self.ctx.runtime = replace(self.ctx.runtime, config_error=error)
+
+    def _note_move_error(self, error: str) -> None:
+        self.ctx.runtime = replace(self.ctx.runtime, move_error=error)
 
     def _swap_config(self, config: Config, key: ApiKey, error: str | None, level: str) -> None:
         from trayagent.logsetup import set_level

@@ -7,7 +7,9 @@ caller ever blocks on a child unless it chooses to wait.
 - stop: ask the child over its pipe to drain (Sanic's graceful shutdown), then SIGTERM up to three
   times (one can be lost during Sanic's start-up), then kill.
 - rebind (port / LAN change): a new child on the new address, then the old one drains its streams;
-  on the same port the old listener closes first and the new child waits for the port.
+  on the same port the old listener closes first and the new child waits for the port. A new child that
+  cannot start (the port is another program's) leaves the old one serving: the status is `error` with the
+  old `address`, the old launch is the one in force again, and the old child is told (`MoveProblem`).
 - crash (an exit nobody asked for): restart after a backoff from `RestartPolicy`, or give up and say why.
 """
 
@@ -21,7 +23,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from trayagent.supervision.childprocess import ChildHost, ChildProcess, spawn_process
-from trayagent.supervision.messages import ConfigProblem, Failed, Ready, Reconfigure, Stop
+from trayagent.supervision.messages import ConfigProblem, Failed, MoveProblem, Ready, Reconfigure, Stop
 from trayagent.supervision.proxychild import ChildLaunch, child_main
 from trayagent.supervision.proxystatus import ProxyStatus
 from trayagent.supervision.restartpolicy import CrashHistory, RestartPolicy
@@ -76,6 +78,11 @@ class Supervisor(ChildHost[_Child]):
     @property
     def status(self) -> ProxyStatus:
         return self._status
+
+    @property
+    def launch(self) -> ChildLaunch:
+        """The launch in force: what runs, or what a start or a crash restart runs (the old one after a failed move)."""
+        return self._launch
 
     def add_listener(self, listener: Listener) -> None:
         """Called on the supervisor thread with every new status; must return quickly and never wait on us."""
@@ -188,8 +195,9 @@ class Supervisor(ChildHost[_Child]):
             if old is None or old.ready_at is None:
                 return self._publish(ProxyStatus("error", reason))
             self._launch = old.launch  # the old config keeps serving, and is what a crash restarts
-            where = old.launch.address
-            return self._publish(ProxyStatus("error", f"{reason}; still serving on {where}", where))
+            why = f"could not move to {child.launch.address}: {reason}"
+            old.send(MoveProblem(why))
+            return self._publish(ProxyStatus("error", why, old.launch.address, old.pid))
         self._active = None
         if child.stop_asked_at is not None or child.failure is not None:
             self._publish(ProxyStatus("error", child.failure) if child.failure else ProxyStatus("stopped"))
@@ -226,7 +234,9 @@ class Supervisor(ChildHost[_Child]):
             return
         self._status = status
         log.debug("proxy %s%s", status.state, f": {status.reason}" if status.reason else "")
-        if status.state == "error":
+        if status.state == "error" and status.address:
+            log.error("proxy: %s; still serving on %s (the config from before)", status.reason, status.address)
+        elif status.state == "error":
             log.error("proxy: %s", status.reason)
         for listener in list(self._listeners):
             try:
@@ -275,8 +285,22 @@ class Supervisor(ChildHost[_Child]):
             else:
                 future.set_result(self._status)  # stopped, or waiting to restart: the new launch applies then
             return
-        if not rebind:
-            self._send(Reconfigure(launch.config_text, launch.config_source, launch.config_error, launch.log_level))
+        # Only a child on this address can run this config live (one still serving the old address keeps its own);
+        # with none there (a move failed meanwhile), it takes a new listener after all.
+        here = [
+            c
+            for c in (self._active, self._incoming)
+            if c and not c.stop_asked_at and c.launch.address == launch.address
+        ]
+        if not rebind and here:
+            message = Reconfigure(launch.config_text, launch.config_source, launch.config_error, launch.log_level)
+            for child in here:
+                child.launch = launch.but(bind_wait=child.launch.bind_wait)
+                child.send(message)
+            active = self._active
+            if self._status.state == "error" and active.ready_at is not None and self._incoming is None:
+                # A failed move given up (the file is back on the address in force): all is well again.
+                self._publish(ProxyStatus("running", None, active.launch.address, active.pid))
             return future.set_result(self._status)
         self._replace(future, launch, grace)
 

@@ -57,14 +57,19 @@ async function copy(text, what) {
 
 function renderStatus(status) {
   document.body.dataset.authenticated = "true";
-  $("state-dot").className = "dot " + (status.config_error ? "error" : "running");
+  $("state-dot").className = "dot " + (status.config_error || status.move_error ? "error" : "running");
   $("version").textContent = "v" + status.version;
   const counts = status.accounts;
   $("state-line").textContent =
-    `Running on ${status.address} · up ${duration(status.uptime_s)} · ` +
+    `Running on ${status.address}${status.serving_previous_config ? " (previous config)" : ""} · up ${duration(status.uptime_s)} · ` +
     `${counts.available}/${counts.total} account(s) ready · ${status.requests.last_hour} request(s) in the last hour`;
   $("config-error").hidden = !status.config_error;
   $("config-error").textContent = status.config_error ? `config.yaml: ${status.config_error} (the last good config keeps running)` : "";
+  // The file names another address, which another program holds: this proxy serves on, with the config from before.
+  $("move-error").hidden = !status.move_error;
+  $("move-error").textContent = status.move_error
+    ? `The proxy ${status.move_error}, so it keeps serving here with the previous config. Free that port, then save config.yaml again or restart the proxy to move.`
+    : "";
   $("key-masked").textContent = status.api_key_masked;
   const urls = $("urls");
   if (!urls.dataset.filled) {

@@ -6,8 +6,9 @@ API key, over loopback) and gives the window `…/ui/login?ticket=…&next=<path
 HttpOnly cookie: the key never leaves this process — not in a URL, not in the child's argv or environment.
 - One window at most: while its child lives, `open` sends it the page over the pipe and the window raises
   itself (navigating only if it shows another view, or is no longer signed in). Closing it ends the child.
-- The proxy stopped: the window shows a short local message instead of the page, and switches to the
-  page when the proxy starts (`refresh`, called by the agent on every proxy state change).
+- The proxy stopped: the window shows a short local message instead of the page — why no proxy runs and
+  what happens next (`NotServing`, from the agent) — and switches to the page when the proxy starts
+  (`refresh`, called by the agent on every change of what the window should show).
 - The window cannot start (no display, no WebKit): the page opens in the system browser, and a
   notification says why.
 - `close()` (Quit) ends the child; the child also ends when this process dies (pipe EOF, parent pid,
@@ -16,6 +17,7 @@ HttpOnly cookie: the key never leaves this process — not in a URL, not in the 
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import sys
@@ -46,7 +48,17 @@ log = logging.getLogger("trayagent.window")
 READY_TIMEOUT_S = 30.0  # spawn → window on screen (a cold WebKit start takes a few seconds)
 CLOSE_GRACE_S = 3.0  # asked to close → SIGTERM → SIGKILL
 
-Locate = Callable[[], ProxyEndpoint | None]  # the running proxy, or None when it is not running
+
+@dataclass(frozen=True, slots=True)
+class NotServing:
+    """Why no proxy answers, for the window's local page: a heading and the sentences that follow it."""
+
+    title: str
+    lines: tuple[str, ...] = ()
+    problem: bool = False  # something is wrong (an error, an invalid config), not merely stopped
+
+
+Locate = Callable[[], ProxyEndpoint | NotServing | None]  # the running proxy, or why none (None: just stopped)
 WindowTarget = Callable[[Connection, WindowLaunch], None]
 
 
@@ -66,21 +78,33 @@ def default_gui(platform: str = sys.platform) -> GuiName | None:
 
 DEFAULT_GUI = default_gui()
 
-STOPPED_HTML = """<!doctype html>
+STOPPED_HINT = "Start it from the tray icon (Start proxy); this window then shows its status."
+_LOCAL_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>trayagent</title>
 <style>
-  body { margin: 0; height: 100vh; display: flex; align-items: center; justify-content: center;
+  body { margin: 0; min-height: 100vh; display: flex; align-items: center; justify-content: center;
          font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; background: #f5f6f8; color: #1f2328; }
-  main { max-width: 300px; padding: 24px; text-align: center; }
+  main { max-width: 340px; padding: 24px; text-align: center; overflow-wrap: anywhere; }
   h1 { font-size: 18px; margin: 0 0 8px; }
-  .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; background: #8b949e; }
-  p { color: #57606a; margin: 0; }
+  .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%%; background: %(dot)s; }
+  p { color: #57606a; margin: 0 0 8px; }
 </style></head>
 <body><main>
-  <h1><span class="dot"></span> The proxy is stopped</h1>
-  <p>Start it from the tray icon (<b>Start&nbsp;proxy</b>); this window then shows its status.</p>
+  <h1><span class="dot"></span> %(title)s</h1>
+%(lines)s
 </main></body></html>
 """
+
+
+def local_page(note: NotServing) -> str:
+    """The window's own page while no proxy runs: `note` in full (escaped), red when something is wrong."""
+    lines = "\n".join(f"  <p>{html.escape(line)}</p>" for line in note.lines)
+    dot = "#cf222e" if note.problem else "#8b949e"
+    return _LOCAL_PAGE % {"title": html.escape(note.title), "lines": lines, "dot": dot}
+
+
+STOPPED = NotServing("The proxy is stopped", (STOPPED_HINT,))
+STOPPED_HTML = local_page(STOPPED)
 
 
 class _Child(ChildProcess):
@@ -210,8 +234,8 @@ class StatusWindow(ChildHost[_Child]):
     def _page(self, path: str) -> Page:
         """The page to show: signed in with a fresh ticket, or the local "stopped" message."""
         endpoint = self._locate()
-        if endpoint is None:
-            return Page(path=path, html=STOPPED_HTML)
+        if not isinstance(endpoint, ProxyEndpoint):
+            return Page(path=path, html=local_page(endpoint or STOPPED))
         try:
             ticket = request_ticket(endpoint)
         except TicketUnavailable as exc:
@@ -282,7 +306,7 @@ class StatusWindow(ChildHost[_Child]):
         """No window here: the page in the system browser instead (signed in with its own fresh ticket)."""
         log.warning("the status window could not open: %s", reason)
         endpoint = self._locate()
-        if endpoint is None:
+        if not isinstance(endpoint, ProxyEndpoint):
             detail = f"the status window could not open ({reason}), and the proxy is stopped: start it from the tray"
             self._notify(detail[0].upper() + detail[1:] + ".")
             _answer(futures, Opened("none", detail=detail))

@@ -40,6 +40,7 @@ WHERE_JS = (
     "JSON.stringify({origin: location.origin, path: location.pathname + location.hash,"
     " auth: (document.body && document.body.dataset.authenticated) || ''})"
 )
+PROBE_TEXT_JS = "(document.body && document.body.innerText || '').slice(0, 4000)"  # what the window says, for tests
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +184,14 @@ class WindowRun:
                 break
             time.sleep(0.2)
             where = self.where() or {}
-        self.probe.record("loaded", **where)
+        self.probe.record("loaded", **where, text=self._text())
+
+    def _text(self) -> str:
+        try:
+            text = self.window.run_js(PROBE_TEXT_JS)
+        except Exception:
+            return ""
+        return text if isinstance(text, str) else ""
 
     def _on_closed(self) -> None:
         if self.probe is not None:
@@ -206,7 +214,8 @@ class WindowRun:
                     log.exception("could not show the status window")
                 if self.probe is not None:
                     asked, raised = message.page.path, message.raise_window
-                    self.probe.record("shown", asked=asked, raised=raised, **(self.where() or {}))
+                    where = self.where() or {}
+                    self.probe.record("shown", asked=asked, raised=raised, **where, text=self._text())
                 self.link.send(Shown(message.raise_window))
         self.window.destroy()
         time.sleep(5)  # the GUI loop ends with the window; if it does not, leave anyway

@@ -8,6 +8,7 @@ import time
 
 from sanic.response import HTTPResponse
 
+from trayagent import SERVICE_NAME
 from trayagent.errors import RouteNotFound
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest, Runtime
 from trayagent.proxy.metrics import CONTENT_TYPE
@@ -23,6 +24,7 @@ async def status(request: ProxyRequest) -> HTTPResponse:
     requests, errors = await _last_hour(ctx)
     return json_reply(
         {
+            "service": SERVICE_NAME,
             "state": "running",
             "version": ctx.version,
             "address": runtime.address(),
@@ -34,6 +36,10 @@ async def status(request: ProxyRequest) -> HTTPResponse:
             "api_key_masked": runtime.api_key.masked,
             "config_path": str(config.source) if config.source else None,
             "config_error": runtime.config_error,
+            "move_error": runtime.move_error,
+            # config.yaml is invalid, or its new address was taken: what runs is the config from before.
+            "serving_previous_config": bool(runtime.config_error or runtime.move_error),
+            "secrets": ctx.secrets.location,
             "config_warnings": list(config.warnings),
             "uptime_s": round(time.time() - ctx.started_at, 1),
             "accounts": _account_counts(ctx),
@@ -114,7 +120,7 @@ async def metrics(request: ProxyRequest) -> HTTPResponse:
 async def reload_key(request: ProxyRequest) -> HTTPResponse:
     # Keyring calls may block (D-Bus); keep them off the event loop.
     key = await asyncio.to_thread(request.app.ctx.reload_api_key)
-    return json_reply({"reloaded": True, "api_key_source": key.source})
+    return json_reply({"service": SERVICE_NAME, "reloaded": True, "api_key_source": key.source})
 
 
 def register(app: ProxyApp) -> None:
