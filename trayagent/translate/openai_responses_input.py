@@ -101,7 +101,8 @@ class _Reader:
             )
 
     def _message(self, path: str, item: Mapping[str, Any]) -> None:
-        role = _ROLES.get(item.get("role"))  # type: ignore[arg-type]
+        given = item.get("role")
+        role = _ROLES.get(given) if isinstance(given, str) else None
         if role is None:
             raise BadRequest(f"{path}.role: expected user, assistant, system or developer")
         parts = _content(f"{path}.content", item.get("content"), role)
