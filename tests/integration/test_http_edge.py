@@ -311,3 +311,44 @@ def test_trayagent_serve_answers_the_edge_cases_without_a_traceback(
     output = server.output()
     assert not tracebacks(output), output
     assert output.count("bytes that are not UTF-8") == 1, output
+
+
+# -- bodies over the limit, on the routes Sanic reads for us too ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcessProxy, LogCapture]]:
+    """A proxy whose body limit is about 1 KB (the line continues its `proxy:` block)."""
+    google = FakeGoogle().start()
+    with captured_log() as log:
+        proxy = InProcessProxy(tmp_path_factory.mktemp("small"), google, key=KEY, extra_yaml="  max_body_mb: 0.001\n")
+        proxy.start()
+        try:
+            yield proxy, log
+        finally:
+            proxy.stop()
+            google.stop()
+
+
+def chunked(body: bytes) -> bytes:
+    return b"".join(b"%x\r\n%b\r\n" % (len(piece), piece) for piece in (body[:600], body[600:])) + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+@pytest.mark.parametrize(("path", "protocol"), [("/v1/messages", "anthropic"), (GEMINI, "gemini"), *POST_PATHS[-3:]])
+def test_a_body_over_the_limit_is_a_413_in_the_paths_shape(
+    small: tuple[InProcessProxy, LogCapture], path: str, protocol: str, framing: str
+) -> None:
+    proxy, log = small
+    mark = log.mark()
+    body = b'{"pad": "' + b"x" * 2000 + b'"}'
+    headers = [host(proxy), key(), (b"Content-Type", b"application/json")]
+    if framing == "chunked":
+        framed = [*headers, (b"Transfer-Encoding", b"chunked")]
+        data = request_bytes(b"POST", path.encode(), framed, chunked(body), length=False)
+    else:
+        data = request_bytes(b"POST", path.encode(), headers, body)
+    reply = send(proxy.port, data)
+    assert reply.status == 413, (reply.status, reply.body[:300])
+    assert error_shape_problem(protocol, 413, reply.json()) is None, reply.body
+    assert not tracebacks(log.since(mark)), log.since(mark)
