@@ -19,6 +19,7 @@
           ├── MethodNotAllowed    405  not_found
           ├── UnsupportedMediaType 415 invalid_request  a status API change sent without a JSON content type
           ├── PayloadTooLarge     413  request_too_large
+          ├── HeadersTooLarge     431  request_too_large  the request line and headers, refused by the HTTP layer
           ├── RateLimited         429  rate_limit   every usable account is cooling down or out of quota
           ├── UpstreamRejected    4xx  invalid_request  Google refused the request itself (client's to fix)
           ├── StreamBroken        502  api_error    the upstream failed after the reply had started
@@ -171,6 +172,11 @@ class UnsupportedMediaType(BadRequest):
 
 class PayloadTooLarge(ProxyError):
     status_code = 413
+    kind = "request_too_large"
+
+
+class HeadersTooLarge(ProxyError):
+    status_code = 431
     kind = "request_too_large"
 
 

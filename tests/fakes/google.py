@@ -36,6 +36,7 @@ from tests.fakes.generation import (
     count_tokens,
     stream,
 )
+from tests.fakes.protoshape import proto_problem
 from tests.fakes.requestshape import Predicate
 from tests.fakes.thoughts import SignatureLedger
 
@@ -487,6 +488,9 @@ class FakeGoogle:
     async def _generate(
         self, request: web.Request, method: str, account: FakeAccount, body: dict[str, Any], failure: Failure | None
     ) -> web.StreamResponse:
+        malformed = proto_problem(body.get("request"))
+        if malformed is not None:  # Google's JSON-to-proto parser refuses it before anything else
+            return api_error(400, f"Invalid JSON payload received. {malformed}")
         if method == "countTokens":
             if set(body) != {"request"}:  # the real backend refuses project/model here
                 return api_error(400, f"Invalid JSON payload received. Unknown name: {sorted(set(body) - {'request'})}")

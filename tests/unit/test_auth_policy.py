@@ -105,28 +105,17 @@ def test_check_key_says_missing_or_wrong() -> None:
 
 @pytest.mark.parametrize(
     "host",
-    [
-        None,
-        "",
-        "127.0.0.1",
-        "127.0.0.1:8045",
-        "localhost",
-        "LOCALHOST:8045",
-        "app.localhost:1",
-        "[::1]:8045",
-        "::1",
-        "127.9.9.9:80",
-    ],
+    ["127.0.0.1", "127.0.0.1:8045", "localhost", "LOCALHOST:8045", "app.localhost:1", "[::1]:8045", "127.9.9.9:80"],
 )
-def test_loopback_hosts_pass(host: str | None) -> None:
-    check_host(host, lan_access=False)
+def test_loopback_hosts_pass(host: str) -> None:
+    check_host([host], lan_access=False)
 
 
 @pytest.mark.parametrize("host", ["evil.com", "evil.com:8045", "192.168.1.5:8045", "localhost.evil.com", "[::2]:1"])
 def test_foreign_hosts_are_refused_unless_lan_access(host: str) -> None:
     with pytest.raises(Forbidden, match="not a loopback name"):
-        check_host(host, lan_access=False)
-    check_host(host, lan_access=True)
+        check_host([host], lan_access=False)
+    check_host([host], lan_access=True)
 
 
 def test_is_loopback() -> None:

@@ -23,7 +23,7 @@ from trayagent.errors import (
     ProxyError,
     RouteNotFound,
 )
-from trayagent.proxy import auth, crossorigin, routetable
+from trayagent.proxy import auth, crossorigin, httpedge, routetable
 from trayagent.proxy.backend import close_backend, open_backend
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
 from trayagent.proxy.crossorigin import Policy
@@ -51,7 +51,9 @@ def create_app(
 ) -> ProxyApp:
     """`test_routes` adds the test-only slow stream (see proxy/routes/slowstream.py); never on by default.
     `ai_routes` is the AI route table (tests plug a test-only front end in through it)."""
-    app: ProxyApp = Sanic(name or f"trayagent_{id(ctx):x}", ctx=ctx, configure_logging=False)
+    app: ProxyApp = Sanic(
+        name or f"trayagent_{id(ctx):x}", ctx=ctx, configure_logging=False, request_class=httpedge.EdgeRequest
+    )
     proxy = ctx.runtime.config.proxy
     # Backstop for routes that let Sanic buffer the body; AI routes enforce the live limit themselves.
     app.config.REQUEST_MAX_SIZE = proxy.max_body_bytes
@@ -117,10 +119,12 @@ async def _guard(request: ProxyRequest) -> HTTPResponse | None:
     ctx = request.app.ctx
     runtime = ctx.runtime
     proxy = runtime.config.proxy
+    if httpedge.unparsed(request):
+        return None  # the HTTP layer could not read it: its own error is the answer (httpedge.edge_error)
     path = request.path
     if request.method == "OPTIONS":
         return _preflight(request)
-    auth.check_host(request.headers.get("host"), proxy.allow_lan_access)
+    auth.check_host(request.headers.getall("host", []), proxy.allow_lan_access)
     path_class = classify_path(path)
     key_needed = auth.key_required(path_class, proxy.effective_auth_mode, auth.is_loopback(request.ip))
     candidates = _presented_keys(request, path)
@@ -128,7 +132,7 @@ async def _guard(request: ProxyRequest) -> HTTPResponse | None:
     if key_needed and not key_valid and not _ui_session(request, path_class):
         if ui.wants_page(request):
             return ui.sign_in_page(status=401)  # a browser gets a way in, not a JSON error
-        auth.check_key(candidates, runtime.api_key.value)  # raises, saying whether the key is missing or wrong
+        auth.check_key(candidates, runtime.api_key.value, request.ip)  # raises: the key missing, wrong or unreadable
     # Admitted without the key (a cookie, or a mode that needs none): what a web page may not do through the
     # user's browser (proxy/crossorigin.py).
     crossorigin.check_request(_signals(request), _policy(request, path_class, key_needed), key_valid=key_valid)
@@ -190,8 +194,8 @@ class _ProtocolErrorHandler(ErrorHandler):
     """Every error leaves in the shape of the client's protocol; never a traceback, never Sanic's HTML."""
 
     def default(self, request: Request[Any, Any], exception: Exception) -> HTTPResponse:
-        path = request.path if request is not None and request.method != "NONE" else "/"
-        error = self._as_proxy_error(request, path, exception)
+        path = httpedge.client_path(request)
+        error = httpedge.edge_error(request, exception) or self._as_proxy_error(request, path, exception)
         body = render_error(_protocol(request, path), error)
         return json_reply(body, error.status_code, error.headers())
 

@@ -1,4 +1,4 @@
-"""Reading request bodies: the size limit and JSON parsing, with errors in the caller's protocol."""
+"""Reading request bodies: the size limit, JSON parsing and its nesting bound, with errors in the caller's protocol."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import orjson
 from sanic import Request
 
 from trayagent.errors import BadRequest, PayloadTooLarge
+from trayagent.translate.nesting import may_nest_too_deep, nesting_message, too_deep
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -43,7 +44,11 @@ def parse_json_object(raw: bytes, *, optional: bool = False) -> dict[str, Any]:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit"):  # orjson's own bound (1,024 levels)
+            raise BadRequest(nesting_message("the request body")) from None
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
+    if may_nest_too_deep(raw) and too_deep(data):
+        raise BadRequest(nesting_message("the request body"))
     return data

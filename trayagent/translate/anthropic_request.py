@@ -270,7 +270,7 @@ def _effort(output_config: Mapping[str, Any] | None) -> Effort | None:
     if output_config is None or output_config.get("effort") is None:
         return None
     effort = output_config["effort"]
-    if effort not in _EFFORTS:
+    if not isinstance(effort, str) or effort not in _EFFORTS:
         raise BadRequest(f"output_config.effort: expected low, medium, high, xhigh or max, got {effort!r}")
     return _EFFORTS[effort]
 

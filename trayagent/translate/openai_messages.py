@@ -14,6 +14,7 @@ from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
 from trayagent.translate.fields import at, refuse
 from trayagent.translate.gemini import add_turn
 from trayagent.translate.media import AUDIO_FORMATS, WEB_SCHEMES, data_url_part, inline_part, link_part, mime_from_name
+from trayagent.translate.nesting import nesting_message, too_deep
 
 # Part fields with no Gemini counterpart, accepted and not forwarded: cache hints (OpenAI's
 # `prompt_cache_breakpoint`, the Anthropic-style `cache_control` some OpenAI clients add; Gemini caches
@@ -231,6 +232,8 @@ def _function(function: Mapping[str, Any], path: str) -> tuple[str, dict[str, An
         raise refuse(at(path, "arguments"), f"not valid JSON ({error})") from None
     if not isinstance(args, dict):
         raise refuse(at(path, "arguments"), "must be a JSON object")
+    if too_deep(args):
+        raise refuse(at(path, "arguments"), nesting_message("the JSON"))
     return name, args
 
 
@@ -258,9 +261,12 @@ def _result_value(content: Any, path: str) -> dict[str, Any]:
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
         try:
-            return {"result": orjson.loads(stripped)}
+            value = orjson.loads(stripped)
         except orjson.JSONDecodeError:
             pass
+        else:
+            if not too_deep(value):  # too deep to pass on as JSON: Google gets it as the text it is
+                return {"result": value}
     return {"result": text}
 
 

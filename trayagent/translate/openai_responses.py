@@ -230,10 +230,10 @@ def _reasoning(reasoning: object) -> tuple[str | None, str | None]:
     reasoning = FIELDS.as_dict(reasoning, "reasoning")
     FIELDS.check_keys(reasoning, ("effort", "summary", "generate_summary", "context"), "reasoning")
     effort = reasoning.get("effort")
-    if effort is not None and effort not in EFFORTS:
+    if effort is not None and (not isinstance(effort, str) or effort not in EFFORTS):
         raise BadRequest(f"reasoning.effort: expected one of {', '.join(sorted(EFFORTS))}")
     summary = reasoning.get("summary", reasoning.get("generate_summary"))
-    if summary is not None and summary not in SUMMARIES:
+    if summary is not None and (not isinstance(summary, str) or summary not in SUMMARIES):
         raise BadRequest("reasoning.summary: expected auto, concise or detailed")
     if reasoning.get("context") not in (None, "auto", "current_turn", "all_turns"):
         raise BadRequest("reasoning.context: expected auto, current_turn or all_turns")

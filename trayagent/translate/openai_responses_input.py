@@ -15,6 +15,7 @@ from trayagent.translate import reasoning_blob
 from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
 from trayagent.translate.gemini import add_turn
 from trayagent.translate.media import AUDIO_FORMATS, inline_part, media_part
+from trayagent.translate.nesting import nesting_message, too_deep
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, gemini_name
 
 _ROLES = {"user": "user", "assistant": "model", "system": "system", "developer": "system"}
@@ -100,7 +101,8 @@ class _Reader:
             )
 
     def _message(self, path: str, item: Mapping[str, Any]) -> None:
-        role = _ROLES.get(item.get("role"))  # type: ignore[arg-type]
+        given = item.get("role")
+        role = _ROLES.get(given) if isinstance(given, str) else None
         if role is None:
             raise BadRequest(f"{path}.role: expected user, assistant, system or developer")
         parts = _content(f"{path}.content", item.get("content"), role)
@@ -122,6 +124,8 @@ class _Reader:
                 raise BadRequest(f"{path}.arguments: not valid JSON") from None
             if not isinstance(args, dict):
                 raise BadRequest(f"{path}.arguments: expected a JSON object")
+            if too_deep(args):
+                raise BadRequest(f"{path}.arguments: {nesting_message('the JSON')}")
         self._calls[call_id] = name
         self._unanswered[call_id] = path
         self.add("model", [{"functionCall": {"name": name, "args": args, "id": call_id}}])
