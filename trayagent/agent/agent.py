@@ -28,6 +28,7 @@ from trayagent.agent.iconart import asset_path
 from trayagent.agent.menu import ActionName, TrayState
 from trayagent.agent.opener import OpenFailed, open_path
 from trayagent.agent.tray import TrayIcon
+from trayagent.agent.traybackend import choose_backend
 from trayagent.apikey import CachedKey, resolve_api_key
 from trayagent.errors import ConfigError, SecretError, ServeError
 from trayagent.files.instancelock import InstanceLock
@@ -60,6 +61,7 @@ def run_agent(paths: Paths, *, verbose: bool, config_override: Path | None = Non
     """`trayagent` with no command. Raises ServeError when another agent already runs here."""
     problem = display_problem(os.environ)
     if problem is None:
+        choose_backend(os.environ)  # before pystray reads PYSTRAY_BACKEND
         try:
             import pystray  # noqa: F401 — chooses the backend and connects to the display, or fails here
         except Exception as exc:
@@ -266,7 +268,8 @@ class TrayAgent:
         tray = TrayIcon(self.state(), self.actions())
         if not tray.has_menu:
             log.warning(
-                "the %s tray backend has no menu: install trayagent[linux-gui] (PyGObject) for the full menu",
+                "the %s tray backend has no menu: a click on the icon opens the status page; "
+                "install trayagent[linux-gui] (PyGObject) for the full menu",
                 tray.backend,
             )
         self.attach(tray)
