@@ -26,7 +26,7 @@ import pytest
 from tests.gui.conftest import ARTIFACTS, Desktop
 from tests.gui.test_tray_gui import ICON, Agent, docked_icon_colour
 from tests.polling import eventually, port_open
-from tests.serverproc import REPO
+from tests.serverproc import REPO, http
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
 
@@ -116,6 +116,7 @@ def test_without_pygobject_the_icon_docks_and_a_click_opens_the_page_in_the_brow
     (link,) = browsed.read_text().split()
     assert link.startswith(f"http://127.0.0.1:{agent.port}/ui/login?ticket=") and "sk-" not in link
     assert "the status window could not open: PyGObject with GTK 3 is not installed" in agent.output()
+    assert http(agent.port, "GET", "/api/status").json()["tray"] == {"menu": False}
 
     if CHROMIUM is not None:  # the link really opens the page, signed in (what the user's browser shows)
         shoot_page(link)
@@ -135,6 +136,9 @@ def shoot_page(link: str) -> None:
             page.goto(link)
             page.wait_for_function("document.body.dataset.authenticated === 'true'", timeout=15000)
             assert "Running on http://127.0.0.1" in page.text_content("#state-line")
+            page.wait_for_function("!document.getElementById('supervisor-note').hidden")
+            note = page.text_content("#supervisor-note")
+            assert note.startswith("The tray icon has no menu here") and "tray icon's menu" not in note, note
             page.screenshot(path=str(ARTIFACTS / "tray-xorg-status-page.png"))
         finally:
             browser.close()
@@ -146,6 +150,7 @@ def test_hovering_the_icon_shows_the_tooltip(desktop: Desktop, home: Path, stopp
     assert eventually(lambda: "tray icon up" in agent.output() and port_open(agent.port), 30), agent.output()
     # No StatusNotifierItem host here, only an XEmbed tray: the GTK status icon, which has a tooltip.
     assert "tray icon up (gtk backend)" in agent.output(), agent.output()
+    assert http(agent.port, "GET", "/api/status").json()["tray"] == {"menu": True}  # the page says "menu"
     assert eventually(lambda: icon_window(desktop, "trayagent"), 10)
 
     def hovered() -> str | None:
