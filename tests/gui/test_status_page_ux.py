@@ -166,6 +166,11 @@ def test_without_a_tray_the_page_does_not_send_you_to_one(browser: Any, proxy: S
     text = page.text_content("body")
     assert "tray icon's menu" not in text
     assert "Running as trayagent serve, without a tray" in page.text_content("#supervisor-note")
+    # No request yet: the chart says so instead of drawing a scale for nothing.
+    page.wait_for_function("document.querySelectorAll('#chart .hour').length === 24")
+    assert page.text_content("#chart .axis.empty") == "No tokens used in the last 24 hours"
+    assert page.eval_on_selector_all("#chart .axis.y", "nodes => nodes.map(n => n.textContent)") == ["0"]
+    shoot(page, "status-page-serve.png")
 
 
 def test_the_sign_in_redirect_has_a_real_content_type(proxy: ServeProcess) -> None:

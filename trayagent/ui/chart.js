@@ -63,14 +63,15 @@ function renderTokenChart(box, rows) {
   svg.replaceChildren();
 
   const totals = rows.map((row) => CHART_SERIES.reduce((sum, s) => sum + row[s.key], 0));
-  const ticks = niceTicks(Math.max(0, ...totals));
+  const empty = Math.max(0, ...totals) === 0;
+  const ticks = empty ? [0, 1] : niceTicks(Math.max(...totals));
   const top = ticks[ticks.length - 1];
   const plotW = width - CHART_PAD.left - CHART_PAD.right;
   const plotH = CHART_HEIGHT - CHART_PAD.top - CHART_PAD.bottom;
   const y = (value) => CHART_PAD.top + plotH - (value / top) * plotH;
   const slot = plotW / Math.max(1, rows.length);
 
-  for (const tick of ticks) {
+  for (const tick of empty ? [0] : ticks) {
     svg.append(svgEl("line", { class: "grid", x1: CHART_PAD.left, x2: width - CHART_PAD.right, y1: y(tick), y2: y(tick) }));
     svg.append(svgEl("text", { class: "axis y", x: CHART_PAD.left - 4, y: y(tick) + 3.5 }, compact(tick)));
   }
@@ -107,5 +108,9 @@ function renderTokenChart(box, rows) {
       svg.append(svgEl("text", { class: "axis x", x: x + slot / 2, y: CHART_HEIGHT - 6 }, hourLabel(row.key)));
     }
   });
+  if (empty) {
+    svg.append(svgEl("text", { class: "axis empty", x: CHART_PAD.left + plotW / 2, y: CHART_PAD.top + plotH / 2 },
+      "No tokens used in the last 24 hours"));
+  }
   if (!readout.matches(":hover") && !svg.matches(":hover")) readout.textContent = summary;
 }
