@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -109,7 +111,23 @@ def test_login_times_out_when_the_browser_never_comes_back(cli_env: dict[str, st
     assert "no answer from the browser within 1.5 seconds" in result.stderr
 
 
-def test_login_without_a_browser_prints_the_link(cli_env: dict[str, str], google: FakeGoogle, tmp_path: Path):
+def redirect_port(url: str) -> int:
+    redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+    port = urlsplit(redirect).port
+    assert port is not None
+    return port
+
+
+def assert_says_what_works_elsewhere(stderr: str, url: str) -> None:
+    """A browser elsewhere cannot reach this machine's localhost: the tunnel (with the real port) or tokens."""
+    port = redirect_port(url)
+    assert f"Google sends the browser back to http://localhost:{port} on this machine" in stderr
+    assert f"first run: ssh -L {port}:127.0.0.1:{port} {socket.gethostname()}" in stderr
+    assert "`trayagent accounts export` there" in stderr and "`trayagent accounts import FILE` here" in stderr
+    assert "on any device" not in stderr
+
+
+def test_login_with_a_browser_setting_that_cannot_run(cli_env: dict[str, str], google: FakeGoogle, tmp_path: Path):
     google.add_account("alice@example.com", project="p")
     env = {**cli_env, "BROWSER": str(tmp_path / "no-such-browser")}
 
@@ -117,7 +135,52 @@ def test_login_without_a_browser_prints_the_link(cli_env: dict[str, str], google
 
     assert result.returncode == 1
     assert result.stdout.startswith(google.url + "/o/oauth2/v2/auth?")
-    assert "open the link above on any device" in result.stderr
+    assert f"BROWSER is set to '{tmp_path / 'no-such-browser'}', which names no program that can run here" in (
+        result.stderr
+    )
+    assert_says_what_works_elsewhere(result.stderr, result.stdout.strip())
+
+
+def test_login_no_browser_prints_the_link_and_what_works_without_opening_one(
+    cli_env: dict[str, str], google: FakeGoogle, tmp_path: Path
+):
+    google.add_account("alice@example.com", project="p")
+
+    result = run_cli(cli_env, "accounts", "login", "--no-browser", "--timeout", "1")
+
+    assert result.returncode == 1
+    assert "opening in your browser" not in result.stderr
+    assert "Open this link in a browser to sign in with Google:" in result.stderr
+    assert_says_what_works_elsewhere(result.stderr, result.stdout.strip())
+    assert not (tmp_path / "browser.log").exists()  # no browser was started
+
+
+def test_login_on_a_machine_without_a_display(cli_env: dict[str, str], google: FakeGoogle, tmp_path: Path):
+    google.add_account("alice@example.com", project="p")
+    env = {k: v for k, v in cli_env.items() if k != "BROWSER"}  # no DISPLAY either (isolated_env)
+
+    result = run_cli(env, "accounts", "login", "--timeout", "1")
+
+    assert result.returncode == 1
+    assert "Open this link in a browser to sign in with Google (no graphical display here):" in result.stderr
+    assert_says_what_works_elsewhere(result.stderr, result.stdout.strip())
+
+
+def test_login_says_so_when_the_browser_dies_at_once(cli_env: dict[str, str], google: FakeGoogle, tmp_path: Path):
+    google.add_account("alice@example.com", project="p")
+    dying = tmp_path / "dying-browser"
+    dying.write_text(
+        '#!/bin/sh\nsleep 0.5\necho "Running as root without --no-sandbox is not supported." >&2\nexit 1\n'
+    )
+    dying.chmod(0o755)
+
+    result = run_cli({**cli_env, "BROWSER": f"{dying} %s &"}, "accounts", "login", "--timeout", "3")
+
+    assert result.returncode == 1
+    assert "if none opens, open this link" in result.stderr
+    expected = "the browser (dying-browser) exited at once with status 1: Running as root without --no-sandbox"
+    assert expected in result.stderr
+    assert_says_what_works_elsewhere(result.stderr, result.stdout.strip())
 
 
 # -- refresh tokens, import, export ------------------------------------------------------------------

@@ -4,6 +4,7 @@ refresh, remove, sign-in), the request log and statistics after real requests, p
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import sys
 import time
@@ -163,11 +164,25 @@ def test_sign_in_over_the_api(
 
     done = eventually(finished, timeout=20)
     assert done is not None and done["state"] == "done", done
-    assert done["message"] == "carol@example.com was added"
+    assert done["message"] == "carol@example.com was added" and done["created"] is True
+    port = int(login["url"].split("localhost%3A", 1)[1].split("%2F", 1)[0])
+    assert (login["callback_port"], login["ssh_tunnel"]) == (
+        port,
+        f"ssh -L {port}:127.0.0.1:{port} {socket.gethostname()}",
+    )
     assert done["account"]["email"] == "carol@example.com" and done["account"]["project_id"] == "proj-carol"
     assert (home.parent / "browser.log").read_text().strip() == login["url"]
     assert "carol@example.com is ready to use in trayagent" in (home.parent / "page.html").read_text()
     assert [a["email"] for a in ok(call(server, "GET", "/api/accounts"))["accounts"]] == ["carol@example.com"]
+
+    # Signing in again to the same account updates it, and says so (the page words it from `created`).
+    again = ok(call(server, "POST", "/api/accounts/login"))
+    redone = eventually(
+        lambda: (s := ok(call(server, "GET", f"/api/accounts/login/{again['login_id']}")))["state"] != "waiting" and s,
+        20,
+    )
+    assert redone and (redone["state"], redone["created"]) == ("done", False), redone
+    assert redone["message"] == "carol@example.com was updated"
 
     # A sign-in nobody finishes ends in words; unknown ids and bad bodies are refused clearly.
     short = ok(call(server, "POST", "/api/accounts/login", {"open_browser": False, "timeout": 1}))
@@ -179,6 +194,55 @@ def test_sign_in_over_the_api(
     assert "no answer from the browser within 1 seconds" in message
     assert "no sign-in" in error_message(call(server, "GET", "/api/accounts/login/nope"), 404)
     assert "timeout" in error_message(call(server, "POST", "/api/accounts/login", {"timeout": "soon"}), 400)
+    assert server.stop() == 0
+
+
+def children(pid: int) -> list[int]:
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+
+
+def zombies_under(pid: int) -> list[int]:
+    def state(child: int) -> str:
+        try:
+            return Path(f"/proc/{child}/stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            return "gone"
+
+    return [child for child in children(pid) if state(child) == "Z"]
+
+
+def test_a_browser_that_dies_at_once_is_noticed_said_and_reaped(
+    serve_factory: type[ServeProcess], home: Path, port: int, google: FakeGoogle, tmp_path: Path
+) -> None:
+    dying = tmp_path / "dying-browser"
+    dying.write_text(
+        '#!/bin/sh\nsleep 0.5\necho "Running as root without --no-sandbox is not supported." >&2\nexit 1\n'
+    )
+    dying.chmod(0o755)
+    # "&": started in the background, the way xdg-open and most browsers are; it dies at once.
+    env = {**isolated_env(home), "BROWSER": f"{dying} %s &"}
+    server = serve_factory(home, google.config_yaml(port), env=env).start()
+    assert server.proc is not None
+    pid = server.proc.pid
+    spawned = [c for c in children(pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    (proxy,) = spawned  # the proxy process, where sign-ins run
+
+    login = ok(call(server, "POST", "/api/accounts/login"))
+    assert login["state"] == "waiting"
+
+    def noticed() -> dict[str, Any] | None:
+        state = ok(call(server, "GET", f"/api/accounts/login/{login['login_id']}"))
+        return state if state["browser_problem"] else None
+
+    seen = eventually(noticed, 15)
+    assert seen, ok(call(server, "GET", f"/api/accounts/login/{login['login_id']}"))
+    assert seen["browser_opened"] is False and seen["state"] == "waiting"
+    reason = "the browser (dying-browser) exited at once with status 1: Running as root without --no-sandbox"
+    assert seen["browser_problem"].startswith(reason), seen
+    assert seen["message"].endswith("; open the link in a browser on this machine")
+    assert "sign-in" in server.output() and reason in server.output()  # the log says it too
+    assert eventually(lambda: not zombies_under(proxy), 10), zombies_under(proxy)
+    ok(call(server, "DELETE", f"/api/accounts/login/{login['login_id']}"))
     assert server.stop() == 0
 
 

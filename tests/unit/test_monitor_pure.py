@@ -8,11 +8,11 @@ import pytest
 
 from trayagent.accounts.poolstate import Cooldown
 from trayagent.accounts.record import Account, ModelQuota
+from trayagent.agent.opener import can_open_browser
 from trayagent.apikey import mask_key
 from trayagent.errors import BadRequest
 from trayagent.proxy.accountview import account_view
 from trayagent.proxy.exchange import BODY_KEEP, Exchange
-from trayagent.proxy.logins import can_open_browser
 from trayagent.proxy.monitor.query import LogFilter, StatsQuery, parse_log_filter, parse_stats_query
 from trayagent.proxy.monitor.row import BODY_CAP, clip_body, clip_text, hour_of, iso, row_from_exchange
 

@@ -152,7 +152,8 @@ def test_pystray_menu_on_the_dummy_backend(pystray_dummy: Any) -> None:
     from trayagent.agent.tray import TrayIcon, to_pystray_menu
 
     clicked: list[str] = []
-    actions = {name: (lambda name=name: clicked.append(name)) for name in ("start", "stop", "restart", "quit")}
+    names = ("open_status", "start", "stop", "restart", "quit")
+    actions = {name: (lambda name=name: clicked.append(name)) for name in names}
     state = TrayState(RUNNING, autostart=True)
     menu = to_pystray_menu(menu_entries(state), actions)  # type: ignore[arg-type]
     items = [i for i in menu.items if i is not pystray_dummy.Menu.SEPARATOR]
@@ -177,3 +178,19 @@ def test_pystray_menu_on_the_dummy_backend(pystray_dummy: Any) -> None:
     icon.show(TrayState(ProxyStatus("stopped")))
     assert icon.icon.title == "trayagent — stopped"
     assert [i.text for i in icon.icon.menu.items][0] == "Stopped"
+    # A left click runs the default item: "Open status…" (on the X11 backend, all a click can do).
+    assert [i.text for i in items if i.default] == ["Open status…"]
+    clicked.clear()
+    menu(None)  # what the backends call on a left click
+    assert clicked == ["open_status"]
+
+
+def test_the_x11_backend_gets_a_latin1_title_and_the_others_the_text_itself() -> None:
+    from trayagent.agent.traybackend import title_for
+
+    text = "trayagent — error: port 8045 … “busy” · 2 accounts ✓"
+    assert title_for("gtk", text) == text
+    assert title_for("appindicator", text) == text
+    latin = title_for("xorg", text)
+    assert latin == 'trayagent - error: port 8045 ... "busy" · 2 accounts ?'
+    latin.encode("latin-1")  # what python-xlib does with a window name

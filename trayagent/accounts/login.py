@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import html
 import socket
+import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -109,6 +110,34 @@ class LoginSession:
         if not self._finished.is_set() or not message:
             return _page(True, "Signed in. trayagent is finishing adding the account; you can close this tab.")
         return _page(ok, message)
+
+
+def callback_port(consent_url: str) -> int | None:
+    """The loopback port a consent link sends the browser back to (its `redirect_uri`)."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(consent_url).query)
+    redirect = (query.get("redirect_uri") or [""])[0]
+    try:
+        return urllib.parse.urlsplit(redirect).port
+    except ValueError:
+        return None
+
+
+def ssh_tunnel(port: int, host: str | None = None) -> str:
+    """The command that lets a browser on another computer finish the sign-in: Google sends it to
+    localhost:<port>, which the tunnel carries to this machine's loopback."""
+    return f"ssh -L {port}:127.0.0.1:{port} {host or socket.gethostname()}"
+
+
+def elsewhere_help(port: int | None, host: str | None = None) -> list[str]:
+    """What works when the browser is not on this machine (lines for a terminal)."""
+    where = f"http://localhost:{port}" if port else "a localhost address"
+    lines = [f"Google sends the browser back to {where} on this machine, so finish in a browser here, or:"]
+    if port:
+        lines.append(f"  - on the computer with the browser, first run: {ssh_tunnel(port, host)}")
+        lines.append("    then open the link there (keep the ssh session open until the sign-in ends);")
+    lines.append("  - or add the account where a browser works, then `trayagent accounts export` there and")
+    lines.append("    `trayagent accounts import FILE` here (or `trayagent accounts add --refresh-token -`).")
+    return lines
 
 
 def _bind_loopback() -> list[socket.socket]:

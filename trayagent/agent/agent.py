@@ -28,6 +28,7 @@ from trayagent.agent.iconart import asset_path
 from trayagent.agent.menu import ActionName, TrayState, problem_lines
 from trayagent.agent.opener import OpenFailed, open_path
 from trayagent.agent.tray import TrayIcon
+from trayagent.agent.traybackend import choose_backend
 from trayagent.apikey import CachedKey, resolve_api_key
 from trayagent.errors import ConfigError, SecretError, ServeError
 from trayagent.files.instancelock import InstanceLock
@@ -59,9 +60,13 @@ def display_problem(environ: Mapping[str, str], platform: str = sys.platform) ->
 def run_agent(paths: Paths, *, verbose: bool, config_override: Path | None = None) -> int:
     """`trayagent` with no command. Raises ServeError when another agent already runs here."""
     problem = display_problem(os.environ)
+    tray_menu = True
     if problem is None:
+        choose_backend(os.environ)  # before pystray reads PYSTRAY_BACKEND
         try:
-            import pystray  # noqa: F401 — chooses the backend and connects to the display, or fails here
+            import pystray  # chooses the backend and connects to the display, or fails here
+
+            tray_menu = bool(getattr(pystray.Icon, "HAS_MENU", True))
         except Exception as exc:
             problem = f"no tray is available ({type(exc).__name__}: {exc})"
     if problem is not None:
@@ -81,7 +86,11 @@ def run_agent(paths: Paths, *, verbose: bool, config_override: Path | None = Non
             initial, level = exc, "info"
         configure_logging("debug" if verbose else level, handlers=handlers)
         service = ProxyService(
-            paths, initial, log_level="debug" if verbose else None, test_routes=test_routes_enabled()
+            paths,
+            initial,
+            log_level="debug" if verbose else None,
+            test_routes=test_routes_enabled(),
+            tray_menu=tray_menu,
         )
         return TrayAgent(paths, service, config_override=config_override).run()
     finally:
@@ -283,7 +292,8 @@ class TrayAgent:
         tray = TrayIcon(self.state(), self.actions())
         if not tray.has_menu:
             log.warning(
-                "the %s tray backend has no menu: install trayagent[linux-gui] (PyGObject) for the full menu",
+                "the %s tray backend has no menu: a click on the icon opens the status page; "
+                "install trayagent[linux-gui] (PyGObject) for the full menu",
                 tray.backend,
             )
         self.attach(tray)

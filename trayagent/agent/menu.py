@@ -55,6 +55,7 @@ class MenuEntry:
     enabled: bool = True
     checked: bool | None = None  # None: not a checkbox
     separator: bool = False
+    default: bool = False  # what a left click on the icon does (backends without a menu: all a click does)
 
 
 SEPARATOR = MenuEntry("", separator=True)
@@ -166,7 +167,7 @@ def menu_entries(state: TrayState) -> tuple[MenuEntry, ...]:
     entries += [
         SEPARATOR,
         # Always enabled: with the proxy stopped the window says so and how to start it.
-        MenuEntry("Open status…", "open_status"),
+        MenuEntry("Open status…", "open_status", default=True),
         MenuEntry("Add account…", "add_account"),
         SEPARATOR,
         start,

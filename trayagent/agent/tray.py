@@ -15,6 +15,7 @@ from typing import Any
 
 from trayagent.agent.iconart import IconState, icon_image
 from trayagent.agent.menu import ActionName, MenuEntry, TrayState, menu_entries, tooltip
+from trayagent.agent.traybackend import accept_clicks, send_pending, title_for
 
 log = logging.getLogger("trayagent.tray")
 gtk_log = logging.getLogger("trayagent.gtk")
@@ -62,6 +63,7 @@ def to_pystray_menu(entries: tuple[MenuEntry, ...], actions: Actions) -> Any:
                 entry.text,
                 _click(callback) if callback else None,
                 enabled=entry.enabled,
+                default=entry.default,
                 checked=None if checked is None else (lambda _item, value=checked: value),
             )
         )
@@ -84,16 +86,16 @@ class TrayIcon:
         self._state = state
         self._picture: IconState = icon_state(state)
         self._lock = threading.Lock()
+        self.backend: str = pystray.Icon.__module__.rsplit("_", 1)[-1]  # pystray._gtk → gtk
         self.icon = pystray.Icon(
             "trayagent",
             icon_image(self._picture, ICON_SIZE),
-            tooltip(state),
+            title_for(self.backend, tooltip(state)),
             to_pystray_menu(menu_entries(state), actions),
         )
-
-    @property
-    def backend(self) -> str:
-        return type(self.icon).__module__.rsplit("_", 1)[-1]
+        accept_clicks(self.icon)
+        self._tooltip: str | None = None
+        self._set_tooltip(tooltip(state))
 
     @property
     def has_menu(self) -> bool:
@@ -108,11 +110,28 @@ class TrayIcon:
                 if picture != self._picture:
                     self._picture = picture
                     self.icon.icon = icon_image(picture, ICON_SIZE)
-                self.icon.title = tooltip(state)
+                self.icon.title = title_for(self.backend, tooltip(state))
+                self._set_tooltip(tooltip(state))
                 if menu_entries(state) != menu_entries(old):
                     self.icon.menu = to_pystray_menu(menu_entries(state), self._actions)
+                send_pending(self.icon)
             except NotImplementedError:
                 pass  # the dummy backend (tests) draws nothing
+
+    def _set_tooltip(self, text: str) -> None:
+        """pystray's GTK backend sets only the status icon's title, which no tray shows: the tooltip is ours.
+        (AppIndicator has no tooltip call; X11 trays show none.)"""
+        status_icon = getattr(self.icon, "_status_icon", None)
+        if status_icon is not None and text != self._tooltip:
+            from gi.repository import GLib
+
+            self._tooltip = text
+
+            def apply() -> bool:
+                status_icon.set_property("tooltip-text", text)
+                return False  # once
+
+            GLib.idle_add(apply)  # GTK calls belong on its main loop
 
     def notify(self, message: str, title: str = "trayagent") -> None:
         """Best effort: backends without notifications, or with no notification daemon, show nothing."""
@@ -138,3 +157,4 @@ class TrayIcon:
 
     def stop(self) -> None:
         self.icon.stop()
+        send_pending(self.icon)

@@ -8,14 +8,14 @@ import json
 import sys
 import threading
 import time
-import webbrowser
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from trayagent.accounts.login import LOGIN_TIMEOUT_S
+from trayagent.accounts.login import LOGIN_TIMEOUT_S, callback_port, elsewhere_help
 from trayagent.accounts.service import AccountService, Outcome, parse_export
 from trayagent.accounts.table import as_json, render_table, status_text
+from trayagent.agent.opener import OpenFailed, can_open_browser, open_url
 from trayagent.cli.context import load_for, say, secret_store
 from trayagent.errors import AccountError
 from trayagent.files.atomicfile import write_atomic
@@ -114,25 +114,41 @@ def cmd_login(args: argparse.Namespace, paths: Paths) -> int:
         say("--timeout must be a positive number of seconds")
         return 2
 
+    browse = not args.no_browser and can_open_browser()
+
     def show(url: str) -> None:
-        print("Open this link to sign in with Google (it is also opening in your browser):", file=sys.stderr)
-        print(url, flush=True)
-        if not args.no_browser:
-            # Some browsers block until closed; the link is printed either way.
-            threading.Thread(target=_open_browser, args=(url,), daemon=True).start()
+        port = callback_port(url)
+        if browse:
+            print("Sign in with Google in the browser that is opening; if none opens, open this link:", file=sys.stderr)
+            print(url, flush=True)
+            # Started in the background; a browser that fails at once is reported, with what else works.
+            threading.Thread(target=_open_browser, args=(url, port), daemon=True).start()
+        else:
+            why = "" if args.no_browser else " (no graphical display here)"
+            print(f"Open this link in a browser to sign in with Google{why}:", file=sys.stderr)
+            print(url, flush=True)
+            _print_lines(elsewhere_help(port))
         say(f"waiting for the browser (up to {args.timeout:g} s; Ctrl-C cancels)…")
 
     outcome: Outcome = _run(paths, lambda service: service.login(show, timeout=args.timeout))
     return _describe(outcome, "added" if outcome.created else "updated")
 
 
-def _open_browser(url: str) -> None:
+def _open_browser(url: str, port: int | None) -> None:
+    def failed(reason: str) -> None:
+        say(reason.rstrip(".") + ".")
+        _print_lines(elsewhere_help(port))
+
     try:
-        opened = webbrowser.open(url)
-    except Exception:  # a broken BROWSER setting must not lose the printed link
-        opened = False
-    if not opened:
-        say("no browser could be opened here: open the link above on any device")
+        open_url(url, on_early_exit=failed)
+    except OpenFailed as exc:
+        failed(str(exc))
+    except Exception as exc:  # a broken BROWSER setting must not lose the printed link
+        failed(f"opening the browser failed ({exc})")
+
+
+def _print_lines(lines: list[str]) -> None:
+    print("\n".join(lines), file=sys.stderr, flush=True)
 
 
 def cmd_add(args: argparse.Namespace, paths: Paths) -> int:

@@ -76,6 +76,7 @@ class ProxyContext:
     responses: ResponseStore = field(default_factory=ResponseStore)  # Responses API `store`, in memory
     ui_sessions: UiSessions = field(default_factory=UiSessions)  # status page cookies (routes/ui.py)
     version: str = __version__
+    tray_menu: bool | None = None  # None: no tray supervises this proxy (`trayagent serve`); else: its icon has a menu
     started_at: float = field(default_factory=time.time)
     # Called with every finished AI exchange (request monitor, metrics); each must return at once.
     observers: list[Callable[[Exchange], None]] = field(default_factory=list)

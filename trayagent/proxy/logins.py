@@ -2,7 +2,8 @@
 
 `POST /api/accounts/login` starts one (or returns the one already waiting), `GET …/<id>` reports it,
 `DELETE …/<id>` cancels it. The consent page opens in the system browser (Google refuses embedded web
-views); the URL is returned too, for a machine without one.
+views); the URL is returned too, for a machine without one, with the SSH tunnel that lets a browser on
+another computer finish it. A browser that exits at once is noticed: the sign-in then says so.
 """
 
 from __future__ import annotations
@@ -10,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import secrets
-import sys
 import threading
-import webbrowser
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from trayagent.accounts.login import callback_port, ssh_tunnel
 from trayagent.accounts.service import AccountService, Outcome
+from trayagent.agent.opener import OpenFailed, open_url
 from trayagent.errors import AccountError
 
 log = logging.getLogger(__name__)
@@ -37,43 +37,55 @@ class LoginJob:
     state: LoginState = "waiting"
     message: str = "waiting for you to sign in with Google in the browser"
     account: dict[str, Any] | None = None
-    browser_opened: bool = False
+    created: bool | None = None  # done: a new account (True) or one already there, updated (False)
+    browser_opened: bool = False  # a browser was started on this machine, and has not failed
+    browser_problem: str | None = None  # why it did not open, when it did not
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def view(self) -> dict[str, Any]:
+        port = callback_port(self.url) if self.url else None
         return {
             "login_id": self.id,
             "state": self.state,
             "message": self.message,
             "account": self.account,
+            "created": self.created,
             "url": self.url,
             "browser_opened": self.browser_opened,
+            "browser_problem": self.browser_problem,
+            "callback_port": port,
+            "ssh_tunnel": ssh_tunnel(port) if port else None,
         }
 
+    def browser_failed(self, reason: str) -> None:
+        if self.state != "waiting":
+            return
+        log.warning("sign-in %s: %s; the link is in the status window", self.id, reason)
+        self.browser_opened, self.browser_problem = False, reason
+        self.message = f"{reason}; open the link in a browser on this machine"
 
-def can_open_browser(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> bool:
-    """Whether a graphical browser can open here. Without a display Python's webbrowser falls back to a
-    console browser, which would take over the terminal of `trayagent serve`."""
-    if platform in ("darwin", "win32") or environ.get("BROWSER"):
-        return True
-    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+BrowserFailed = Callable[[str], None]
 
 
-def open_in_browser(url: str) -> None:
-    """Open the URL in a thread: some browsers block until closed, and this is called on the event loop."""
+def open_in_browser(url: str, failed: BrowserFailed) -> None:
+    """Start the browser on `url` (off the event loop: a Python fallback may wait for it); `failed(reason)`,
+    from another thread, when nothing could be started or it exited at once with an error."""
 
     def run() -> None:
         try:
-            if not webbrowser.open(url):
-                log.warning("no browser could be opened; the sign-in link is in the status window")
-        except Exception:  # a broken BROWSER setting must not break the sign-in
-            log.warning("opening the browser failed; the sign-in link is in the status window", exc_info=True)
+            open_url(url, on_early_exit=failed)
+        except OpenFailed as exc:
+            failed(str(exc))
+        except Exception as exc:  # a broken BROWSER setting must not break the sign-in
+            log.debug("opening the browser", exc_info=True)
+            failed(f"opening the browser failed ({exc})")
 
     threading.Thread(target=run, name="login-browser", daemon=True).start()
 
 
 class Logins:
-    def __init__(self, open_browser: Callable[[str], None] = open_in_browser) -> None:
+    def __init__(self, open_browser: Callable[[str, BrowserFailed], None] = open_in_browser) -> None:
         self._open_browser = open_browser
         self._jobs: OrderedDict[str, LoginJob] = OrderedDict()
         self._current: LoginJob | None = None
@@ -96,13 +108,18 @@ class Logins:
         if current is not None and current.state == "waiting":
             return current
         job = LoginJob(secrets.token_urlsafe(9))
-        url_known: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        url_known: asyncio.Future[None] = loop.create_future()
+
+        def browser_failed(reason: str) -> None:  # from the browser's reaper thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the proxy stopped meanwhile
+                loop.call_soon_threadsafe(job.browser_failed, reason)
 
         def show(url: str) -> None:
             job.url = url
             if browse:
-                self._open_browser(url)
                 job.browser_opened = True
+                self._open_browser(url, browser_failed)
             if not url_known.done():
                 url_known.set_result(None)
 
@@ -110,6 +127,7 @@ class Logins:
             try:
                 outcome = await service.login(show, timeout)
                 job.account = await added(outcome)
+                job.created = outcome.created
             except asyncio.CancelledError:
                 job.state, job.message = "cancelled", "sign-in cancelled"
             except AccountError as exc:

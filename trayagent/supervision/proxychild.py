@@ -54,6 +54,7 @@ class ChildLaunch:
     config_error: str | None = None
     bind_wait: float = 0.0  # keep retrying a busy address this long: a predecessor is releasing it
     test_routes: bool = False
+    tray_menu: bool | None = None  # None: no tray supervises it (`trayagent serve`); else whether its icon has a menu
 
     @property
     def address(self) -> str:
@@ -144,6 +145,7 @@ def child_main(conn: Connection, launch: ChildLaunch) -> None:
             Runtime(config, resolve_api_key(config, store), launch.config_error),
             secrets=store,
             data_dir=Path(launch.data_dir),  # the account registry lives in the proxy process
+            tray_menu=launch.tray_menu,
         )
     except TrayAgentError as exc:
         link.send(Failed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))

@@ -72,16 +72,19 @@ class ProxyService:
         *,
         log_level: str | None = None,
         test_routes: bool = False,
+        tray_menu: bool | None = None,
         policy: RestartPolicy | None = None,
         stop_grace: float = 10.0,
     ) -> None:
         """`initial` is the file as read at start; an error there leaves the proxy waiting for a good save.
 
-        `log_level` (from --verbose) overrides config.yaml's `log_level`.
+        `log_level` (from --verbose) overrides config.yaml's `log_level`. `tray_menu`: None under `trayagent
+        serve`; under the tray, whether its icon has a menu (the status page says how the proxy is started).
         """
         self.paths = paths
         self._level_override = log_level
         self._test_routes = test_routes
+        self._tray_menu = tray_menu
         self._lock = threading.RLock()
         self._snapshot = initial if isinstance(initial, ConfigSnapshot) else None  # the file's last valid version
         self._in_force = self._snapshot  # the version the supervisor runs (differs after a failed move)
@@ -249,6 +252,7 @@ class ProxyService:
             parent_pid=os.getpid(),
             config_error=self._config_error,
             test_routes=self._test_routes,
+            tray_menu=self._tray_menu,
         )
 
     def _launch_for_defaults(self) -> ChildLaunch:
@@ -263,6 +267,7 @@ class ProxyService:
             log_level=self._level_override or defaults.log_level,
             parent_pid=os.getpid(),
             test_routes=self._test_routes,
+            tray_menu=self._tray_menu,
         )
 
     def _publish(self) -> None:

@@ -41,11 +41,22 @@ function duration(seconds) {
   return minutes ? `${hours} h ${minutes} min` : `${hours} h`;
 }
 
+// 24-hour local times, as `trayagent accounts list` prints them: 21:11, or "Dec 03 21:11" a day or more away.
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const two = (n) => String(n).padStart(2, "0");
+
+function clock(date, { seconds = false } = {}) {
+  const time = `${two(date.getHours())}:${two(date.getMinutes())}`;
+  return seconds ? `${time}:${two(date.getSeconds())}` : time;
+}
+
 function until(iso) {
   if (!iso) return "";
   const seconds = (Date.parse(iso) - Date.now()) / 1000;
-  const clock = new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return seconds <= 0 ? "reset" : `resets ${clock} (in ${duration(seconds)})`;
+  if (seconds <= 0) return "reset";
+  const date = new Date(iso);
+  const when = seconds < 20 * 3600 ? clock(date) : `${MONTHS[date.getMonth()]} ${two(date.getDate())} ${clock(date)}`;
+  return `resets ${when} (in ${duration(seconds)})`;
 }
 
 async function copy(text, what) {
@@ -82,11 +93,52 @@ function renderStatus(status) {
   }
 }
 
+// Who starts and stops this proxy: the tray (with or without a menu) or `trayagent serve` in a terminal.
+let supervisedByTray = null;
+
+function renderSupervisor(status) {
+  const tray = status.tray;
+  supervisedByTray = Boolean(tray);
+  const note = $("supervisor-note");
+  note.hidden = false;
+  if (tray && tray.menu) note.textContent = "Start and stop the proxy from the tray icon's menu.";
+  else if (tray) note.textContent = "The tray icon has no menu here (install trayagent[linux-gui] for one): a click on it opens this page, and the proxy runs as long as trayagent does.";
+  else note.replaceChildren("Running as ", el("code", {}, "trayagent serve"), ", without a tray: stop it with Ctrl-C or SIGTERM where it runs.");
+}
+
 function accountStatus(account) {
   if (account.status === "needs_verification") return el("span", { class: "badge warn" }, "verify account");
   if (account.status === "disabled") return el("span", { class: "badge bad", title: account.disabled_reason || "" }, "disabled");
   if (account.cooldown) return el("span", { class: "badge warn", title: account.cooldown.message }, account.cooldown.kind.replace("_", " "));
   return el("span", { class: "badge ok" }, "ok");
+}
+
+// Emails are masked like everywhere else (al***@ex***); a click shows one whole, another masks it again.
+const revealed = new Set();
+
+function emailButton(account) {
+  const shown = revealed.has(account.id);
+  const button = el("button", {
+    type: "button", class: "email", title: shown ? "Hide the address" : "Show the whole address",
+    "aria-pressed": String(shown), "data-account": account.id,
+  }, shown ? account.email : account.email_masked);
+  button.addEventListener("click", () => {
+    if (revealed.has(account.id)) revealed.delete(account.id); else revealed.add(account.id);
+    button.replaceWith(emailButton(account));
+  });
+  return button;
+}
+
+function quotaRows(account) {
+  const quota = el("div", { class: "quota" });
+  for (const entry of account.quota) {
+    const left = `${Math.round(entry.remaining * 100)}%${entry.remaining < 1 && entry.reset_at ? " · " + until(entry.reset_at) : ""}`;
+    quota.append(
+      el("div", { class: "quota-row" }, el("span", { class: "model", title: entry.model }, entry.model),
+        el("span", { class: "remaining" }, left)),
+      el("meter", { min: 0, max: 1, low: 0.2, high: 0.5, optimum: 1, value: entry.remaining, title: `${entry.model}: ${left}` }));
+  }
+  return quota;
 }
 
 function renderAccounts(data) {
@@ -95,7 +147,7 @@ function renderAccounts(data) {
   $("accounts-empty").hidden = data.accounts.length > 0;
   for (const account of data.accounts) {
     const head = el("div", { class: "account-head" },
-      el("span", {}, el("b", {}, account.email), " ", el("span", { class: "muted small" }, account.tier_name || account.tier)),
+      el("span", {}, emailButton(account), " ", el("span", { class: "muted small" }, account.tier_name || account.tier)),
       accountStatus(account));
     const item = el("li", {}, head);
     if (account.validation_url) {
@@ -106,12 +158,7 @@ function renderAccounts(data) {
       item.append(el("p", { class: "problem small" }, account.disabled_reason || "disabled"));
     }
     if (account.cooldown) item.append(el("p", { class: "muted small" }, account.cooldown.message));
-    const quota = el("div", { class: "quota" });
-    for (const entry of account.quota) {
-      quota.append(el("span", {}, entry.model), el("meter", { min: 0, max: 1, low: 0.2, high: 0.5, optimum: 1, value: entry.remaining }),
-        el("span", { class: "muted" }, `${Math.round(entry.remaining * 100)}% ${entry.remaining < 1 ? until(entry.reset_at) : ""}`));
-    }
-    if (account.quota.length) item.append(quota);
+    if (account.quota.length) item.append(quotaRows(account));
     if (account.quota_error) item.append(el("p", { class: "problem small" }, `Last quota check failed: ${account.quota_error}`));
     list.append(item);
   }
@@ -137,12 +184,14 @@ function renderRequests(data) {
   $("requests-empty").hidden = data.requests.length > 0;
   for (const request of data.requests) {
     const failed = request.status >= 400 || request.status === 0 || Boolean(request.error);
-    const time = new Date(request.time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const time = clock(new Date(request.time), { seconds: true });
     const tokens = request.input_tokens || request.output_tokens ? ` · ${request.input_tokens}→${request.output_tokens} tok` : "";
     const latency = request.duration_ms != null ? `${Math.round(request.duration_ms)} ms` : "";
     const item = el("li", { class: failed ? "failed" : "" },
       el("span", { class: "status " + (failed ? "bad" : "ok") }, String(request.status)),
-      el("span", {}, `${request.client_model}${request.upstream_model && request.upstream_model !== request.client_model ? " → " + request.upstream_model : ""}`,
+      el("span", {}, el("span", { class: "model" }, request.client_model),
+        request.upstream_model && request.upstream_model !== request.client_model ? " → " : "",
+        request.upstream_model && request.upstream_model !== request.client_model ? el("span", { class: "model" }, request.upstream_model) : null,
         el("span", { class: "muted" }, ` · ${request.account || "no account"}${tokens}`)),
       el("span", { class: "muted" }, `${time} · ${latency}`));
     if (failed) item.append(el("span", { class: "why" }, explain(request)));
@@ -151,28 +200,13 @@ function renderRequests(data) {
 }
 
 function renderChart(stats) {
-  const svg = $("chart");
   const rows = stats.rows.slice(-24);
-  const totals = rows.map((row) => row.input_tokens + row.output_tokens);
-  const top = Math.max(1, ...totals);
-  const width = 384 / Math.max(24, rows.length);
-  const ns = "http://www.w3.org/2000/svg";
-  svg.replaceChildren();
-  const base = document.createElementNS(ns, "line");
-  for (const [key, value] of Object.entries({ x1: 0, y1: 89, x2: 384, y2: 89 })) base.setAttribute(key, value);
-  svg.append(base);
-  rows.forEach((row, i) => {
-    const height = Math.round((totals[i] / top) * 84);
-    if (!height) return;
-    const bar = document.createElementNS(ns, "rect");
-    for (const [key, value] of Object.entries({ x: i * width + 1, y: 89 - height, width: width - 2, height })) bar.setAttribute(key, value);
-    const title = document.createElementNS(ns, "title");
-    title.textContent = `${new Date(row.key).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}: ${row.input_tokens} in, ${row.output_tokens} out, ${row.requests} request(s)`;
-    bar.append(title);
-    svg.append(bar);
-  });
   const sum = (key) => rows.reduce((total, row) => total + row[key], 0);
-  $("chart-total").textContent = `${sum("requests")} request(s) · ${sum("input_tokens")} in · ${sum("output_tokens")} out · ${sum("thinking_tokens")} thinking`;
+  const readout = $("chart-total");
+  readout.dataset.summary = `${sum("requests")} request(s) · ${sum("input_tokens").toLocaleString("en-US")} in · ` +
+    `${sum("output_tokens").toLocaleString("en-US")} out · ${sum("thinking_tokens").toLocaleString("en-US")} thinking` +
+    " · point at an hour for its numbers";
+  renderTokenChart($("chart"), rows);
 }
 
 async function poll() {
@@ -181,13 +215,15 @@ async function poll() {
       api("/api/status"), api("/api/accounts"), api("/api/logs?limit=15"), api("/api/stats?by=hour&hours=24"),
     ]);
     renderStatus(status);
+    renderSupervisor(status);
     renderAccounts(accounts);
     renderRequests(logs);
     renderChart(stats);
   } catch (error) {
     if (error.message !== "signed out") {
       $("state-dot").className = "dot stopped";
-      $("state-line").textContent = `The proxy does not answer (${error.message}). Start it from the tray icon.`;
+      const how = supervisedByTray === false ? "Start it again with `trayagent serve`." : "Start it from the tray icon.";
+      $("state-line").textContent = `The proxy does not answer (${error.message}). ${how}`;
     }
   }
 }
@@ -210,14 +246,28 @@ async function startLogin() {
   }
 }
 
+function loginWaiting(login) {
+  if (login.browser_problem) {
+    const problem = login.browser_problem[0].toUpperCase() + login.browser_problem.slice(1);
+    return `${problem}. Open the link below in a browser on this computer.`;
+  }
+  if (login.browser_opened) return "Waiting for you to finish in the browser…";
+  return "Open the link below in a browser on this computer, then come back…";
+}
+
 function showLogin(login) {
+  const email = login.account ? login.account.email : "the account";
   const words = {
-    waiting: login.browser_opened ? "Waiting for you to finish in the browser…" : "Open the link below in a browser, then come back…",
-    done: `Added ${login.account ? login.account.email : "the account"}.`,
+    waiting: loginWaiting(login),
+    done: `${login.created === false ? "Updated" : "Added"} ${email}.`,  // the API says "added" or "updated" too
     failed: `Sign-in failed: ${login.message || "no reason given"}`,
     cancelled: "Sign-in cancelled.",
   };
   $("login-state").textContent = words[login.state] || login.message || login.state;
+  $("login-state").className = login.browser_problem && login.state === "waiting" ? "problem" : "muted";
+  $("login-tunnel").textContent = login.ssh_tunnel || "";
+  $("login-elsewhere").hidden = !login.ssh_tunnel || login.state !== "waiting";
+  $("login-link").hidden = login.state !== "waiting";
   const over = login.state !== "waiting";
   $("cancel-login").hidden = over;
   $("google-login").disabled = !over;
@@ -233,7 +283,7 @@ async function followLogin() {
       const login = await api(`/api/accounts/login/${encodeURIComponent(loginId)}`);
       showLogin(login);
       if (login.state !== "waiting") { loginId = null; break; }
-      $("login-state").textContent += " " + ".".repeat((dots = (dots + 1) % 4));
+      if (login.browser_opened) $("login-state").textContent += " " + ".".repeat((dots = (dots + 1) % 4));
     } catch (error) {
       $("login-state").textContent = `Lost track of the sign-in: ${error.message}`;
       loginId = null;
@@ -259,7 +309,8 @@ async function addToken(event) {
   try {
     const added = await postJson("/api/accounts", { refresh_token: token });
     $("refresh-token").value = "";
-    result.textContent = `Added ${added.account.email}${added.problem ? ` (but: ${added.problem})` : ""}.`;
+    const verb = added.created === false ? "Updated" : "Added";
+    result.textContent = `${verb} ${added.account.email}${added.problem ? ` (but: ${added.problem})` : ""}.`;
     poll();
   } catch (error) {
     result.className = "problem";
@@ -288,6 +339,7 @@ $("refresh-accounts").addEventListener("click", async () => {
 $("google-login").addEventListener("click", startLogin);
 $("cancel-login").addEventListener("click", cancelLogin);
 $("copy-login-url").addEventListener("click", () => copy($("login-url").value, "Sign-in link"));
+$("copy-tunnel").addEventListener("click", () => copy($("login-tunnel").textContent, "SSH command"));
 $("token-form").addEventListener("submit", addToken);
 window.addEventListener("hashchange", route);
 route();

@@ -17,11 +17,12 @@ from trayagent.accounts.login import LOGIN_TIMEOUT_S
 from trayagent.accounts.record import Account, same_email
 from trayagent.accounts.registry import AccountRegistry
 from trayagent.accounts.service import AccountService, Outcome
+from trayagent.agent.opener import can_open_browser
 from trayagent.errors import AccountError, BadRequest, GoogleError, NoAccountAvailable, ProxyError, RouteNotFound
 from trayagent.proxy.accountview import account_view
 from trayagent.proxy.body import parse_json_object
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
-from trayagent.proxy.logins import Logins, can_open_browser
+from trayagent.proxy.logins import Logins
 from trayagent.proxy.replies import json_reply
 
 MAX_LOGIN_TIMEOUT_S = 1800.0

@@ -46,6 +46,7 @@ async def status(request: ProxyRequest) -> HTTPResponse:
             "requests": {"last_hour": requests, "errors_last_hour": errors},
             "base_urls": base_urls(runtime),
             "monitor": _monitor_state(ctx),
+            "tray": None if ctx.tray_menu is None else {"menu": ctx.tray_menu},
         }
     )
 

@@ -68,7 +68,8 @@ async def login(request: ProxyRequest) -> HTTPResponse:
     if not target.startswith("/ui/") or target.startswith("//") or "\\" in target:
         target = "/ui/"
     cookie = f"{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={int(SESSION_TTL_S)}"
-    return HTTPResponse(status=303, headers={"Location": target, "Set-Cookie": cookie, "Cache-Control": "no-store"})
+    headers = {"Location": target, "Set-Cookie": cookie, "Cache-Control": "no-store"}
+    return HTTPResponse("", status=303, headers=headers, content_type="text/plain; charset=utf-8")
 
 
 async def new_ticket(request: ProxyRequest) -> HTTPResponse:
