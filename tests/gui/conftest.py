@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,12 @@ def desktop() -> Iterator[Desktop]:
             os.kill(bus_pid, 15)
         xvfb.terminate()
         xvfb.wait(10)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is a GUI test (the tray and window under Xvfb, the status page in Chromium), so
+    `-m gui` selects them all and `-m "not gui"` none of them, whichever file they are in."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.gui)
