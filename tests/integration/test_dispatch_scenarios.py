@@ -190,7 +190,8 @@ def test_403_validation_required_in_fixed_mode_reports_the_url(pool_factory: Cal
     pool.google.accounts["alice@example.com"].validation_url = url
 
     reply = pool.post()
-    assert reply.status == 503, reply.body
+    assert reply.status == 424, reply.body  # the first answer is already the one only the user can fix
+    assert reply.headers.get("x-should-retry") == "false"
     assert url in reply.json()["error"]["message"]
     assert "alice@example.com" not in reply.body.decode()  # masked: clients may be on the LAN
     alice = eventually(lambda: [a for a in pool.accounts() if a["status"] == "needs_verification"])

@@ -87,3 +87,14 @@ def test_a_model_google_does_not_know_is_a_404() -> None:
     assert again.status_code == 404
     mixed = exhaustion_error(decision, None, MODEL, [cooling(4, "not_found"), cooling(3, "rate")], NOW)
     assert mixed.status_code == 429
+
+
+def test_the_last_account_set_aside_for_the_user_is_424_from_the_first_request_on() -> None:
+    url = "https://accounts.google.com/signin/continue?verify=alice"
+    verify = Failure("needs_user", "account", math.inf, "rotate", f"verify your account: {url}", 403, disable=True)
+    error = exhaustion_error(None, verify, MODEL, [], NOW)  # no enabled account is left
+    assert error.status_code == 424 and error.retry_after is None
+    assert url in error.message and "trayagent accounts list" in error.message
+    # While another account is still enabled (cooling), it stays the temporary answer.
+    busy = exhaustion_error(None, verify, MODEL, [cooling(30)], NOW)
+    assert busy.status_code != 424

@@ -38,6 +38,11 @@ def exhaustion_error(
         if decision.reason == "disabled":
             hint = "see `trayagent accounts list`, then sign in again or verify it"
             return NeedsUser(redact(f"{decision.message}: {hint}"))
+    if last is not None and last.disable and not cooldowns:
+        # The last enabled account was just set aside until the user acts (verification, a new sign-in): the
+        # same answer every later request gets, from the first one on.
+        hint = "see `trayagent accounts list`, then sign in again or verify it"
+        return NeedsUser(redact(f"no Google account can answer until you act: {last.message}; {hint}"))
     unknown = bool(cooldowns) and all(c is not None and c.kind == "not_found" for c in cooldowns)
     if (last is not None and last.kind == "not_found") or (last is None and unknown):
         # Every account's project was looked up again and Google still does not know the model.
