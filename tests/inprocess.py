@@ -84,6 +84,9 @@ class InProcessProxy:
         self.stop()
 
     def stop(self) -> None:
+        """Stop serving (the app's stop listeners run: accounts closed, monitor flushed); a second call does nothing."""
+        if not self._thread.is_alive():
+            return
         try:
             self.run(self._stop(), timeout=20)
         finally:
