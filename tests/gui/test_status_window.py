@@ -141,8 +141,7 @@ def test_opens_signed_in_single_instance_and_closes(
     assert eventually(lambda: probe.events("loaded"), 30), probe.read()
     (loaded,) = probe.events("loaded")
     assert loaded == {**loaded, "origin": f"http://127.0.0.1:{strict_proxy.port}", "path": "/ui/", "auth": "true"}
-    time.sleep(1.0)  # the first poll's numbers are painted
-    screenshots_once_painted(desktop, "status-window")
+    screenshots_once_painted(desktop, "status-window")  # "loaded" with auth: the first poll's numbers are in
 
     again = status_window.open("/ui/").result(30)
     assert again == Opened("window", opened.pid)  # the same process, raised
@@ -241,7 +240,7 @@ def test_the_tray_menu_opens_the_window_and_quit_closes_it(desktop: Desktop, hom
     agent = Agent(desktop, home, config="  auth_mode: strict\n", env={PROBE_ENV: str(probe.path)})
     try:
         assert eventually(lambda: "tray icon up" in agent.output() and port_open(agent.port), 30), agent.output()
-        time.sleep(0.5)  # docking into trayer
+        agent.wait_running_icon()
         running = TrayState(
             ProxyStatus("running", address=f"http://127.0.0.1:{agent.port}"), accounts_total=0, accounts_available=0
         )
