@@ -67,10 +67,11 @@ class Agent:
     def wait_running_icon(self) -> None:
         """The running (blue) icon is drawn at its place in trayer: docked, so a click there reaches it, and
         showing the state the agent reported."""
+        shot = self.home / "docking.png"  # this agent's own file: not an artifact, and apart from other runs'
 
         def docked() -> bool:
-            self.desktop.screenshot("tray-docking.png")
-            return docked_icon_colour(ARTIFACTS / "tray-docking.png") == "blue"
+            self.desktop.run("import", "-window", "root", str(shot))
+            return docked_icon_colour(shot) == "blue"
 
         assert eventually(docked, 10, interval=0.2), self.output()
 
