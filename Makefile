@@ -1,6 +1,7 @@
 # make run  — set up .venv and start the tray agent (no display: it says so and runs the proxy in the foreground)
 # make test — set up .venv with the test extras and the real client CLIs (.clients/), run the whole suite
-#             (GUI tests under Xvfb and Claude Code / Codex / Gemini CLI against the proxy included)
+#             (GUI tests under Xvfb and Claude Code / Codex / Gemini CLI against the proxy included) on
+#             PYTEST_WORKERS pytest-xdist workers (default 2; 0: one process), each file's tests on one worker
 # make lint — ruff + mypy
 # make bench — proxy vs a bare Sanic+aiohttp pass-through vs the fake upstream alone, Gemini-native and
 #              OpenAI / Anthropic rows (BENCH_ARGS=--quick)
@@ -15,6 +16,10 @@ ON_LINUX  = $(filter Linux,$(shell uname -s))
 RUN_SPEC  = .$(if $(ON_LINUX),[linux-gui],)
 TEST_SPEC = .[test$(if $(ON_LINUX),$(COMMA)linux-gui,)]
 COMMA    := ,
+# Two workers: the suite waits on child processes, real CLIs and retry timers, so even two cores do more at once.
+# --dist loadfile keeps a file's tests together: its module-scoped proxies start once, its GUI tests share a desktop.
+PYTEST_WORKERS ?= 2
+XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile,)
 
 .PHONY: run test lint bench clean
 
@@ -22,7 +27,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/trayagent
 
 test: $(VENV)/.installed-test $(CLIENTS_DIR)/versions
-	CLIENTS_DIR=$(abspath $(CLIENTS_DIR)) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	CLIENTS_DIR=$(abspath $(CLIENTS_DIR)) $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check trayagent tests scripts

@@ -1,7 +1,8 @@
-"""A `trayagent serve` signed in to fake Google accounts: strict auth with a known key, ready to answer.
+"""A proxy signed in to fake Google accounts: strict auth with a known key, ready to answer.
 
 Modules that talk to the proxy the way a client does (the google-genai SDK, the real client CLIs) share one
-such server per module; `signed_in_proxy` starts it, signs the accounts in and waits until the pool has them.
+such server per module, in-process (tests/inprocess.py); `signed_in_proxy` starts it, signs the accounts in and
+waits until the pool has them.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tests.fakes.google import FakeGoogle
+from tests.inprocess import InProcessProxy
 from tests.polling import eventually
-from tests.serverproc import Reply, ServeProcess, free_port, http, run_cli
+from tests.serverproc import Reply, http
 
 
 @dataclass
 class SignedInProxy:
     google: FakeGoogle
-    server: ServeProcess
+    server: InProcessProxy
     port: int
     key: str
 
@@ -57,17 +59,10 @@ def signed_in_proxy(
     kind: type[P] = SignedInProxy,  # type: ignore[assignment]
 ) -> Iterator[P]:
     """Serve with `key` (auth_mode strict) and `extra` config; each of `emails` (already added to the fake
-    Google) signed in by refresh token. No emails: a proxy with an empty pool. Stopped cleanly at the end."""
-    port = free_port()
-    proxy_section = f"proxy:\n  port: {port}\n  auth_mode: strict\n  api_key: {key}\n"
-    server = ServeProcess(home, google.config_yaml(extra=proxy_section + extra))
-    server.start()
-    try:
-        proxy = kind(google, server, port, key)
+    Google) signed in by refresh token. No emails: a proxy with an empty pool. Stopped at the end."""
+    with InProcessProxy(home, google, key=key, extra_yaml=extra) as server:
+        proxy = kind(google, server, server.port, key)
         for email in emails:
-            added = run_cli(server.env, "accounts", "add", "--refresh-token", google.issue_refresh_token(email))
-            assert added.returncode == 0, added.stderr
-        assert eventually(lambda: proxy.available() == len(emails), timeout=10), server.output()
+            server.add_account(email)
+        assert eventually(lambda: proxy.available() == len(emails), timeout=10), proxy.available()
         yield proxy
-    finally:
-        assert server.stop() == 0, server.output()

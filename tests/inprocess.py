@@ -8,6 +8,7 @@ subject (supervision, reload, signals, the CLI, the GUI).
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Coroutine, Iterable
 from pathlib import Path
@@ -29,28 +30,37 @@ Sanic.test_mode = True  # many apps in one test process: Sanic must not refuse a
 
 
 class InProcessProxy:
-    """A started proxy with the fake Google behind it; `add_account` signs an account in through the registry."""
+    """A proxy with the fake Google behind it (or none: the default upstream, never reached without accounts);
+    `add_account` signs an account in through the registry. `with InProcessProxy(...) as proxy:` starts and stops it."""
 
     def __init__(
         self,
         home: Path,
-        google: FakeGoogle,
+        google: FakeGoogle | None,
         *,
-        key: str,
+        key: str | None,
         extra_yaml: str = "",
         ai_routes: Iterable[AiRoute] = (),
-        auth_mode: str = "strict",
+        auth_mode: str | None = "strict",
         proxy_yaml: str = "",
     ) -> None:
-        """`auth_mode` and `proxy_yaml` (more lines of the `proxy:` section, indented) shape who may call."""
+        """`key` and `auth_mode` go into the `proxy:` section (None: left out, so the defaults apply and a key is
+        made in the secret store, as `trayagent serve` does), `proxy_yaml` adds more lines of it (indented),
+        `extra_yaml` follows. The config is written to `home/config.yaml` too, so CLI commands run with
+        `isolated_env(home)` see the same config and data directory as this proxy."""
         self.home = home
         self.google = google
         self.key = key
         self.port = free_port()
         data_dir = home / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        proxy = f"proxy:\n  port: {self.port}\n  auth_mode: {auth_mode}\n  api_key: {key}\n{proxy_yaml}"
-        config = parse_config_text(google.config_yaml(extra=proxy + extra_yaml))
+        settings = {"port": self.port, "auth_mode": auth_mode, "api_key": key}
+        lines = [f"  {name}: {json.dumps(value)}\n" for name, value in settings.items() if value is not None]
+        section = "proxy:\n" + "".join(lines) + proxy_yaml
+        text = google.config_yaml(extra=section + extra_yaml) if google is not None else section + extra_yaml
+        self.config_file = home / "config.yaml"
+        self.config_file.write_text(text)
+        config = parse_config_text(text, self.config_file)
         secrets = FileSecretStore(data_dir / "secrets.json")
         self.ctx = ProxyContext(Runtime(config, resolve_api_key(config, secrets)), secrets=secrets, data_dir=data_dir)
         self.app: ProxyApp = create_app(self.ctx, ai_routes=(*AI_ROUTES, *ai_routes))
@@ -67,7 +77,16 @@ class InProcessProxy:
         self.run(self._start())
         return self
 
+    def __enter__(self) -> InProcessProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
+        """Stop serving (the app's stop listeners run: accounts closed, monitor flushed); a second call does nothing."""
+        if not self._thread.is_alive():
+            return
         try:
             self.run(self._stop(), timeout=20)
         finally:
@@ -80,9 +99,11 @@ class InProcessProxy:
 
     def add_account(self, email: str, **fake: Any) -> None:
         """Create the account at the fake Google (`fake`: its FakeAccount fields) and sign it in here."""
-        if email not in self.google.accounts:
-            self.google.add_account(email, **fake)
-        token = self.google.issue_refresh_token(email)
+        google = self.google
+        assert google is not None, "a proxy without a fake Google has no accounts to sign in"
+        if email not in google.accounts:
+            google.add_account(email, **fake)
+        token = google.issue_refresh_token(email)
 
         async def add() -> None:
             registry = self.ctx.registry
@@ -102,9 +123,9 @@ class InProcessProxy:
         headers: dict[str, str] | None = None,
         timeout: float = 10,
     ) -> Reply:
-        return http(
-            self.port, method, path, body=body, headers={"x-api-key": self.key, **(headers or {})}, timeout=timeout
-        )
+        """A request with this proxy's key in `x-api-key` (when it has one); `http(proxy.port, …)` sends none."""
+        key = {"x-api-key": self.key} if self.key is not None else {}
+        return http(self.port, method, path, body=body, headers={**key, **(headers or {})}, timeout=timeout)
 
     async def _start(self) -> None:
         self._server = await self.app.create_server(

@@ -9,10 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.polling import eventually
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -113,16 +114,15 @@ class ServeProcess:
         return self
 
     def wait_ready(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise RuntimeError(f"trayagent serve exited with {self.proc.returncode}:\n{self.output()}")
             # Ready once the start line is logged: the socket is bound and the app is serving.
-            if "listening on" in self.output():
-                return
-            time.sleep(0.03)
-        raise TimeoutError(f"trayagent serve not ready after {timeout}s:\n{self.output()}")
+            return "listening on" in self.output()
+
+        if not eventually(ready, timeout, interval=0.03):
+            raise TimeoutError(f"trayagent serve not ready after {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

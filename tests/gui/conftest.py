@@ -35,6 +35,32 @@ class Desktop:
         ARTIFACTS.mkdir(exist_ok=True)
         self.run("import", "-window", "root", str(ARTIFACTS / name))
 
+    def popup_menus(self) -> list[int]:
+        """The popup menus mapped on this display now: override-redirect top-level windows that GTK typed
+        _NET_WM_WINDOW_TYPE_POPUP_MENU (a tooltip is typed TOOLTIP). GTK maps one and grabs the keyboard in the
+        same call, so once it is mapped, keys reach it."""
+        from Xlib import X, display
+        from Xlib.error import XError
+
+        screen = display.Display(self.env["DISPLAY"])
+        try:
+            kind = screen.intern_atom("_NET_WM_WINDOW_TYPE")
+            menu = screen.intern_atom("_NET_WM_WINDOW_TYPE_POPUP_MENU")
+            found = []
+            for window in screen.screen().root.query_tree().children:
+                try:
+                    attributes = window.get_attributes()
+                    if not attributes.override_redirect or attributes.map_state != X.IsViewable:
+                        continue
+                    types = window.get_full_property(kind, X.AnyPropertyType)
+                except XError:  # destroyed since the tree was read
+                    continue
+                if types is not None and menu in types.value:
+                    found.append(window.id)
+            return found
+        finally:
+            screen.close()
+
 
 def _missing() -> str | None:
     absent = [tool for tool in TOOLS if shutil.which(tool) is None]

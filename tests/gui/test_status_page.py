@@ -1,12 +1,15 @@
 """The status page in headless Chromium (Debian's build, driven by Playwright) against a live proxy and the
 fake Google: signing in without the key in a URL, state, accounts, requests explained, copy-key, and
-adding accounts by refresh token and by the Google sign-in. Screenshots go to test-artifacts/."""
+adding accounts by refresh token and by the Google sign-in. Screenshots go to test-artifacts/.
+
+The proxy is in-process (tests/inprocess.py), one per test: the page, not the process, is the subject."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import sys
+import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.google import FakeGoogle
+from tests.inprocess import InProcessProxy
 from tests.polling import eventually
 from tests.serverproc import ServeProcess, http, run_cli
 
@@ -41,16 +45,17 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def proxy(serve_factory: type[ServeProcess], home: Path, port: int, google: FakeGoogle) -> ServeProcess:
-    """A proxy in strict mode (so the page's cookie matters), with the fake browser for Google sign-ins."""
-    extra = f"  auth_mode: strict\n  api_key: {KEY}\n"
-    config = google.config_yaml(port).replace(f"  port: {port}\n", f"  port: {port}\n{extra}")
-    server = serve_factory(home, config)
-    server.env["BROWSER"] = f"{sys.executable} -m tests.fakes.browser %s"
-    return server.start()
+def proxy(home: Path, google: FakeGoogle, monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessProxy]:
+    """A proxy in strict mode (so the page's cookie matters), with the fake browser for Google sign-ins: this
+    process's system browser, as the proxy runs here."""
+    monkeypatch.setenv("BROWSER", f"{sys.executable} {REPO / 'tests' / 'fakes' / 'browser.py'} %s")
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # the webbrowser module reads BROWSER on its next use
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    with InProcessProxy(home, google, key=KEY) as server:
+        yield server
 
 
-def page_for(browser: Any, server: ServeProcess, path: str = "/ui/") -> Any:
+def page_for(browser: Any, server: InProcessProxy | ServeProcess, path: str = "/ui/") -> Any:
     """A signed-in page, the way the tray's window opens it: key → one-time ticket → cookie."""
     context = browser.new_context(viewport={"width": 420, "height": 640}, bypass_csp=True)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base(server))
@@ -61,19 +66,23 @@ def page_for(browser: Any, server: ServeProcess, path: str = "/ui/") -> Any:
     return page
 
 
-def base(server: ServeProcess) -> str:
+def base(server: InProcessProxy | ServeProcess) -> str:
     return f"http://127.0.0.1:{server.port}"
 
 
-def post(server: ServeProcess, path: str, body: bytes = b"", key: str | None = KEY) -> Any:
+def post(server: InProcessProxy | ServeProcess, path: str, body: bytes = b"", key: str | None = KEY) -> Any:
     headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
     return http(server.port, "POST", path, body=body, headers=headers, timeout=30)
 
 
-def add_account(server: ServeProcess, google: FakeGoogle, email: str) -> None:
+def add_account(server: InProcessProxy | ServeProcess, google: FakeGoogle, email: str) -> None:
+    """Sign `email` in: through an in-process proxy's registry, or with the CLI beside a `trayagent serve`."""
     google.add_account(email, project="p-" + email.split("@")[0])
-    added = run_cli(server.env, "accounts", "add", "--refresh-token", google.issue_refresh_token(email))
-    assert added.returncode == 0, added.stderr
+    if isinstance(server, InProcessProxy):
+        server.add_account(email)
+    else:
+        added = run_cli(server.env, "accounts", "add", "--refresh-token", google.issue_refresh_token(email))
+        assert added.returncode == 0, added.stderr
     headers = {"Authorization": f"Bearer {KEY}"}
 
     def available() -> int:
@@ -88,7 +97,7 @@ def shoot(page: Any, name: str) -> None:
 
 
 def test_without_a_session_the_page_asks_for_the_key_and_a_ticket_is_single_use(
-    browser: Any, proxy: ServeProcess
+    browser: Any, proxy: InProcessProxy
 ) -> None:
     page = browser.new_page(viewport={"width": 420, "height": 640}, bypass_csp=True)
     reply = page.goto(f"{base(proxy)}/ui/")
@@ -129,7 +138,7 @@ def test_without_a_session_the_page_asks_for_the_key_and_a_ticket_is_single_use(
 
 
 def test_the_page_shows_state_accounts_and_requests_with_failures_explained(
-    browser: Any, proxy: ServeProcess, google: FakeGoogle
+    browser: Any, proxy: InProcessProxy, google: FakeGoogle
 ) -> None:
     add_account(proxy, google, "alice@example.com")
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
@@ -161,7 +170,7 @@ def test_the_page_shows_state_accounts_and_requests_with_failures_explained(
     assert page.evaluate("navigator.clipboard.readText()") == KEY
 
 
-def test_add_an_account_by_refresh_token(browser: Any, proxy: ServeProcess, google: FakeGoogle) -> None:
+def test_add_an_account_by_refresh_token(browser: Any, proxy: InProcessProxy, google: FakeGoogle) -> None:
     google.add_account("bob@example.com", project="p-bob")
     page = page_for(browser, proxy, "/ui/%23add")
     assert page.locator("#view-add").is_visible() and not page.locator("#view-status").is_visible()
@@ -179,7 +188,7 @@ def test_add_an_account_by_refresh_token(browser: Any, proxy: ServeProcess, goog
     page.wait_for_function("document.getElementById('accounts').textContent.includes('bo***@ex***')")
 
 
-def test_add_an_account_with_the_google_sign_in(browser: Any, proxy: ServeProcess, google: FakeGoogle) -> None:
+def test_add_an_account_with_the_google_sign_in(browser: Any, proxy: InProcessProxy, google: FakeGoogle) -> None:
     google.add_account("carol@example.com", project="p-carol")
     google.login_as = "carol@example.com"
     page = page_for(browser, proxy, "/ui/%23add")

@@ -1,4 +1,5 @@
-"""The status window for real: pywebview (GTK + WebKit) under Xvfb, on a real `trayagent serve` in strict auth.
+"""The status window for real: pywebview (GTK + WebKit) under Xvfb, on a real proxy in strict auth (in-process:
+the window, a real child process, is the subject; the tray tests at the end run the whole agent).
 
 The window child writes what it loaded and showed to TRAYAGENT_WINDOW_PROBE (origin, path, and whether the
 page signed in). Screenshots go to test-artifacts/.
@@ -20,8 +21,9 @@ import pytest
 
 from tests.gui.conftest import ARTIFACTS, Desktop
 from tests.gui.test_tray_gui import Agent
+from tests.inprocess import InProcessProxy
 from tests.polling import eventually, pid_alive, port_open
-from tests.serverproc import REPO, ServeProcess, free_port
+from tests.serverproc import REPO
 from trayagent.agent.menu import TrayState
 from trayagent.supervision.proxystatus import ProxyStatus
 from trayagent.window.statuswindow import STOPPED_HTML, Opened, StatusWindow
@@ -64,8 +66,10 @@ def probe(desktop: Desktop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture
-def strict_proxy(serve_factory: type[ServeProcess], home: Path) -> ServeProcess:
-    return serve_factory(home, f"proxy:\n  port: {free_port()}\n  auth_mode: strict\n").start()
+def strict_proxy(home: Path) -> Iterator[InProcessProxy]:
+    """Strict auth, its key made in home/data/secrets.json as `trayagent serve` makes it."""
+    with InProcessProxy(home, None, key=None, auth_mode="strict") as proxy:
+        yield proxy
 
 
 def api_key(home: Path) -> str:
@@ -73,7 +77,7 @@ def api_key(home: Path) -> str:
 
 
 @pytest.fixture
-def window(strict_proxy: ServeProcess, home: Path) -> Iterator[tuple[StatusWindow, list[str]]]:
+def window(strict_proxy: InProcessProxy, home: Path) -> Iterator[tuple[StatusWindow, list[str]]]:
     notes: list[str] = []
     endpoint = ProxyEndpoint(strict_proxy.port, api_key(home))
     status_window = StatusWindow(lambda: endpoint, notify=notes.append, open_browser=lambda url: False)
@@ -132,7 +136,7 @@ def close_like_a_user(desktop: Desktop) -> None:
 
 
 def test_opens_signed_in_single_instance_and_closes(
-    window: tuple[StatusWindow, list[str]], probe: Probe, strict_proxy: ServeProcess, desktop: Desktop
+    window: tuple[StatusWindow, list[str]], probe: Probe, strict_proxy: InProcessProxy, desktop: Desktop
 ) -> None:
     status_window, notes = window
     assert strict_proxy.request("GET", "/api/status").status == 401  # strict: without the cookie, no page
@@ -141,8 +145,7 @@ def test_opens_signed_in_single_instance_and_closes(
     assert eventually(lambda: probe.events("loaded"), 30), probe.read()
     (loaded,) = probe.events("loaded")
     assert loaded == {**loaded, "origin": f"http://127.0.0.1:{strict_proxy.port}", "path": "/ui/", "auth": "true"}
-    time.sleep(1.0)  # the first poll's numbers are painted
-    screenshots_once_painted(desktop, "status-window")
+    screenshots_once_painted(desktop, "status-window")  # "loaded" with auth: the first poll's numbers are in
 
     again = status_window.open("/ui/").result(30)
     assert again == Opened("window", opened.pid)  # the same process, raised
@@ -165,7 +168,7 @@ def test_opens_signed_in_single_instance_and_closes(
 
 
 def test_the_window_follows_the_proxy_and_a_closed_window_opens_again(
-    probe: Probe, desktop: Desktop, strict_proxy: ServeProcess, home: Path
+    probe: Probe, desktop: Desktop, strict_proxy: InProcessProxy, home: Path
 ) -> None:
     endpoint: list[ProxyEndpoint | None] = [None]
     status_window = StatusWindow(lambda: endpoint[0], open_browser=lambda url: False)
@@ -241,7 +244,7 @@ def test_the_tray_menu_opens_the_window_and_quit_closes_it(desktop: Desktop, hom
     agent = Agent(desktop, home, config="  auth_mode: strict\n", env={PROBE_ENV: str(probe.path)})
     try:
         assert eventually(lambda: "tray icon up" in agent.output() and port_open(agent.port), 30), agent.output()
-        time.sleep(0.5)  # docking into trayer
+        agent.wait_running_icon()
         running = TrayState(
             ProxyStatus("running", address=f"http://127.0.0.1:{agent.port}"), accounts_total=0, accounts_available=0
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,10 +64,22 @@ class Agent:
                     return int(child)
         raise AssertionError("no proxy child")
 
+    def wait_running_icon(self) -> None:
+        """The running (blue) icon is drawn at its place in trayer: docked, so a click there reaches it, and
+        showing the state the agent reported."""
+        shot = self.home / "docking.png"  # this agent's own file: not an artifact, and apart from other runs'
+
+        def docked() -> bool:
+            self.desktop.run("import", "-window", "root", str(shot))
+            return docked_icon_colour(shot) == "blue"
+
+        assert eventually(docked, 10, interval=0.2), self.output()
+
     def menu(self, state: TrayState, action: ActionName, screenshot: str | None = None) -> None:
         x, y = ICON
+        assert eventually(lambda: not self.desktop.popup_menus(), 10), "the last menu is still open"
         self.desktop.run("xdotool", "mousemove", str(x), str(y), "click", "3")
-        time.sleep(0.8)  # the popup maps and grabs the keyboard
+        assert eventually(self.desktop.popup_menus, 10), f"no menu opened on the right-click\n{self.output()}"
         if screenshot:
             self.desktop.screenshot(screenshot)
         self.desktop.run("xdotool", "key", "--delay", "80", *keys_to(state, action))
@@ -79,7 +90,7 @@ def agent(desktop: Desktop, home: Path) -> Iterator[Agent]:
     a = Agent(desktop, home)
     try:
         assert eventually(lambda: "tray icon up" in a.output() and port_open(a.port), 30), a.output()
-        time.sleep(0.5)  # docking into trayer
+        a.wait_running_icon()
         yield a
     finally:
         if a.proc.poll() is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import json
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +48,24 @@ def test_live_pickup_quota_refresh_and_damage(
     path.write_text(good)
     assert eventually(lambda: accounts()["error"] is None)
 
-    # A revoked account is disabled by the periodic check, once, and the log names it masked.
+    # A revoked account is disabled by the periodic check, once, and the log names it masked. A healthy account
+    # beside it shows the check going on: two more of its rounds and still no second try for the revoked one.
+    google.add_account("bob@example.com", project="pb")
+    bob = {"refresh_token": google.issue_refresh_token("bob@example.com")}
+    changes = {"Content-Type": "application/json"}  # status API changes are JSON (issue 14)
+    assert server.request("POST", "/api/accounts", body=json.dumps(bob).encode(), headers=changes).status == 200
     google.revoke("alice@example.com")
     google.expire_access_tokens()
-    path.write_text(good.replace('"quota_checked_at": "', '"quota_checked_at": "2000'))  # force a stale check
+    both = path.read_text()
+    path.write_text(both.replace('"quota_checked_at": "', '"quota_checked_at": "2000'))  # force a stale check
     assert eventually(lambda: accounts()["disabled"] == 1), accounts()
     refreshes = len(google.calls_to("refresh", "alice@example.com"))
-    time.sleep(2.5)
+    rounds = len(google.calls_to("fetchAvailableModels", "bob@example.com"))
+    assert eventually(lambda: len(google.calls_to("fetchAvailableModels", "bob@example.com")) >= rounds + 2, 20)
     assert len(google.calls_to("refresh", "alice@example.com")) == refreshes
     log = server.output()
     assert "al***@ex***" in log and "alice@example.com" not in log
+    assert server.request("DELETE", "/api/accounts/bob@example.com", headers=changes).status == 200
 
     removed = run_cli(env, "accounts", "remove", "alice@example.com")
     assert removed.returncode == 0

@@ -16,12 +16,14 @@ import pytest
 
 from tests.fakes.google import FakeGoogle
 from tests.inprocess import InProcessProxy
-from tests.serverproc import Reply, free_port, http
+from tests.serverproc import Reply, http
 
 pytestmark = pytest.mark.timeout(60)
 
 KEY = "sk-origin-0123456789abcdef"
-OTHER_PORT = free_port()  # a second local origin: same site as the proxy (ports do not count), other origin
+# A second local origin: same site as the proxy (ports do not count), other origin. A fixed port below the
+# ephemeral range, so it is never the proxy's and the test ids are the same in every pytest-xdist worker.
+OTHER_PORT = 9
 FOREIGN = ["http://evil.example", "null", f"http://127.0.0.1:{OTHER_PORT}", f"http://localhost:{OTHER_PORT}"]
 SIMPLE_TYPES = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
 READS = ["/api/key", "/api/accounts", "/api/status", "/api/logs", "/api/stats", "/metrics", "/api/logs/1"]

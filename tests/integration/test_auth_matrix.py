@@ -1,4 +1,7 @@
-"""The auth matrix against real servers: 4 modes × LAN on/off × {health, AI routes, status API} × every key form."""
+"""The auth matrix against real servers: 4 modes × LAN on/off × {health, AI routes, status API} × every key form.
+
+Each (mode, LAN) pair is one in-process proxy for the module (tests/inprocess.py); the requests come from loopback,
+as they did to a `trayagent serve` (which socket LAN access binds is tests/integration/test_bind.py's subject)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.serverproc import Reply, ServeProcess, free_port
+from tests.inprocess import InProcessProxy
+from tests.serverproc import Reply, http
 
 KEY = "sk-matrix-0123456789abcdef"
 
@@ -98,21 +102,15 @@ def assert_unauthorized_shape(reply: Reply, protocol: str) -> None:
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, bool, int]]:
     mode, lan = request.param
     home: Path = tmp_path_factory.mktemp(f"auth-{mode}-{lan}")
-    port = free_port()
-    config = f"proxy:\n  port: {port}\n  auth_mode: {mode}\n  allow_lan_access: {json.dumps(lan)}\n  api_key: {KEY}\n"
-    proc = ServeProcess(home, config).start()
-    try:
-        yield mode, lan, port
-    finally:
-        assert proc.stop() == 0, proc.output()
+    lan_access = f"  allow_lan_access: {json.dumps(lan)}\n"
+    with InProcessProxy(home, None, key=KEY, auth_mode=mode, proxy_yaml=lan_access) as proxy:
+        yield mode, lan, proxy.port
 
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("path", list(ROUTES))
 @pytest.mark.parametrize("cred", list(CREDENTIALS))
 def test_matrix(server: tuple[str, bool, int], path: str, cred: str) -> None:
-    from tests.serverproc import http
-
     mode, lan, port = server
     method, body, protocol, admitted_status = ROUTES[path]
     headers, query = CREDENTIALS[cred]
@@ -126,8 +124,6 @@ def test_matrix(server: tuple[str, bool, int], path: str, cred: str) -> None:
 
 @pytest.mark.timeout(60)
 def test_preflight_always_passes(server: tuple[str, bool, int]) -> None:
-    from tests.serverproc import http
-
     _, _, port = server
     for path in ROUTES:
         reply = http(

@@ -1,8 +1,9 @@
 """The dispatcher with several accounts against the fake Google: rotation, waits, cooldowns, refreshes,
 disabling, exhaustion, stream failures before and after the first byte, sticky sessions.
 
-Each test runs its own `trayagent serve` (pool state lives in the proxy) and talks plain HTTP, so the
-status codes, headers and stream bytes the client gets are checked exactly.
+Each test runs its own proxy (pool state lives in the proxy), in-process (tests/inprocess.py) but for the one
+whose subject is a config reload in a running `trayagent serve`, and talks plain HTTP, so the status codes,
+headers and stream bytes the client gets are checked exactly.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ import pytest
 
 from tests.fakes.generation import text
 from tests.fakes.google import FakeGoogle
+from tests.inprocess import InProcessProxy
 from tests.polling import eventually
-from tests.serverproc import Reply, ServeProcess, run_cli
+from tests.serverproc import Reply, ServeProcess, isolated_env, run_cli
+from trayagent.accounts.store import AccountStore
+from trayagent.accounts.table import as_json
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -37,7 +41,7 @@ def body(first_message: str = "hi", *more: str) -> bytes:
 class Pool:
     """A running proxy with some accounts, and shortcuts to ask it things."""
 
-    def __init__(self, server: ServeProcess, google: FakeGoogle, emails: list[str]) -> None:
+    def __init__(self, server: InProcessProxy | ServeProcess, google: FakeGoogle, emails: list[str]) -> None:
         self.server, self.google, self.emails = server, google, emails
 
     def post(self, path: str = GENERATE, data: bytes | None = None) -> Reply:
@@ -54,33 +58,62 @@ class Pool:
         return matches[0]
 
     def accounts(self) -> list[dict[str, Any]]:
-        listed = run_cli(self.server.env, "accounts", "list", "--json", "--full")
-        assert listed.returncode == 0, listed.stderr
-        data = json.loads(listed.stdout)
-        return data["accounts"] if isinstance(data, dict) else data
+        """The records as the proxy saved them in its data directory (what `accounts list --json --full` prints)."""
+        return as_json(AccountStore(self.server.home / "data").load(), full=True)
+
+    def cli(self, *args: str) -> None:
+        """A `trayagent` CLI command on this proxy's config and data, as the user would run it."""
+        result = run_cli(isolated_env(self.server.home), *args)
+        assert result.returncode == 0, result.stderr
+
+
+def add_accounts(google: FakeGoogle, emails: tuple[str, ...], pro: str | None) -> None:
+    """`pro`: the one account with a paid tier, which the pool prefers while it is healthy."""
+    for email in emails:
+        google.add_account(email, project=f"p-{email.split('@')[0]}", paid_tier="g1-pro-tier" if email == pro else None)
+
+
+def wait_available(pool: Pool) -> Pool:
+    assert eventually(
+        lambda: pool.server.request("GET", "/api/status").json()["accounts"]["available"] == len(pool.emails)
+    )
+    return pool
 
 
 @pytest.fixture
-def pool_factory(
-    serve_factory: type[ServeProcess], home: Path, port: int, google: FakeGoogle, tmp_path: Path
-) -> Iterator[Callable[..., Pool]]:
-    def make(*emails: str, extra: str = "", endpoints: list[str] | None = None, pro: str | None = None) -> Pool:
-        """`pro`: the one account with a paid tier, which the pool prefers while it is healthy."""
-        entries = []
+def pool_factory(home: Path, google: FakeGoogle) -> Iterator[Callable[..., Pool]]:
+    """A fresh in-process proxy per call (pool state must not leak between tests), its accounts signed in."""
+    started: list[InProcessProxy] = []
+
+    def make(*emails: str, extra: str = "", pro: str | None = None) -> Pool:
+        add_accounts(google, emails, pro)
+        server = InProcessProxy(home, google, key=None, auth_mode=None, extra_yaml=extra).start()
+        started.append(server)
         for email in emails:
-            paid = "g1-pro-tier" if email == pro else None
-            google.add_account(email, project=f"p-{email.split('@')[0]}", paid_tier=paid)
-            entries.append({"email": email, "refresh_token": google.issue_refresh_token(email)})
-        config = google.config_yaml(port, extra=extra, endpoints=endpoints)
-        server = serve_factory(home, config).start()
-        source = tmp_path / "accounts-import.json"
-        source.write_text(json.dumps(entries))
-        imported = run_cli(server.env, "accounts", "import", str(source))
-        assert imported.returncode == 0, imported.stderr
-        assert eventually(lambda: server.request("GET", "/api/status").json()["accounts"]["available"] == len(emails))
-        return Pool(server, google, list(emails))
+            server.add_account(email)
+        return wait_available(Pool(server, google, list(emails)))
 
     yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def serve_pool_factory(
+    serve_factory: type[ServeProcess], home: Path, port: int, google: FakeGoogle, tmp_path: Path
+) -> Callable[..., Pool]:
+    """The same stage as `pool_factory` on a `trayagent serve` process: for what only a process does (reloads)."""
+
+    def make(*emails: str, extra: str = "") -> Pool:
+        add_accounts(google, emails, None)
+        server = serve_factory(home, google.config_yaml(port, extra=extra)).start()
+        source = tmp_path / "accounts-import.json"
+        source.write_text(json.dumps([{"email": e, "refresh_token": google.issue_refresh_token(e)} for e in emails]))
+        pool = Pool(server, google, list(emails))
+        pool.cli("accounts", "import", str(source))
+        return wait_available(pool)
+
+    return make
 
 
 def test_quota_429_rotates_and_the_account_stays_out_until_its_reset(pool_factory: Callable[..., Pool]) -> None:
@@ -202,8 +235,7 @@ def test_403_validation_required_in_fixed_mode_reports_the_url(pool_factory: Cal
 
     # The user verifies, then refreshes the account: the proxy takes it back at once.
     pool.google.accounts["alice@example.com"].validation_url = None
-    refreshed = run_cli(pool.server.env, "accounts", "list", "--refresh")
-    assert refreshed.returncode == 0, refreshed.stderr
+    pool.cli("accounts", "list", "--refresh")
     assert eventually(lambda: pool.post().status == 200)
 
 
@@ -335,9 +367,10 @@ def test_a_revoked_account_is_disabled_and_the_next_one_answers(pool_factory: Ca
     assert alice and "sign in again" in alice[0]["disabled_reason"]
 
 
-def test_model_mapping_and_timeouts_apply_live_without_cutting_streams(pool_factory: Callable[..., Pool]) -> None:
-    pool = pool_factory("alice@example.com")
+def test_model_mapping_and_timeouts_apply_live_without_cutting_streams(serve_pool_factory: Callable[..., Pool]) -> None:
+    pool = serve_pool_factory("alice@example.com")
     server, google = pool.server, pool.google
+    assert isinstance(server, ServeProcess)
     assert pool.post("/v1beta/models/my-model:generateContent").headers["x-mapped-model"] == "my-model"
 
     config = server.home / "config.yaml"

@@ -1,4 +1,4 @@
-"""Gemini CLI's "auto" model (`gemini -p` without `-m`) against `trayagent serve` and the fake Google: a
+"""Gemini CLI's "auto" model (`gemini -p` without `-m`) against the proxy (in-process) and the fake Google: a
 JSON-mode classifier call first, whose score picks the model of the main call. The plain prompt, the tool
 round trip and the no-account case are in test_real_clients.py with the other CLIs.
 """

@@ -1,4 +1,4 @@
-"""The official google-genai SDK against a real `trayagent serve` and the fake Google with one account:
+"""The official google-genai SDK against a proxy (in-process) and the fake Google with one account:
 generation (plain and streamed, sync and async), countTokens, the model list, what reaches Cloud Code,
 the response headers, and errors in Gemini's shape.
 

@@ -59,7 +59,7 @@ def test_a_port_change_moves_the_proxy_while_a_stream_finishes_on_the_old_port(h
     old, new = free_port(), free_port()
     server = ServeProcess(home, f"proxy:\n  port: {old}\n", env=reload_env(home)).start()
     try:
-        stream = SlowStream(old, chunks=20, delay=0.25).start()  # outlasts a new child's start-up, even under load
+        stream = SlowStream(old, chunks=40, delay=0.25).start()  # outlasts a new child's start-up, even under load
         save_atomically(home / "config.yaml", f"proxy:\n  port: {new}\n")
         assert eventually(lambda: port_open(new), 15), server.output()
         assert http(new, "GET", "/healthz").status == 200

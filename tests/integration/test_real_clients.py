@@ -1,4 +1,4 @@
-"""The real client CLIs against `trayagent serve` and the fake Google: Claude Code (`claude -p`, /v1/messages),
+"""The real client CLIs against the proxy (in-process) and the fake Google: Claude Code (`claude -p`, /v1/messages),
 Codex (`codex exec`, /v1/responses) and Gemini CLI (`gemini -p`, /v1beta). Each gets the fake's scripted text
 on stdout, runs one of its own harmless tools when the fake's functionCall asks and sends the result back, and
 with no account in the pool shows our message within seconds instead of retrying for minutes.

@@ -1,4 +1,4 @@
-"""The official openai, anthropic and google-genai SDKs against a real proxy: typed errors they understand."""
+"""The official openai, anthropic and google-genai SDKs against an in-process proxy: typed errors they understand."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
-from tests.serverproc import ServeProcess, free_port
+from tests.inprocess import InProcessProxy
 
 KEY = "sk-sdk-test-0123456789"
 NO_ACCOUNT = "no Google account yet: run `trayagent accounts login`"
@@ -20,10 +20,8 @@ NO_ACCOUNT = "no Google account yet: run `trayagent accounts login`"
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("sdk")
-    server = ServeProcess(home, f"proxy:\n  port: {free_port()}\n  auth_mode: strict\n  api_key: {KEY}\n").start()
-    yield f"http://127.0.0.1:{server.port}"
-    assert server.stop() == 0, server.output()
+    with InProcessProxy(tmp_path_factory.mktemp("sdk"), None, key=KEY) as proxy:  # strict auth, no account
+        yield proxy.base
 
 
 def openai_client(base: str, key: str = KEY) -> openai.OpenAI:

@@ -1,5 +1,9 @@
-"""The status API and /metrics of a real `trayagent serve` against the fake Google: accounts (list, add,
-refresh, remove, sign-in), the request log and statistics after real requests, parameter checks and auth."""
+"""The status API and /metrics of a real proxy against the fake Google: accounts (list, add, refresh, remove,
+sign-in), the request log and statistics after real requests, parameter checks and auth.
+
+Each test has its own in-process proxy (tests/inprocess.py): their configs differ and the request log's counts
+start from zero. CLI commands run as real processes on the same config and data directory. A browser that dies
+is reaped by the proxy process: that test keeps a `trayagent serve`."""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import socket
 import sqlite3
 import sys
 import time
+import webbrowser
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -16,8 +22,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fakes.google import FakeGoogle
+from tests.inprocess import InProcessProxy
 from tests.polling import eventually
-from tests.serverproc import REPO, Reply, ServeProcess, isolated_env, run_cli
+from tests.serverproc import REPO, Reply, ServeProcess, http, isolated_env, run_cli
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -27,11 +34,16 @@ MODEL = "gemini-2.5-flash"
 GENERATE = f"/v1beta/models/{MODEL}:generateContent"
 
 
-def call(server: ServeProcess, method: str, path: str, data: Any = None, **kwargs: Any) -> Reply:
+def raw(server: InProcessProxy | ServeProcess, method: str, path: str, **kwargs: Any) -> Reply:
+    """A request with only the headers given: no key unless they carry one."""
+    return http(server.port, method, path, **kwargs)
+
+
+def call(server: InProcessProxy | ServeProcess, method: str, path: str, data: Any = None, **kwargs: Any) -> Reply:
     body = json.dumps(data).encode() if data is not None else None
     # Changes are JSON, with or without a body: without the key (auth off) the proxy refuses any other type.
     headers = {**AUTH, "Content-Type": "application/json"} if body is not None or method == "POST" else dict(AUTH)
-    return server.request(method, path, body=body, headers=headers, timeout=30, **kwargs)
+    return raw(server, method, path, body=body, headers=headers, timeout=30, **kwargs)
 
 
 def ok(reply: Reply) -> Any:
@@ -57,37 +69,49 @@ def generation(text: str = "hello") -> bytes:
 
 
 @pytest.fixture
-def browser_env(home: Path, tmp_path: Path) -> dict[str, str]:
+def proxy_factory(home: Path, google: FakeGoogle) -> Iterator[Callable[..., InProcessProxy]]:
+    """`proxy_factory(key=…, auth_mode=…, extra_yaml=…)`: this test's proxy, started; stopped at the end anyway."""
+    started: list[InProcessProxy] = []
+
+    def make(**settings: Any) -> InProcessProxy:
+        server = InProcessProxy(home, google, **{"key": None, "auth_mode": None, **settings}).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def fake_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system browser of this (test) process is tests/fakes/browser.py, which signs in like a user."""
     browser = tmp_path / "browser"
     browser.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{REPO / "tests/fakes/browser.py"}" "$@"\n')
     browser.chmod(0o755)
-    return {
-        **isolated_env(home),
-        "BROWSER": str(browser),
-        "FAKE_BROWSER_PAGE": str(tmp_path / "page.html"),
-        "FAKE_BROWSER_LOG": str(tmp_path / "browser.log"),
-    }
+    monkeypatch.setenv("BROWSER", str(browser))
+    monkeypatch.setenv("FAKE_BROWSER_PAGE", str(tmp_path / "page.html"))
+    monkeypatch.setenv("FAKE_BROWSER_LOG", str(tmp_path / "browser.log"))
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # the webbrowser module reads BROWSER on its next use
+    monkeypatch.setattr(webbrowser, "_browsers", {})
 
 
 def test_accounts_listed_added_refreshed_and_removed(
-    serve_factory: type[ServeProcess], home: Path, port: int, google: FakeGoogle
+    proxy_factory: Callable[..., InProcessProxy], home: Path, google: FakeGoogle
 ) -> None:
-    config = google.config_yaml(port).replace(
-        f"proxy:\n  port: {port}\n", f"proxy:\n  port: {port}\n  auth_mode: strict\n  api_key: {KEY}\n"
-    )
-    server = serve_factory(home, config).start()
+    server = proxy_factory(key=KEY, auth_mode="strict")
     assert ok(call(server, "GET", "/api/accounts")) == {"accounts": [], "error": None}
 
     # Strict auth: every admin path wants the key, even from loopback.
     for method, path in [("GET", "/api/accounts"), ("POST", "/api/accounts/refresh"), ("GET", "/api/logs"),
                          ("GET", "/api/stats"), ("GET", "/metrics"), ("DELETE", "/api/accounts/a@example.com"),
                          ("POST", "/api/accounts/login")]:  # fmt: skip
-        assert "API key" in error_message(server.request(method, path), 401)
+        assert "API key" in error_message(raw(server, method, path), 401)
 
     # An account the CLI adds shows up on its own (the registry watches the file), with its quota.
     google.add_account("alice@example.com", name="Alice", project="proj-alice", paid_tier="g1-pro-tier")
     alice_token = google.issue_refresh_token("alice@example.com")
-    added = run_cli(server.env, "accounts", "add", "--refresh-token", alice_token)
+    added = run_cli(isolated_env(home), "accounts", "add", "--refresh-token", alice_token)
     assert added.returncode == 0, added.stderr
     listed = eventually(lambda: ok(call(server, "GET", "/api/accounts"))["accounts"])
     assert [a["email"] for a in listed] == ["alice@example.com"]
@@ -119,7 +143,7 @@ def test_accounts_listed_added_refreshed_and_removed(
     refused = error_message(call(server, "POST", "/api/accounts", {"refresh_token": "1//not-a-real-token"}), 400)
     assert "this refresh token does not work: Google refused the refresh token (invalid_grant" in refused
     assert "refresh_token" in error_message(call(server, "POST", "/api/accounts", {"token": "x"}), 400)
-    bad_json = server.request("POST", "/api/accounts", body=b"{nope", headers=AUTH)
+    bad_json = raw(server, "POST", "/api/accounts", body=b"{nope", headers=AUTH)
     assert "not valid JSON" in error_message(bad_json, 400)
 
     # Refresh: every enabled account, or one by email.
@@ -135,14 +159,13 @@ def test_accounts_listed_added_refreshed_and_removed(
     assert ok(call(server, "DELETE", "/api/accounts/bob@example.com")) == {"removed": "bob@example.com"}
     assert "no account bob@example.com" in error_message(call(server, "DELETE", "/api/accounts/bob@example.com"), 404)
     assert [a["email"] for a in ok(call(server, "GET", "/api/accounts"))["accounts"]] == ["alice@example.com"]
-    assert server.stop() == 0
+    server.stop()
 
 
-def test_sign_in_over_the_api(
-    serve_factory: type[ServeProcess], home: Path, port: int, google: FakeGoogle, browser_env: dict[str, str]
-) -> None:
+@pytest.mark.usefixtures("fake_browser")
+def test_sign_in_over_the_api(proxy_factory: Callable[..., InProcessProxy], home: Path, google: FakeGoogle) -> None:
     google.add_account("carol@example.com", name="Carol", project="proj-carol")
-    server = serve_factory(home, google.config_yaml(port), env=browser_env).start()
+    server = proxy_factory()
 
     # Without the browser (a headless machine): the link comes back, the sign-in waits; one at a time.
     started = ok(call(server, "POST", "/api/accounts/login", {"open_browser": False}))
@@ -194,7 +217,7 @@ def test_sign_in_over_the_api(
     assert "no answer from the browser within 1 seconds" in message
     assert "no sign-in" in error_message(call(server, "GET", "/api/accounts/login/nope"), 404)
     assert "timeout" in error_message(call(server, "POST", "/api/accounts/login", {"timeout": "soon"}), 400)
-    assert server.stop() == 0
+    server.stop()
 
 
 def children(pid: int) -> list[int]:
@@ -247,26 +270,25 @@ def test_a_browser_that_dies_at_once_is_noticed_said_and_reaped(
 
 
 def test_requests_through_the_proxy_are_logged_counted_and_measured(
-    serve_factory: type[ServeProcess], home: Path, port: int, google: FakeGoogle
+    proxy_factory: Callable[..., InProcessProxy], home: Path, google: FakeGoogle
 ) -> None:
     google.add_account("alice@example.com", project="proj-alice")
-    config = google.config_yaml(port, extra="monitor:\n  log_bodies: true\n")
-    server = serve_factory(home, config).start()  # auth off on loopback: no key needed
+    server = proxy_factory(extra_yaml="monitor:\n  log_bodies: true\n")  # auth off on loopback: no key needed
     ok(call(server, "POST", "/api/accounts", {"refresh_token": google.issue_refresh_token("alice@example.com")}))
     usage = {"promptTokenCount": 11, "candidatesTokenCount": 7, "cachedContentTokenCount": 3, "thoughtsTokenCount": 5}
     google.reply([{"text": "scripted"}], usage=usage, times=3)
 
     for _ in range(3):
-        assert server.request("POST", GENERATE, body=generation(), timeout=30).status == 200
+        assert raw(server, "POST", GENERATE, body=generation(), timeout=30).status == 200
     stream_path = f"/v1beta/models/{MODEL}:streamGenerateContent?alt=sse"
-    stream = server.request("POST", stream_path, body=generation("hi bob@example.org"))
+    stream = raw(server, "POST", stream_path, body=generation("hi bob@example.org"))
     assert stream.status == 200
     google.fail("streamGenerateContent", 400, message="Invalid argument from alice@example.com")
-    failed = server.request("POST", GENERATE, body=generation(), timeout=30)
+    failed = raw(server, "POST", GENERATE, body=generation(), timeout=30)
     assert failed.status == 400, failed.body
 
-    rows = eventually(lambda: (r := ok(server.request("GET", "/api/logs"))["requests"]) and len(r) == 5 and r)
-    assert rows, server.request("GET", "/api/logs").body
+    rows = eventually(lambda: (r := ok(raw(server, "GET", "/api/logs"))["requests"]) and len(r) == 5 and r)
+    assert rows, raw(server, "GET", "/api/logs").body
     newest = rows[0]
     assert newest["status"] == 400 and newest["protocol"] == "gemini" and newest["path"] == GENERATE
     assert newest["error"] and "alice@example.com" not in newest["error"] and "al***@ex***" in newest["error"]
@@ -304,9 +326,9 @@ def test_requests_through_the_proxy_are_logged_counted_and_measured(
         "error",
         "stream",
     }
-    assert [r["status"] for r in ok(server.request("GET", "/api/logs?status=error"))["requests"]] == [400]
+    assert [r["status"] for r in ok(raw(server, "GET", "/api/logs?status=error"))["requests"]] == [400]
     # With monitor.log_bodies, one request's bodies, redacted: the stream's chunks one per line.
-    entry = ok(server.request("GET", f"/api/logs/{rows[1]['id']}"))
+    entry = ok(raw(server, "GET", f"/api/logs/{rows[1]['id']}"))
     assert entry["request"] == rows[1]
     assert json.loads(entry["request_body"]) == {"contents": [{"role": "user", "parts": [{"text": "hi bo***@ex***"}]}]}
     # The bytes the client got: SSE events, one `data:` line each.
@@ -316,25 +338,25 @@ def test_requests_through_the_proxy_are_logged_counted_and_measured(
         [{"text": " from "}],
         [{"text": MODEL}],
     ]
-    assert "not in the log" in error_message(server.request("GET", "/api/logs/999999"), 404)
-    assert len(ok(server.request("GET", "/api/logs?status=ok&limit=2&model=FLASH"))["requests"]) == 2
-    assert ok(server.request("GET", "/api/logs?model=claude"))["requests"] == []
+    assert "not in the log" in error_message(raw(server, "GET", "/api/logs/999999"), 404)
+    assert len(ok(raw(server, "GET", "/api/logs?status=ok&limit=2&model=FLASH"))["requests"]) == 2
+    assert ok(raw(server, "GET", "/api/logs?model=claude"))["requests"] == []
 
-    stats = ok(server.request("GET", "/api/stats?by=hour&hours=2"))
+    stats = ok(raw(server, "GET", "/api/stats?by=hour&hours=2"))
     assert stats["by"] == "hour" and len(stats["rows"]) == 2
     this_hour = stats["rows"][-1]
     assert (this_hour["requests"], this_hour["errors"]) == (5, 1)
     assert this_hour["input_tokens"] >= 33 and this_hour["cached_tokens"] == 9 and this_hour["thinking_tokens"] == 15
     assert this_hour["key"].endswith(":00:00Z")
-    by_model = ok(server.request("GET", "/api/stats?by=model"))["rows"]
+    by_model = ok(raw(server, "GET", "/api/stats?by=model"))["rows"]
     assert [(r["key"], r["requests"]) for r in by_model] == [(MODEL, 5)]
-    by_account = ok(server.request("GET", "/api/stats?by=account"))["rows"]
+    by_account = ok(raw(server, "GET", "/api/stats?by=account"))["rows"]
     assert [r["key"] for r in by_account] == ["al***@ex***"]
 
-    status = ok(server.request("GET", "/api/status"))
+    status = ok(raw(server, "GET", "/api/status"))
     assert status["requests"] == {"last_hour": 5, "errors_last_hour": 1}
 
-    families = {f.name: f for f in text_string_to_metric_families(server.request("GET", "/metrics").body.decode())}
+    families = {f.name: f for f in text_string_to_metric_families(raw(server, "GET", "/metrics").body.decode())}
     requests = {
         (s.labels["protocol"], s.labels["model"], s.labels["status"]): s.value
         for s in families["trayagent_requests"].samples
@@ -357,23 +379,23 @@ def test_requests_through_the_proxy_are_logged_counted_and_measured(
     with closing(sqlite3.connect(home / "data" / "monitor.sqlite3", isolation_level=None)) as blocker:
         blocker.execute("BEGIN EXCLUSIVE")
         started = time.monotonic()
-        assert server.request("POST", GENERATE, body=generation(), timeout=30).status == 200
+        assert raw(server, "POST", GENERATE, body=generation(), timeout=30).status == 200
         assert time.monotonic() - started < 2.0
         # Watched for longer than the writer's flush interval (0.5 s): its row stays out while the file is locked.
-        assert not eventually(lambda: len(ok(server.request("GET", "/api/logs"))["requests"]) != 5, timeout=1.0)
+        assert not eventually(lambda: len(ok(raw(server, "GET", "/api/logs"))["requests"]) != 5, timeout=1.0)
         blocker.execute("COMMIT")
-    assert eventually(lambda: len(ok(server.request("GET", "/api/logs"))["requests"]) == 6)
-    assert server.stop() == 0
+    assert eventually(lambda: len(ok(raw(server, "GET", "/api/logs"))["requests"]) == 6)
+    server.stop()
 
 
 def test_parameters_are_checked_and_a_disabled_monitor_keeps_no_file(
-    serve_factory: type[ServeProcess], home: Path, port: int, google: FakeGoogle
+    proxy_factory: Callable[..., InProcessProxy], home: Path, google: FakeGoogle
 ) -> None:
     google.add_account("alice@example.com", project="proj-alice")
-    config = google.config_yaml(port, extra="monitor:\n  enabled: false\n")
-    server = serve_factory(home, config).start()
+    server = proxy_factory(extra_yaml="monitor:\n  enabled: false\n")
+    port = server.port
     ok(call(server, "POST", "/api/accounts", {"refresh_token": google.issue_refresh_token("alice@example.com")}))
-    assert server.request("POST", GENERATE, body=generation(), timeout=30).status == 200
+    assert raw(server, "POST", GENERATE, body=generation(), timeout=30).status == 200
 
     for path, expected in [
         ("/api/logs?limit=0", "limit must be a whole number of at least 1, got 0"),
@@ -382,13 +404,13 @@ def test_parameters_are_checked_and_a_disabled_monitor_keeps_no_file(
         ("/api/stats?by=week", "by must be one of hour, day, account, model, got 'week'"),
         ("/api/stats?hours=0", "hours must be a whole number from 1 to 8784, got 0"),
     ]:
-        assert expected in error_message(server.request("GET", path), 400), path
+        assert expected in error_message(raw(server, "GET", path), 400), path
 
-    logs = ok(server.request("GET", "/api/logs?limit=1000"))
+    logs = ok(raw(server, "GET", "/api/logs?limit=1000"))
     assert logs == {"requests": [], "monitor_enabled": False}
-    stats = ok(server.request("GET", "/api/stats?by=hour&hours=3"))
+    stats = ok(raw(server, "GET", "/api/stats?by=hour&hours=3"))
     assert [row["requests"] for row in stats["rows"]] == [0, 0, 0]
-    status = ok(server.request("GET", "/api/status"))
+    status = ok(raw(server, "GET", "/api/status"))
     assert status["requests"] == {"last_hour": 0, "errors_last_hour": 0}
     assert status["monitor"]["enabled"] is False
     assert status["base_urls"] == {
@@ -399,9 +421,9 @@ def test_parameters_are_checked_and_a_disabled_monitor_keeps_no_file(
     key = json.loads((home / "data" / "secrets.json").read_text())["api_key"]
     assert status["api_key_masked"] == f"{key[:5]}…{key[-4:]}" and key not in json.dumps(status)
     # The metrics still count; only the log is off.
-    metrics = server.request("GET", "/metrics")
+    metrics = raw(server, "GET", "/metrics")
     assert metrics.status == 200 and metrics.headers["content-type"].startswith("text/plain")
     families = {f.name: f for f in text_string_to_metric_families(metrics.body.decode())}
     assert sum(s.value for s in families["trayagent_requests"].samples if s.name.endswith("_total")) == 1
-    assert server.stop() == 0
+    server.stop()
     assert not (home / "data" / "monitor.sqlite3").exists()

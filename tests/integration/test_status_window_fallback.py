@@ -10,13 +10,14 @@ import json
 import os
 import threading
 import webbrowser
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.inprocess import InProcessProxy
 from tests.polling import eventually
-from tests.serverproc import ServeProcess, free_port
 from trayagent.window.statuswindow import StatusWindow
 from trayagent.window.uilink import ProxyEndpoint
 
@@ -34,11 +35,13 @@ def _no_display(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def strict_proxy(serve_factory: type[ServeProcess], home: Path) -> ServeProcess:
-    return serve_factory(home, f"proxy:\n  port: {free_port()}\n  auth_mode: strict\n").start()
+def strict_proxy(home: Path) -> Iterator[InProcessProxy]:
+    """Strict auth, its key made in home/data/secrets.json as `trayagent serve` makes it."""
+    with InProcessProxy(home, None, key=None, auth_mode="strict") as proxy:
+        yield proxy
 
 
-def test_without_a_display_the_page_opens_in_the_browser_signed_in(strict_proxy: ServeProcess, home: Path) -> None:
+def test_without_a_display_the_page_opens_in_the_browser_signed_in(strict_proxy: InProcessProxy, home: Path) -> None:
     key = json.loads((home / "data" / "secrets.json").read_text())["api_key"]
     browsed: list[str] = []
     notes: list[str] = []
@@ -78,7 +81,7 @@ def test_without_a_display_or_a_proxy_it_says_so() -> None:
     assert notes[0].endswith("and the proxy is stopped: start it from the tray.")
 
 
-def test_no_browser_either_names_the_address(strict_proxy: ServeProcess, home: Path) -> None:
+def test_no_browser_either_names_the_address(strict_proxy: InProcessProxy, home: Path) -> None:
     notes: list[str] = []
     endpoint = ProxyEndpoint(strict_proxy.port, "sk-wrong-key")  # no ticket: the plain page, which asks for the key
     status_window = StatusWindow(lambda: endpoint, notify=notes.append, open_browser=lambda u: False)

@@ -1,13 +1,10 @@
-"""The request monitor on a real SQLite file: rows, hourly statistics, retention, a full queue, and a writer
-killed mid-transaction (the file stays whole)."""
+"""The request monitor on a real SQLite file: rows, hourly statistics, retention, a full queue, a damaged file.
+
+A writer killed mid-transaction is tests/integration/test_monitor_crash.py (it needs a process to kill)."""
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -16,7 +13,6 @@ from typing import Any
 import pytest
 
 from tests.polling import eventually
-from tests.serverproc import REPO
 from trayagent.config import MonitorSettings
 from trayagent.proxy.exchange import Exchange
 from trayagent.proxy.monitor.query import LogFilter, StatsQuery
@@ -248,49 +244,6 @@ def test_a_disabled_monitor_opens_nothing_until_enabled(make_monitor: Callable[.
     settings.value = MonitorSettings(enabled=True)  # turned on in a running proxy: the next request opens it
     monitor.record(exchange(T0 + 1))
     assert eventually(lambda: monitor.open and len(monitor.logs(LogFilter())) == 1)
-
-
-@pytest.mark.timeout(90)
-def test_a_writer_killed_mid_transaction_leaves_a_whole_file(tmp_path: Path):
-    writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.monitorwriter", str(tmp_path)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
-        path = tmp_path / FILE_NAME
-
-        def rows() -> int:
-            with closing(sqlite3.connect(path, timeout=10)) as conn:
-                return int(conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0])
-
-        assert eventually(lambda: rows() > 3000, timeout=30)
-        writer.send_signal(signal.SIGKILL)  # it is almost always inside a transaction: batches are long
-        writer.wait(10)
-    finally:
-        if writer.poll() is None:
-            writer.kill()
-            writer.wait(10)
-        if writer.stdout is not None:
-            writer.stdout.close()
-
-    with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        count = conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
-        # Rows, bodies and statistics were committed together or not at all.
-        assert conn.execute("SELECT SUM(requests) FROM hourly").fetchone()[0] == count
-        assert conn.execute("SELECT COUNT(*) FROM bodies").fetchone()[0] == count
-    # And it opens and takes new rows again.
-    monitor = Monitor(path, lambda: MonitorSettings(), flush_s=0.05)
-    try:
-        monitor.start()
-        monitor.record(exchange(time.time()))
-        assert monitor.drain() and monitor.counts(HOUR)[0] >= 1
-        assert len(monitor.logs(LogFilter(limit=500))) == 500
-    finally:
-        monitor.close()
 
 
 def test_an_unreadable_file_is_moved_aside(make_monitor: Callable[..., Monitor], tmp_path: Path):
