@@ -16,7 +16,6 @@ import json
 import shutil
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -187,14 +186,6 @@ class NetworkLog:
             if url.startswith(base):
                 found.append(Answer(method, url, status, headers, self._cookies.get(request_id, "")))
         return found
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def start_proxy(

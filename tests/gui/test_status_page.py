@@ -37,14 +37,6 @@ if CHROMIUM is None:
 
 # Pages get `bypass_csp`: Playwright's waits evaluate strings, which the page's CSP (no eval) forbids.
 @pytest.fixture
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
 def proxy(home: Path, google: FakeGoogle, monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessProxy]:
     """A proxy in strict mode (so the page's cookie matters), with the fake browser for Google sign-ins: this
     process's system browser, as the proxy runs here."""

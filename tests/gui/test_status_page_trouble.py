@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.gui.test_status_page import KEY, browser, page_for, shoot  # noqa: F401 — browser: the fixture
+from tests.gui.test_status_page import KEY, page_for, shoot
 from tests.polling import eventually
 from tests.serverproc import ServeProcess, free_port, http
 
@@ -33,7 +33,7 @@ def text_of(page: Any, selector: str) -> str:
 
 
 def test_the_page_says_when_the_proxy_serves_the_previous_config(
-    browser: Any,  # noqa: F811
+    browser: Any,
     serve_factory: type[ServeProcess],
     home: Path,
 ) -> None:

@@ -9,7 +9,6 @@ import json
 import re
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,12 @@ import pytest
 
 from tests.fakes.google import FakeGoogle
 from tests.gui.test_status_page import (
-    CHROMIUM,
     GEMINI,
     KEY,
     ONE_TURN,
     add_account,
     base,
     page_for,
-    playwright_api,
     post,
     shoot,
 )
@@ -40,14 +37,6 @@ LONG_MODEL = "claude-sonnet-4-6"
 def strict_config(google: FakeGoogle, port: int) -> str:
     extra = f"  auth_mode: strict\n  api_key: {KEY}\n"
     return google.config_yaml(port).replace(f"  port: {port}\n", f"  port: {port}\n{extra}")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
