@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,8 +156,8 @@ def test_hovering_the_icon_shows_the_tooltip(desktop: Desktop, home: Path, stopp
         desktop.run("xdotool", "mousemove", "400", "400")
         desktop.run("xdotool", "mousemove", str(ICON[0]), str(ICON[1]))
         desktop.run("xdotool", "mousemove", str(ICON[0] + 1), str(ICON[1] + 1))
-        time.sleep(1.0)  # GTK's tooltip delay (500 ms), then it maps
-        return tooltip_window(desktop)
+        # GTK maps its tooltip some 500 ms after the pointer stops: watch for it, then hover again if none came.
+        return eventually(lambda: tooltip_window(desktop), 2, interval=0.1)
 
     tip = eventually(hovered, 20, interval=0.2)
     desktop.screenshot("tray-tooltip.png")

@@ -8,7 +8,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ import pytest
 
 from tests.gui.conftest import Desktop
 from tests.gui.test_status_window import _webkit, screenshots_once_painted  # noqa: F401 — _webkit: skip without WebKit
-from tests.gui.test_tray_gui import ICON, keys_to
+from tests.gui.test_tray_gui import ICON, docked_icon_colour, keys_to
 from tests.polling import eventually, port_open
-from tests.serverproc import free_port, isolated_env
+from tests.serverproc import free_port, http, isolated_env
 from trayagent.agent.menu import ActionName, TrayState
 from trayagent.supervision.proxystatus import ProxyStatus
 from trayagent.window.windowchild import PROBE_ENV
@@ -55,10 +54,19 @@ class QuietAgent:
 
     def menu(self, state: TrayState, action: ActionName, screenshot: str) -> None:
         x, y = ICON
+        assert eventually(lambda: not self.desktop.popup_menus(), 10), "the last menu is still open"
         self.desktop.run("xdotool", "mousemove", str(x), str(y), "click", "3")
-        time.sleep(0.8)  # the popup maps and grabs the keyboard
+        # GTK maps the popup and grabs the keyboard in one call: once it is mapped, keys reach it.
+        assert eventually(self.desktop.popup_menus, 10), f"no menu opened on the right-click\n{self.log()}"
         self.desktop.screenshot(screenshot)
         self.desktop.run("xdotool", "key", "--delay", "80", *keys_to(state, action))
+
+
+def docked(desktop: Desktop, home: Path) -> bool:
+    """The icon is drawn at its place in trayer (any state's colour): docked, so a click there reaches it."""
+    shot = home / "docking.png"  # this test's own file, apart from other runs'
+    desktop.run("import", "-window", "root", str(shot))
+    return docked_icon_colour(shot) != "none"
 
 
 @pytest.fixture
@@ -83,7 +91,7 @@ def test_started_on_an_invalid_config_it_says_what_is_wrong_and_starts_once_fixe
     agent = QuietAgent(desktop, home, f"proxy:\n  port: {port}\n  auth_mode: sometimes\n")
     agents.append(agent)
     assert eventually(lambda: "tray icon up" in agent.log(), 30), agent.log()
-    time.sleep(0.5)  # docking into trayer
+    assert eventually(lambda: docked(desktop, home), 15), "the icon never showed in the tray"
     # The log says what is wrong and what happens next; never a "last good configuration" there never was.
     assert f"config.yaml is invalid: {error}; the proxy starts by itself once the file is valid" in agent.log()
     assert "last good configuration" not in agent.log()
@@ -123,7 +131,8 @@ def test_a_failed_port_move_shows_in_the_menu_and_the_window_in_full(
         (home / "config.yaml").write_text(f"proxy:\n  port: {busy}\n")
         moved = f"could not move to http://127.0.0.1:{busy}: port {busy} is already in use on 127.0.0.1"
         assert eventually(lambda: moved in agent.log(), 30), agent.log()
-        time.sleep(1.0)  # the account poll answers (from the port that really serves)
+        # The proxy that really serves knows of the failed move (the window and menu read it from there).
+        assert eventually(lambda: http(port, "GET", "/api/status").json().get("move_error") == moved, 15)
         failed = TrayState(ProxyStatus("error", moved, f"http://127.0.0.1:{port}"), accounts_total=0)
         agent.menu(failed, "open_status", screenshot="tray-menu-port-move-failed.png")
         assert eventually(lambda: agent.loaded() and agent.loaded()[-1].get("auth") == "true", 40), agent.log()
@@ -131,7 +140,6 @@ def test_a_failed_port_move_shows_in_the_menu_and_the_window_in_full(
         assert agent.loaded()[-1]["origin"] == f"http://127.0.0.1:{port}"  # the window opened where it serves
         assert f"Running on http://127.0.0.1:{port} (previous config)" in text
         assert f"The proxy {moved}, so it keeps serving here with the previous config." in text
-        time.sleep(1.0)  # WebKit paints the page a moment after it reports it loaded
         screenshots_once_painted(desktop, "status-window-port-move-failed")
     agent.proc.terminate()
     assert agent.proc.wait(30) == 0, agent.log()
