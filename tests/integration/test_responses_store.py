@@ -15,18 +15,12 @@ from openai.types.responses import Response
 
 from tests.fakes.generation import function_call, text, thought
 from tests.inprocess import InProcessProxy
+from tests.integration.test_responses_sdk import WEATHER_TOOL
 from tests.sdkproxy import FAILURE_MODEL, SDK_KEY, Upstream, fake_signature, model_parts, response_parts
 from trayagent.proxy.responsestore import ResponseStore
 
 pytestmark = pytest.mark.timeout(60)
 
-WEATHER_TOOL: Any = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "The weather in a city now.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    "strict": False,
-}
 UNKNOWN = ("is unknown or expired", "keeps responses in memory only")
 
 

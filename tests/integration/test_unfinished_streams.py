@@ -20,6 +20,7 @@ import pytest
 
 from tests.fakes.generation import text
 from tests.inprocess import InProcessProxy
+from tests.integration.test_dispatch_scenarios import sse_payloads
 from tests.sdkproxy import ALICE, BOB, SDK_KEY, Upstream, anthropic_sdk, stage, user_turn
 
 pytestmark = pytest.mark.timeout(60)
@@ -51,15 +52,6 @@ def openai_sdk(proxy: InProcessProxy) -> openai.OpenAI:
 
 def gemini_body() -> bytes:
     return json.dumps({"contents": [{"role": "user", "parts": [{"text": "count"}]}]}).encode()
-
-
-def sse_payloads(raw: bytes) -> list[dict[str, Any]]:
-    events = []
-    for block in raw.decode().replace("\r\n", "\n").split("\n\n"):
-        data = [line[6:] for line in block.split("\n") if line.startswith("data: ")]
-        if data:
-            events.append(json.loads("".join(data)))
-    return events
 
 
 def assert_nobody_cooling(proxy: InProcessProxy) -> None:
