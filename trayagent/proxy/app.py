@@ -135,7 +135,9 @@ async def _guard(request: ProxyRequest) -> HTTPResponse | None:
         auth.check_key(candidates, runtime.api_key.value, request.ip)  # raises: the key missing, wrong or unreadable
     # Admitted without the key (a cookie, or a mode that needs none): what a web page may not do through the
     # user's browser (proxy/crossorigin.py).
-    crossorigin.check_request(_signals(request), _policy(request, path_class, key_needed), key_valid=key_valid)
+    signals, policy = _signals(request), _policy(request, path_class, key_needed)
+    request.ctx.browser = signals, policy  # the response's CORS headers decide on the same facts
+    crossorigin.check_request(signals, policy, key_valid=key_valid)
     return None
 
 
@@ -184,7 +186,9 @@ def _preflight(request: ProxyRequest) -> HTTPResponse:
 
 async def _add_cors_headers(request: ProxyRequest, response: BaseHTTPResponse) -> None:
     if request.method != "OPTIONS":
-        response.headers.update(crossorigin.cors_headers(_signals(request), _policy(request)))
+        # Worked out by the guard; a request it refused before that (Host, key) is judged here.
+        signals, policy = getattr(request.ctx, "browser", None) or (_signals(request), _policy(request))
+        response.headers.update(crossorigin.cors_headers(signals, policy))
 
 
 # ---------------------------------------------------------------------------------------------------------------
