@@ -38,7 +38,27 @@ from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, Fr
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0  # silence after which a stream gets its protocol's keep-alive
-IDS = RandomIds(lambda size: os.urandom(size // 2).hex(), time.time)
+
+
+class SecureHex:
+    """Hex digits from the OS's secure random source, read 4 KB at a time: an id a client could guess would let
+    it read a stored response, but one getrandom call per id is a syscall per id on the request path."""
+
+    __slots__ = ("_buffer", "_used")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._used = 0
+
+    def __call__(self, size: int) -> str:
+        count = size // 2
+        if self._used + count > len(self._buffer):
+            self._buffer, self._used = os.urandom(max(4096, count)), 0
+        start, self._used = self._used, self._used + count
+        return self._buffer[start : self._used].hex()
+
+
+IDS = RandomIds(SecureHex(), time.time)
 _NOTED: set[str] = set()  # notes already logged (bounded by the front ends' fixed texts)
 _NOT_SERVED = (
     "this version of trayagent does not forward this protocol to Google yet (Gemini-native /v1beta routes work)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import os
 import signal
@@ -192,6 +193,11 @@ class _ChildRun:
         if proxy.allow_lan_access and proxy.effective_auth_mode == "off":
             log.warning("LAN access is on and auth_mode is off: anyone on your network can use your accounts")
         self.link.send(Ready(os.getpid(), proxy.bind_host, proxy.port))
+        # Everything loaded so far (Sanic, aiohttp, the app) lives as long as the process: kept out of the
+        # collector's sight, a full collection no longer walks it, which took a few ms every few thousand
+        # requests (bench: p99 30 → 13 ms at 32 clients, ~8% more req/s).
+        gc.collect()
+        gc.freeze()
 
     async def _stopped(self, app: ProxyApp) -> None:
         log.info("trayagent stopped; %s is free", self.ctx.runtime.address())

@@ -74,6 +74,9 @@ def normalize_name(requested: str) -> str:
     return name
 
 
+_ROUTES_KEPT = 512
+
+
 class ModelRouter:
     """Resolves requested model names. Build one per config snapshot; `route` compiles nothing.
 
@@ -82,7 +85,7 @@ class ModelRouter:
     `*`, then to the alphabetically first key, so the result never depends on YAML key order.
     """
 
-    __slots__ = ("_aliases", "_exact", "_upstream", "_wildcards")
+    __slots__ = ("_aliases", "_exact", "_routes", "_upstream", "_wildcards")
 
     def __init__(
         self,
@@ -106,8 +109,18 @@ class ModelRouter:
         self._wildcards = _compile(wildcard)
         self._upstream = frozenset(normalize_name(m) for m in upstream_models)
         self._aliases = _compile({normalize_name(k): v for k, v in aliases.items()})
+        self._routes: dict[str, Route] = {}  # the answers so far: clients repeat a handful of names
 
     def route(self, requested: str) -> Route:
+        route = self._routes.get(requested)
+        if route is None:
+            route = self._match(requested)
+            if len(self._routes) >= _ROUTES_KEPT:  # a client sending ever new names costs a rebuild, not memory
+                self._routes.clear()
+            self._routes[requested] = route
+        return route
+
+    def _match(self, requested: str) -> Route:
         name = normalize_name(requested)
         hit = self._exact.get(name)
         if hit is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 Effort = Literal["none", "minimal", "low", "medium", "high", "max"]
@@ -54,6 +55,9 @@ def _version(name: str) -> tuple[int, int] | None:
     return (int(match[1]), int(match[2] or 0)) if match else None
 
 
+# Both are pure functions of a model name, asked several times per request: cached (a few hundred names at most
+# are ever seen; the bound keeps a client sending random names from growing it).
+@lru_cache(maxsize=512)
 def model_family(upstream_model: str) -> Family:
     """Which thinking control the model takes: a level (gemini-3 and later), a budget (gemini-2.5, claude)."""
     name = _name(upstream_model)
@@ -67,6 +71,7 @@ def model_family(upstream_model: str) -> Family:
     return "gemini-2.5" if version == (2, 5) else "other"
 
 
+@lru_cache(maxsize=512)
 def _spec(upstream_model: str) -> _Spec:
     name = _name(upstream_model)
     family = model_family(name)
