@@ -493,7 +493,20 @@ def profile(python: str, target: Target, mode: str, args: argparse.Namespace) ->
     out = Path(args.profile) / f"{target.name.replace('+', '-')}-{mode}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     seconds = max(5, int(args.duration * 2))
-    command = [spy, "record", "--rate", "400", "--format", "raw", "--output", str(out), "--duration", str(seconds)]
+    # --nonblocking: pausing the server for each sample would stretch its system calls in the figures.
+    command = [
+        spy,
+        "record",
+        "--nonblocking",
+        "--rate",
+        "400",
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+        "--duration",
+        str(seconds),
+    ]
     recorder = subprocess.Popen(
         [*command, "--pid", str(target.server_pids[0])], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

@@ -130,6 +130,18 @@ def test_a_foreign_page_cannot_spend_the_quota(
     assert generations(fake_google) == before  # nothing reached Google
 
 
+def test_a_refused_page_is_logged_once(served: tuple[Mode, InProcessProxy], caplog: pytest.LogCaptureFixture) -> None:
+    mode, proxy = served
+    if mode.key_needed:
+        pytest.skip("the key guards this mode: no origin is refused")
+    origin = f"http://logged-{mode.auth_mode}-{'lan' if mode.lan else 'local'}.example"  # not refused before
+    with caplog.at_level("WARNING", logger="trayagent.proxy.app"):
+        assert [send(proxy, "openai", origin).status for _ in range(3)] == [403, 403, 403]
+    lines = [r.getMessage() for r in caplog.records if r.name == "trayagent.proxy.app"]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("refused a browser request (403): web pages from " + origin)
+
+
 @pytest.mark.parametrize("protocol", list(ROUTES))
 def test_pages_on_this_machine_and_trusted_origins_are_served_and_may_read(
     served: tuple[Mode, InProcessProxy], protocol: str

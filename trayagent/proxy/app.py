@@ -137,8 +137,23 @@ async def _guard(request: ProxyRequest) -> HTTPResponse | None:
     # user's browser (proxy/crossorigin.py).
     signals, policy = _signals(request), _policy(request, path_class, key_needed)
     request.ctx.browser = signals, policy  # the response's CORS headers decide on the same facts
-    crossorigin.check_request(signals, policy, key_valid=key_valid)
+    try:
+        crossorigin.check_request(signals, policy, key_valid=key_valid)
+    except ProxyError as refusal:
+        _log_refusal(refusal)
+        raise
     return None
+
+
+_REFUSALS_LOGGED: set[str] = set()
+
+
+def _log_refusal(refusal: ProxyError) -> None:
+    """A web page refused by the origin rule is worth one line in the log (the user may have to trust it in
+    proxy.cors_origins), once per distinct refusal: a page retrying in a loop must not flood the log."""
+    if refusal.message not in _REFUSALS_LOGGED and len(_REFUSALS_LOGGED) < 200:
+        _REFUSALS_LOGGED.add(refusal.message)
+        log.warning("refused a browser request (%d): %s", refusal.status_code, refusal.message)
 
 
 def _ui_session(request: ProxyRequest, path_class: PathClass) -> bool:

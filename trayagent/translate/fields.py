@@ -73,7 +73,7 @@ class Fields:
             raise self.expected(path, self.boolean, repr(value))
         return value
 
-    # -- a key of an object -----------------------------------------------------------------------------------
+    # -- a key of an object (the path is built only for the error: these run on every request) -----------
 
     def non_empty(self, obj: Mapping[str, Any], key: str, path: str = "") -> str:
         value = obj.get(key)
@@ -83,19 +83,26 @@ class Fields:
 
     def string(self, obj: Mapping[str, Any], key: str, path: str = "", default: str | None = None) -> str:
         """`obj[key]`, a string; `default` when the key is absent (a null is still no string)."""
-        return self.as_str(obj.get(key, default), at(path, key))
+        value = obj.get(key, default)
+        return value if isinstance(value, str) else self.as_str(value, at(path, key))
 
     def optional_dict(self, obj: Mapping[str, Any], key: str, path: str = "") -> dict[str, Any] | None:
         value = obj.get(key)
-        return None if value is None else self.as_dict(value, at(path, key))
+        if value is None or isinstance(value, dict):
+            return value
+        return self.as_dict(value, at(path, key))
 
     def optional_str(self, obj: Mapping[str, Any], key: str, path: str = "") -> str | None:
         value = obj.get(key)
-        return None if value is None else self.as_str(value, at(path, key))
+        if value is None or isinstance(value, str):
+            return value
+        return self.as_str(value, at(path, key))
 
     def flag(self, obj: Mapping[str, Any], key: str, default: bool, path: str = "") -> bool:
         value = obj.get(key)
-        return default if value is None else self.as_bool(value, at(path, key))
+        if value is None:
+            return default
+        return value if isinstance(value, bool) else self.as_bool(value, at(path, key))
 
     def number(self, obj: Mapping[str, Any], key: str, low: float, high: float, path: str = "") -> float | None:
         value = obj.get(key)

@@ -74,13 +74,13 @@ class ReplyEnd:
 
     def see(self, chunk: Mapping[str, Any]) -> None:
         feedback = chunk.get("promptFeedback")
-        if isinstance(feedback, Mapping) and feedback.get("blockReason"):
+        if isinstance(feedback, dict) and feedback.get("blockReason"):
             self._blocked = True
         candidates = chunk.get("candidates")
         if not isinstance(candidates, list):
             return
         for position, candidate in enumerate(candidates):
-            if not isinstance(candidate, Mapping):
+            if not isinstance(candidate, dict):
                 continue
             index = candidate.get("index", position)
             index = index if isinstance(index, int) else position
