@@ -241,3 +241,31 @@ def test_the_output_limit_is_placed_above_the_budget_being_sent() -> None:
     untouched: dict[str, Any] = {}
     set_output_limit(untouched, "gemini-2.5-flash", None, None)
     assert untouched == {}
+
+
+@pytest.mark.parametrize(
+    ("model", "cap", "budget", "limit"),
+    [
+        ("gemini-2.5-flash", 1000, 500, 1000),  # high (24576) takes half of the client's cap, the cap stays
+        ("gemini-2.5-flash", 100_000, 24576, 65536),  # a cap above the effort's budget changes nothing
+        ("gemini-2.5-pro", 200, 128, 200),  # never below the model's minimum budget
+        ("claude-sonnet-4-6-thinking", 4000, 2000, 4000),
+        ("claude-sonnet-4-6-thinking", 1500, 1024, 1500),  # Claude's 1024 minimum, still under the cap
+    ],
+)
+def test_an_effort_fits_in_the_clients_output_cap(model: str, cap: int, budget: int, limit: int) -> None:
+    settings = thinking_config(model, effort="high", output_cap=cap)
+    assert settings is not None and settings["thinkingBudget"] == budget
+    assert max_output_tokens(model, cap, settings["thinkingBudget"]) == limit
+
+
+def test_the_cap_leaves_explicit_budgets_off_and_levels_alone() -> None:
+    assert thinking_config("gemini-2.5-flash", budget=8000, output_cap=1000) == {
+        "thinkingBudget": 8000,
+        "includeThoughts": True,
+    }
+    assert thinking_config("gemini-2.5-flash", effort="none", output_cap=1000) == {"thinkingBudget": 0}
+    assert thinking_config("gemini-3-flash", effort="high", output_cap=10) == {
+        "thinkingLevel": "HIGH",
+        "includeThoughts": True,
+    }

@@ -176,13 +176,14 @@ class CallIds:
     """Function call ids for one reply: Google's own when it gives one, else `call_…`; never twice in a reply
     (the client answers each call by id, so two calls sharing one would be indistinguishable)."""
 
-    def __init__(self, ids: ReplyIds) -> None:
+    def __init__(self, ids: ReplyIds, prefix: str = "call_") -> None:
         self._ids = ids
+        self._prefix = prefix  # Anthropic's are `toolu_…`
         self._used: set[str] = set()
 
     def take(self, call: Mapping[str, Any]) -> str:
         given = call.get("id")
-        call_id = given if isinstance(given, str) and given and given not in self._used else self._ids.new("call_")
+        call_id = given if isinstance(given, str) and given and given not in self._used else self._ids.new(self._prefix)
         self._used.add(call_id)
         return call_id
 

@@ -112,6 +112,7 @@ def thinking_config(
     effort: Effort | None = None,
     budget: int | None = None,
     include_thoughts: bool = True,
+    output_cap: int | None = None,
 ) -> dict[str, Any] | None:
     """The `generationConfig.thinkingConfig` to send, or None to send none (the client asked nothing, the model
     takes no thinking settings, or thinking is off on a model that is off without one).
@@ -119,6 +120,9 @@ def thinking_config(
     effort "none" turns thinking off where the model allows it (budget 0 on 2.5 Flash) and takes the lowest
     setting, thoughts hidden, where it cannot. An explicit budget wins over effort: budget models get it clamped
     to their range (a negative budget means dynamic), level models get the nearest level they support.
+    `output_cap` is the client's limit on everything the model writes, thinking included (OpenAI's
+    max_completion_tokens, max_output_tokens): an effort's budget then takes at most half of it, never less than
+    the model's minimum, so the output limit sent stays the client's (see max_output_tokens).
     """
     if effort is None and budget is None:
         return None
@@ -138,6 +142,8 @@ def thinking_config(
         tokens = highest
     else:
         tokens = table.get(effort or "medium", table["medium"])  # an effort we do not know: the middle
+    if budget is None and output_cap is not None and tokens > 0:
+        tokens = min(tokens, max(1, output_cap // 2))
     if tokens < 0:
         if not claude:
             return {"thinkingBudget": -1, "includeThoughts": include_thoughts}
