@@ -62,15 +62,46 @@ class History:
 
     def __init__(self) -> None:
         self.system: list[Part] = []
-        self.turns: list[dict[str, Any]] = []
+        self.turns: list[dict[str, Any]] = []  # merged as they come: no empty turn, no two of one role in a row
         self.names: dict[str, str] = {}  # Gemini function name → the client's tool name
         self.notes: set[str] = set()
         self._calls: dict[str, str] = {}  # tool_use id → Gemini function name
+        self.signed = False  # some thinking block carries a signature (the only parts here that can)
+
+    def add_messages(self, messages: list[Any]) -> None:
+        """`messages`, each read by the fast path when it can be, else by add_message."""
+        for i, message in enumerate(messages):
+            if not self._add_plain(message):
+                self.add_message(message, f"messages.{i}")
+
+    def _add_plain(self, message: Any) -> bool:
+        """The shapes nearly every turn has, read without building field paths: a user or assistant message of
+        a string or of text blocks only. False (nothing done): anything else, which add_message reads and words
+        the errors of. The turn is the one add_message would add."""
+        if type(message) is not dict or len(message) != 2:  # with a valid role and content: those two keys only
+            return False
+        role = message.get("role")
+        if role != "user" and role != "assistant":
+            return False
+        content = message.get("content")
+        if type(content) is str:
+            parts = [{"text": content}] if content else []
+        else:
+            texts = _plain_texts(content)
+            if texts is None:
+                return False
+            parts = [{"text": text} for text in texts if text]
+        add_turn(self.turns, "user" if role == "user" else "model", parts)
+        return True
 
     def add_system(self, content: Any, path: str) -> None:
         if isinstance(content, str):
             if content:
                 self.system.append({"text": content})
+            return
+        texts = _plain_texts(content)
+        if texts is not None:  # text blocks only, all well formed: what the loop below would keep
+            self.system += [{"text": text} for text in texts if text]
             return
         for i, block in enumerate(_blocks(content, path)):
             where = f"{path}.{i}"
@@ -99,14 +130,11 @@ class History:
         else:
             for i, block in enumerate(_blocks(content, f"{path}.content")):
                 parts.extend(self._block(block, role, f"{path}.content.{i}"))
-        self.turns.append({"role": "user" if role == "user" else "model", "parts": parts})
+        add_turn(self.turns, "user" if role == "user" else "model", parts)
 
     def contents(self) -> list[dict[str, Any]]:
-        """The turns without empty ones, same roles merged, every function call answered."""
-        merged: list[dict[str, Any]] = []
-        for turn in self.turns:
-            add_turn(merged, turn["role"], turn["parts"])
-        return self._answer_calls(merged)
+        """The turns, every function call answered."""
+        return self._answer_calls(self.turns) if self._calls else self.turns  # no tool_use, no call to answer
 
     def _answer_calls(self, turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # Google refuses a history where a model turn's function calls are not all answered by the next turn.
@@ -155,7 +183,10 @@ class History:
         if kind == "thinking":
             if role != "assistant":
                 raise BadRequest(f"{path}.type: thinking blocks belong to assistant messages")
-            return _thinking_part(block, path)
+            parts = _thinking_part(block, path)
+            if parts and "thoughtSignature" in parts[0]:
+                self.signed = True
+            return parts
         if kind == "redacted_thinking":
             # Encrypted by Anthropic for Anthropic: no Google model can read it, and we never issue one.
             self.notes.add("redacted_thinking blocks were dropped")
@@ -278,6 +309,22 @@ def _search_result_text(block: Mapping[str, Any], path: str) -> str:
     for i, inner in enumerate(_blocks(block.get("content"), f"{path}.content")):
         lines.append(FIELDS.string(inner, "text", f"{path}.content.{i}"))
     return "\n".join(lines)
+
+
+def _plain_texts(content: Any) -> list[str] | None:
+    """The texts of a list of well-formed text blocks (their other keys, such as cache_control, unread); None
+    when `content` is anything else."""
+    if type(content) is not list:
+        return None
+    texts: list[str] = []
+    for block in content:
+        if type(block) is not dict or block.get("type") != "text":
+            return None
+        text = block.get("text")
+        if type(text) is not str:
+            return None
+        texts.append(text)
+    return texts
 
 
 def _blocks(content: Any, path: str) -> Sequence[Mapping[str, Any]]:

@@ -24,6 +24,13 @@ class Stop:
     details: dict[str, Any] | None = None
 
 
+# The stops nearly every reply ends with, made once (a Stop is immutable; building one costs more than the rest
+# of stop_of).
+_END_TURN = Stop("end_turn")
+_MAX_TOKENS = Stop("max_tokens")
+_TOOL_USE = Stop("tool_use")
+
+
 def stop_of(
     echo: Echo,
     finish: str | None,
@@ -43,12 +50,12 @@ def stop_of(
     if outcome == "filtered":
         return _refusal(f"Google stopped the reply ({finish})")
     if outcome == "length":
-        return Stop("max_tokens")
+        return _MAX_TOKENS
     if outcome not in (None, "stop"):
         detail = f": {finish_message}" if finish_message else ""
         return StreamBroken(f"Google ended the reply with {finish}{detail}")
     if tools:
-        return Stop("tool_use")
+        return _TOOL_USE
     if not visible:
         return StreamBroken("Google's reply held no text and no tool call")
     # Google says STOP for a stop sequence too and strips it; only a reply that still ends with one is known
@@ -56,7 +63,7 @@ def stop_of(
     for sequence in echo.stop_sequences:
         if last_text.endswith(sequence):
             return Stop("stop_sequence", sequence)
-    return Stop("end_turn")
+    return _END_TURN
 
 
 def _refusal(explanation: str) -> Stop:
@@ -65,6 +72,8 @@ def _refusal(explanation: str) -> Stop:
 
 def usage_of(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     """input_tokens excludes the cached prompt (Anthropic counts cache reads apart); output includes thinking."""
+    if meta is None:  # every stream's message_start: no chunk has told the usage yet
+        return {"input_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 0}
     counts = token_counts(meta)
     cached = min(counts.cached, counts.prompt)
     usage: dict[str, Any] = {
@@ -118,6 +127,7 @@ def render_message(echo: Echo, reply: Mapping[str, Any], ids: ReplyIds) -> dict[
     candidate = first_candidate(reply)
     content: list[dict[str, Any]] = []
     tools = 0
+    visible = False  # a text or tool_use block
     for part in parts_of(candidate):
         if part.get("thought"):
             thinking, signature = thinking_of(echo, part)
@@ -128,11 +138,13 @@ def render_message(echo: Echo, reply: Mapping[str, Any], ids: ReplyIds) -> dict[
                 continue  # disable_parallel_tool_use: the first call only
             content.append(tool_use_of(echo, part["functionCall"], ids))
             tools += 1
+            visible = True
         elif text := text_of(part):
             if content and content[-1]["type"] == "text":
                 content[-1]["text"] += text
             else:
                 content.append({"type": "text", "text": text})
+            visible = True
     last = content[-1] if content else None
     finish = candidate.get("finishReason")
     finish_message = candidate.get("finishMessage")
@@ -141,7 +153,7 @@ def render_message(echo: Echo, reply: Mapping[str, Any], ids: ReplyIds) -> dict[
         finish if isinstance(finish, str) else None,
         block_reason(reply),
         tools=tools > 0,
-        visible=any(block["type"] != "thinking" for block in content),
+        visible=visible,
         last_text=last["text"] if last is not None and last["type"] == "text" else "",
         finish_message=finish_message if isinstance(finish_message, str) else None,
     )

@@ -11,7 +11,7 @@ open blocks are left unclosed, because Claude Code keeps every block it saw stop
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import orjson
 
@@ -31,12 +31,26 @@ from trayagent.translate.outcome import block_reason
 
 PING = sse_event(b'{"type":"ping"}', "ping")
 _Block = Literal["text", "thinking", "tool_use"]
-_T = TypeVar("_T")
 
-
-def _latest(source: Mapping[str, Any], key: str, kind: type[_T], previous: _T | None) -> _T | None:
-    value = source.get(key)
-    return value if isinstance(value, kind) else previous
+# The events every reply streams, as the bytes `_event` writes for them, so that a text delta costs one orjson
+# call on its string (orjson writes a value the same bytes inside an object or alone). %d: the block's index;
+# %s: a JSON value. The golden streams hold these bytes.
+_MESSAGE_START = (
+    b"event: message_start\n"
+    b'data: {"type":"message_start","message":{"id":%s,"type":"message","role":"assistant","model":%s,'
+    b'"content":[],"stop_reason":null,"stop_sequence":null,"usage":%s}}\n\n'
+)
+_TEXT_START = (
+    b"event: content_block_start\n"
+    b'data: {"type":"content_block_start","index":%d,"content_block":{"type":"text","text":""}}\n\n'
+)
+_TEXT_DELTA = (
+    b"event: content_block_delta\n"
+    b'data: {"type":"content_block_delta","index":%d,"delta":{"type":"text_delta","text":%s}}\n\n'
+)
+_BLOCK_STOP = b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n'
+_MESSAGE_DELTA = b'event: message_delta\ndata: {"type":"message_delta","delta":%s,"usage":%s}\n\n'
+_MESSAGE_STOP = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
 
 
 def _event(name: str, payload: Mapping[str, Any]) -> bytes:
@@ -83,13 +97,19 @@ class MessagesEncoder:
         if self._over:
             return b""
         # The last usage, feedback and finish seen are the reply's (as merge_chunks keeps them).
-        self._usage = _latest(chunk, "usageMetadata", dict, self._usage)
+        usage = chunk.get("usageMetadata")
+        if isinstance(usage, dict):
+            self._usage = usage
         if isinstance(chunk.get("promptFeedback"), dict):
             self._blocked = block_reason(chunk)
         out = b"" if self._started else self._message_start()
         candidate = first_candidate(chunk)
-        self._finish = _latest(candidate, "finishReason", str, self._finish)
-        self._finish_message = _latest(candidate, "finishMessage", str, self._finish_message)
+        finish = candidate.get("finishReason")
+        if isinstance(finish, str):
+            self._finish = finish
+        finish_message = candidate.get("finishMessage")
+        if isinstance(finish_message, str):
+            self._finish_message = finish_message
         for part in parts_of(candidate):
             out += self._part(part)
         return out
@@ -116,8 +136,8 @@ class MessagesEncoder:
         return (
             out
             + self._close()
-            + _event("message_delta", {"type": "message_delta", "delta": delta, "usage": usage_of(self._usage)})
-            + _event("message_stop", {"type": "message_stop"})
+            + _MESSAGE_DELTA % (orjson.dumps(delta), orjson.dumps(usage_of(self._usage)))
+            + _MESSAGE_STOP
         )
 
     def fail(self, error: ProxyError) -> bytes:
@@ -131,19 +151,17 @@ class MessagesEncoder:
 
     def _message_start(self) -> bytes:
         self._started = True
-        message: dict[str, Any] = {
-            "id": self._ids.new("msg_"),
-            "type": "message",
-            "role": "assistant",
-            "model": self._echo.model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": usage_of(self._usage),
-        }
-        return _event("message_start", {"type": "message_start", "message": message})
+        message_id = self._ids.new("msg_")
+        return _MESSAGE_START % (
+            orjson.dumps(message_id),
+            orjson.dumps(self._echo.model),
+            orjson.dumps(usage_of(self._usage)),
+        )
 
     def _part(self, part: Mapping[str, Any]) -> bytes:
+        text = part.get("text")
+        if len(part) == 1 and isinstance(text, str):  # a plain piece of text, most parts: nothing else to ask
+            return self._text(text)
         if part.get("thought"):
             thinking, signature = thinking_of(self._echo, part)
             if not thinking and not signature:
@@ -167,23 +185,34 @@ class MessagesEncoder:
             out = self._start({**block, "input": {}}, "tool_use")
             out += self._delta({"type": "input_json_delta", "partial_json": orjson.dumps(block["input"]).decode()})
             return out + self._close()
-        text = text_of(part)
+        return self._text(text_of(part))
+
+    def _text(self, text: str) -> bytes:
         if not text:
             return b""
         self._visible = True
-        out = b"" if self._open == "text" else self._start({"type": "text", "text": ""}, "text")
+        out = b"" if self._open == "text" else self._start_text()
         if self._keep:
             self._tail = (self._tail + text)[-self._keep :]
-        return out + self._delta({"type": "text_delta", "text": text})
+        return out + _TEXT_DELTA % (self._index, orjson.dumps(text))
 
     def _start(self, block: Mapping[str, Any], kind: _Block) -> bytes:
+        out = self._next_block(kind)
+        return out + _event(
+            "content_block_start", {"type": "content_block_start", "index": self._index, "content_block": block}
+        )
+
+    def _start_text(self) -> bytes:
+        out = self._next_block("text")
+        return out + _TEXT_START % self._index
+
+    def _next_block(self, kind: _Block) -> bytes:
+        """Closes the open block (its bytes) and makes `kind` the open one, at the next index."""
         out = self._close()
         self._index += 1
         self._open = kind
         self._tail = ""
-        return out + _event(
-            "content_block_start", {"type": "content_block_start", "index": self._index, "content_block": block}
-        )
+        return out
 
     def _delta(self, delta: Mapping[str, Any]) -> bytes:
         return _event("content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta})
@@ -192,4 +221,4 @@ class MessagesEncoder:
         if self._open is None:
             return b""
         self._open = None
-        return _event("content_block_stop", {"type": "content_block_stop", "index": self._index})
+        return _BLOCK_STOP % self._index
