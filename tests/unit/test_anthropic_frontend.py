@@ -393,3 +393,27 @@ def test_a_tool_result_without_content_is_an_empty_output() -> None:
     ]
     answer = parse(messages=messages).hub.request["contents"][2]["parts"][0]
     assert answer == {"functionResponse": {"name": "Touch", "id": "t1", "response": {"output": ""}}}
+
+
+PLAIN_SHAPES = [
+    [{"role": "user", "content": "hi"}],
+    [{"role": "user", "content": ""}, {"role": "user", "content": "again"}],
+    [{"role": "user", "content": [{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}}]}],
+    [{"role": "user", "content": []}, {"role": "assistant", "content": [{"type": "text", "text": ""}]}],
+    [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": [{"type": "text", "text": "x"}, {"type": "text", "text": "y"}]},
+        {"role": "assistant", "content": "z"},
+        {"role": "user", "content": "more"},
+    ],
+]
+
+
+@pytest.mark.parametrize("messages", PLAIN_SHAPES, ids=range(len(PLAIN_SHAPES)))
+def test_plain_messages_read_the_same_on_the_fast_path_and_the_general_one(messages: list[Any]) -> None:
+    # An extra (ignored) key sends a message down the general reader, which words every error.
+    general = [{**message, "x_extra": 1} for message in messages]
+    fast = parse(messages=messages).hub.request
+    slow = parse(messages=general).hub.request
+    assert fast["contents"] == slow["contents"]
+    assert fast.get("systemInstruction") == slow.get("systemInstruction")
