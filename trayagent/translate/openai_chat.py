@@ -115,26 +115,26 @@ class ChatStream(ReplyStream):
     def opening(self) -> list[dict[str, Any]]:
         return [_choice(index, {"role": "assistant", "content": ""}) for index in range(self.echo.n)]
 
-    def part_choices(self, index: int, part: Mapping[str, Any], ending: Ending) -> list[dict[str, Any]]:
-        call = _call(part)
+    def part_choices(self, index: int, part: Mapping[str, Any], ending: Ending) -> list[bytes]:
+        call = _call(part) if "functionCall" in part else None
         if call is not None:
-            return self._call_choices(index, call, ending)
+            return [orjson.dumps(choice) for choice in self._call_choices(index, call, ending)]
         text = part.get("text")
         if isinstance(text, str):
             if not text:
                 return []  # a signature-only part: the dispatcher keeps the signature, the client has nothing
             if part.get("thought"):
-                return [_choice(index, {"reasoning_content": text})]
+                return [_delta(index, b"reasoning_content", text)]
             ending.visible = True
             self._last_text[index] = text
-            return [_choice(index, {"content": text})]
+            return [_delta(index, b"content", text)]
         image = _image(part)
         if image is None:
             return []
         ending.visible = True
         image = _after(self._last_text[index], image)
         self._last_text[index] = image
-        return [_choice(index, {"content": image})]
+        return [_delta(index, b"content", image)]
 
     def _call_choices(self, index: int, call: Mapping[str, Any], ending: Ending) -> list[dict[str, Any]]:
         position = self._call_counts[index]
@@ -164,6 +164,14 @@ class ChatStream(ReplyStream):
 
 def _choice(index: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+
+_DELTA_END = b'},"logprobs":null,"finish_reason":null}'
+
+
+def _delta(index: int, key: bytes, text: str) -> bytes:
+    """`_choice(index, {key: text})` serialised, without building the dicts: the stream's commonest choice."""
+    return b'{"index":%d,"delta":{"%s":%s%s' % (index, key, orjson.dumps(text), _DELTA_END)
 
 
 CHAT = OpenAIFrontend(parse_chat, ChatStream, render_chat)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
 from trayagent.translate.fields import refuse
 from trayagent.translate.gemini import parts_of
@@ -103,15 +105,18 @@ class CompletionStream(ReplyStream):
             return []
         return [_choice(index, self.echo.prompt) for index in range(self.echo.n)]
 
-    def part_choices(self, index: int, part: Mapping[str, Any], ending: Ending) -> list[dict[str, Any]]:
+    def part_choices(self, index: int, part: Mapping[str, Any], ending: Ending) -> list[bytes]:
         text = part.get("text")
         if not isinstance(text, str) or not text or part.get("thought"):
             return []
         ending.visible = True
-        return [_choice(index, text)]
+        return [b'{"text":%s,"index":%d%s' % (orjson.dumps(text), index, _TEXT_END)]
 
     def final_choice(self, index: int, reason: str) -> dict[str, Any]:
         return _choice(index, "", reason)
+
+
+_TEXT_END = b',"logprobs":null,"finish_reason":null}'  # a streamed text choice after its index
 
 
 def _choice(index: int, text: str, finish: str | None = None) -> dict[str, Any]:

@@ -4,8 +4,7 @@ generationConfig, streaming options, the conversation key (fields read with fiel
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from trayagent.translate import thinking
 from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
@@ -96,8 +95,11 @@ def limit_output(
     include_thoughts: bool = True,
 ) -> dict[str, Any] | None:
     """maxOutputTokens (clamped to the model, kept above any thinking budget) into `config`; the
-    thinkingConfig for the effort, returned so the caller places it last."""
-    settings = thinking.thinking_config(upstream_model, effort=effort, include_thoughts=include_thoughts)
+    thinkingConfig for the effort, returned so the caller places it last. `requested` is OpenAI's cap on all
+    the model writes, reasoning included: an effort's budget takes at most half of it."""
+    settings = thinking.thinking_config(
+        upstream_model, effort=effort, include_thoughts=include_thoughts, output_cap=requested
+    )
     thinking.set_output_limit(config, upstream_model, requested, settings)
     return settings
 
@@ -118,8 +120,7 @@ def client_session(body: Mapping[str, Any], target: ClientTarget) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Common:
+class Common(NamedTuple):
     """What chat and legacy completions read alike: checked fields, the model, n, sampling, streaming."""
 
     model: str
@@ -138,7 +139,7 @@ def read_common(body: Mapping[str, Any], accepted: Collection[str], neutral: Neu
     for key in body:
         if key not in accepted:
             raise refuse(key, f"unknown field (not an OpenAI {endpoint} field this proxy can honour)")
-    for key, (allowed, why) in neutral.items():
+    for key, (allowed, why) in neutral.items() if not neutral.keys().isdisjoint(body) else ():
         value = body.get(key)
         if value is not None and value not in allowed:
             raise refuse(key, why)

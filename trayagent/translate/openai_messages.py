@@ -75,6 +75,9 @@ def convert(messages: Any) -> Conversation:
         raise refuse("messages", "at least one message is required")
     conversation = Conversation()
     for index, raw in enumerate(items):
+        if type(raw) is dict and len(raw) == 2 and type(raw.get("content")) is str and raw.get("role") in _PLAIN:
+            _add_plain(conversation, raw["role"], raw["content"])  # the commonest message: a role and a string
+            continue
         path = at("messages", index)
         message = FIELDS.as_dict(raw, path)
         role = message.get("role")
@@ -98,6 +101,19 @@ def convert(messages: Any) -> Conversation:
     if not conversation.contents:
         raise refuse("messages", "no user or assistant message has any content")
     return conversation
+
+
+_PLAIN = frozenset({"system", "developer", "user", "assistant"})
+
+
+def _add_plain(conversation: Conversation, role: str, content: str) -> None:
+    """`{"role": role, "content": content}` as the general reader below takes it, in fewer steps."""
+    if role == "user" or role == "assistant":
+        conversation.require_answers()
+        if content:
+            conversation.add("user" if role == "user" else "model", [{"text": content}])
+    elif content:
+        conversation.system.append({"text": content})
 
 
 def _text_parts(content: Any, path: str) -> list[dict[str, Any]]:

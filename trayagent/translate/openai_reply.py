@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -29,9 +28,9 @@ from trayagent.translate.outcome import block_reason, finish_outcome, token_coun
 DONE = b"data: [DONE]\n\n"
 
 
-@dataclass(frozen=True, slots=True)
-class ReplyEcho:
-    """What an OpenAI reply repeats or honours, decided at parse time (the ClientCall's `echo`)."""
+class ReplyEcho(NamedTuple):
+    """What an OpenAI reply repeats or honours, decided at parse time (the ClientCall's `echo`; a NamedTuple,
+    built once per request, is cheaper to make than a frozen dataclass)."""
 
     model: str  # the name the client asked for, never the upstream one
     n: int = 1
@@ -102,8 +101,14 @@ def usage(meta: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def candidates_by_index(reply: Mapping[str, Any], n: int) -> list[tuple[int, Mapping[str, Any]]]:
     """The candidates a reply holds, as (choice index, candidate), in index order; indexes beyond `n` dropped."""
+    candidates = reply.get("candidates")
+    if type(candidates) is list and len(candidates) == 1:  # the usual chunk: one plain candidate
+        candidate = candidates[0]
+        index = candidate.get("index", 0) if type(candidate) is dict else None
+        if type(index) is int and 0 <= index < n:
+            return [(index, candidate)]
     found: dict[int, Mapping[str, Any]] = {}
-    for position, candidate in enumerate(reply.get("candidates") or ()):
+    for position, candidate in enumerate(candidates or ()):
         if not isinstance(candidate, dict):
             continue
         index = candidate.get("index", position)
@@ -154,6 +159,9 @@ def error_event(error: ProxyError) -> bytes:
 class ReplyStream(ABC):
     """The frame of an OpenAI stream: subclasses say what a chunk's choices look like.
 
+    The frame around a chunk's choices is the same in every chunk but the usage one, so it is serialised once
+    per stream (`_frame_open` + choices + `_frame_close`), and `part_choices` gives its choices already encoded.
+
     A candidate that ends unusably (a malformed call, nothing at all) raises StreamBroken from `feed`, as an
     upstream failure does, and the relay answers with `fail()`. Finish reasons are sent at `finish()`; one that
     only then turns out unusable (no finishReason ever came, nothing was produced) becomes the error event."""
@@ -164,6 +172,9 @@ class ReplyStream(ABC):
         self.echo = echo
         self.ids = ids
         self._head = {"id": ids.new(id_prefix), "object": self.object_name, "created": ids.now(), "model": echo.model}
+        # OpenAI sends `usage: null` on every chunk but the last when the usage chunk was asked for.
+        self._frame_open = b"data: " + orjson.dumps(self._head)[:-1] + b',"choices":['
+        self._frame_close = b'],"usage":null}\n\n' if echo.include_usage else b"]}\n\n"
         self.endings = [Ending() for _ in range(echo.n)]
         self._usage: Mapping[str, Any] | None = None
         self._blocked: str | None = None
@@ -178,8 +189,8 @@ class ReplyStream(ABC):
         return []
 
     @abstractmethod
-    def part_choices(self, index: int, part: Mapping[str, Any], ending: Ending) -> list[dict[str, Any]]:
-        """The choice entries one Gemini part becomes, in order (one chunk each)."""
+    def part_choices(self, index: int, part: Mapping[str, Any], ending: Ending) -> list[bytes]:
+        """The choice entries one Gemini part becomes, in order (one chunk each), each serialised as JSON."""
 
     @abstractmethod
     def final_choice(self, index: int, reason: str) -> dict[str, Any]:
@@ -191,10 +202,9 @@ class ReplyStream(ABC):
     # -- the StreamEncoder protocol ----------------------------------------------------------------------
 
     def chunk(self, choices: list[dict[str, Any]], usage_value: dict[str, Any] | None = None) -> bytes:
-        body: dict[str, Any] = {**self._head, "choices": choices}
-        if self.echo.include_usage:
-            body["usage"] = usage_value  # OpenAI sends `usage: null` on every chunk but the last
-        return sse_event(orjson.dumps(body))
+        if usage_value is None:
+            return self._frame_open + b",".join(map(orjson.dumps, choices)) + self._frame_close
+        return sse_event(orjson.dumps({**self._head, "choices": choices, "usage": usage_value}))
 
     def _open(self) -> bytes:
         self._started = True
@@ -208,12 +218,14 @@ class ReplyStream(ABC):
         meta = chunk.get("usageMetadata")
         if isinstance(meta, dict):
             self._usage = meta
-        self._blocked = block_reason(chunk) or self._blocked
+        if "promptFeedback" in chunk:
+            self._blocked = block_reason(chunk) or self._blocked
+        frame_open, frame_close = self._frame_open, self._frame_close
         for index, candidate in candidates_by_index(chunk, self.echo.n):
             ending = self.endings[index]
             for part in parts_of(candidate):
-                if isinstance(part, dict):
-                    out.extend(self.chunk([choice]) for choice in self.part_choices(index, part, ending))
+                for choice in self.part_choices(index, part, ending):
+                    out.append(frame_open + choice + frame_close)
             ending.observe(candidate)
             if ending.reason is not None:
                 # The candidate is over: an unusable ending fails the stream now, so the relay ends it with

@@ -258,6 +258,7 @@ def _generation(
         effort=EFFORTS[effort] if effort is not None else None,
         budget=-1 if summary and effort is None else None,
         include_thoughts=summary or claude,
+        output_cap=requested,  # max_output_tokens counts the reasoning too, as at OpenAI
     )
     set_output_limit(generation, upstream, requested, thinking)
     if thinking:

@@ -18,7 +18,7 @@ import orjson
 from trayagent.errors import ProxyError
 from trayagent.translate import reasoning_blob
 from trayagent.translate.gemini import CallIds, first_candidate, parts_of
-from trayagent.translate.hub import SSE_KEEPALIVE, ReplyIds, sse_event
+from trayagent.translate.hub import SSE_KEEPALIVE, ReplyIds
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, ToolName
 from trayagent.translate.outcome import block_reason, finish_explanation, finish_outcome, token_counts
 
@@ -31,6 +31,13 @@ _ERROR_CODES = {"rate_limit": "rate_limit_exceeded", "invalid_request": "invalid
 _CALLS = frozenset({"function_call", "custom_tool_call"})
 _ANSWERS = _CALLS | {"message", "image_generation_call"}
 Kind = Literal["reasoning", "message", "whole"]
+_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
+_RESPONSE_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,"response":%s}\n\n'
+_TEXT_DELTA = (
+    b"event: response.output_text.delta\n"
+    b'data: {"type":"response.output_text.delta","sequence_number":%d,%s,"content_index":0,"delta":%s,'
+    b'"logprobs":[]}\n\n'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,7 @@ class _Open:
     item: dict[str, Any]
     texts: list[str] = field(default_factory=list)
     part_open: bool = False
+    at_json: bytes | None = None  # `"item_id":…,"output_index":…` serialised, for the text delta template
 
 
 class ResponseStream:
@@ -81,6 +89,7 @@ class ResponseStream:
         self._blocked: str | None = None
         self._started = False
         self._ended = False
+        self._fields_json = b""  # `,` + the echoed request settings' JSON members, once the stream starts
 
     # StreamEncoder
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
@@ -88,9 +97,10 @@ class ResponseStream:
             return b""
         self._start()
         usage = chunk.get("usageMetadata")
-        if isinstance(usage, Mapping):
+        if isinstance(usage, dict | Mapping):  # dict first: the ABC check is slow
             self._usage = usage
-        self._blocked = block_reason(chunk) or self._blocked
+        if "promptFeedback" in chunk:
+            self._blocked = block_reason(chunk) or self._blocked
         candidate = first_candidate(chunk)  # Responses has no `n`: only the first candidate is an answer
         for part in parts_of(candidate):
             self._part(part)
@@ -131,7 +141,7 @@ class ResponseStream:
         signed = signature if isinstance(signature, str) and signature else None
         call = part.get("functionCall")
         text = part.get("text")
-        if isinstance(call, Mapping):
+        if call is not None and isinstance(call, dict | Mapping):
             self._call(call, signed)
         elif isinstance(text, str) and part.get("thought"):
             self._thought(text, signed)
@@ -175,8 +185,13 @@ class ResponseStream:
             self._open = self._add({**item, "content": []}, "message")
             self._emit("response.content_part.added", **self._at(self._open), content_index=0,
                        part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})  # fmt: skip
-        self._open.texts.append(text)
-        self._emit("response.output_text.delta", **self._at(self._open), content_index=0, delta=text, logprobs=[])
+        opened = self._open
+        opened.texts.append(text)
+        if self._events:  # the commonest event, from a template: the bytes _emit would make of it
+            if opened.at_json is None:
+                opened.at_json = orjson.dumps(self._at(opened))[1:-1]
+            self._out.append(_TEXT_DELTA % (self._seq, opened.at_json, orjson.dumps(text)))
+        self._seq += 1
 
     def _call(self, call: Mapping[str, Any], signature: str | None) -> None:
         if not self._echo.parallel and any(item["type"] in _CALLS for item in self.output):
@@ -293,49 +308,70 @@ class ResponseStream:
 
     def _end(self, status: Status, error: dict[str, Any] | None, incomplete: dict[str, Any] | None) -> None:
         self._ended = True
-        response = self._snapshot(status, self.output)
-        response["error"], response["incomplete_details"] = error, incomplete
-        if status == "completed":
-            response["completed_at"] = self._ids.now()
         counts = token_counts(self._usage)
-        response["usage"] = {
+        usage = {
             "input_tokens": counts.input,
             "input_tokens_details": {"cached_tokens": counts.cached, "cache_write_tokens": 0},
             "output_tokens": counts.output,
             "output_tokens_details": {"reasoning_tokens": counts.reasoning},
             "total_tokens": counts.total,
         }
-        self.response = response
-        self._emit(_TERMINAL[status], response=response)
+        core = self._core(status, self.output, error, incomplete, usage)
+        completed_at = self._ids.now() if status == "completed" else None
+        self.response = {**core, **self._echo.fields}
+        if completed_at is not None:
+            self.response["completed_at"] = completed_at
+        self._emit_response(_TERMINAL[status], core, completed_at)
 
-    def _snapshot(self, status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
+    def _core(
+        self,
+        status: str,
+        output: list[dict[str, Any]],
+        error: dict[str, Any] | None = None,
+        incomplete: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The `response` object's own fields; the echoed request settings follow them (`_emit_response`)."""
         return {
             "id": self._id,
             "object": "response",
             "created_at": self._created,
             "status": status,
-            "error": None,
-            "incomplete_details": None,
+            "error": error,
+            "incomplete_details": incomplete,
             "model": self._echo.model,
             "output": output,
-            "usage": None,
-            **self._echo.fields,
+            "usage": usage,
         }
 
     def _start(self) -> None:
         if not self._started:
             self._started = True
-            self._emit("response.created", response=self._snapshot("in_progress", []))
-            self._emit("response.in_progress", response=self._snapshot("in_progress", []))
+            if self._events:
+                fields = self._echo.fields
+                self._fields_json = b"," + orjson.dumps(fields)[1:-1] if fields else b""
+            core = self._core("in_progress", [])
+            self._emit_response("response.created", core, None)
+            self._emit_response("response.in_progress", core, None)
+
+    def _emit_response(self, kind: str, core: dict[str, Any], completed_at: int | None) -> None:
+        """An event carrying the `response` object: `core`, the echoed settings (serialised once per stream:
+        Codex's tools make them the bulk of it) and `completed_at` when done."""
+        if self._events:
+            tail = b',"completed_at":%d}' % completed_at if completed_at is not None else b"}"
+            response = orjson.dumps(core)[:-1] + self._fields_json + tail
+            self._out.append(_RESPONSE_EVENT % (kind.encode(), kind.encode(), self._seq, response))
+        self._seq += 1
 
     # wire
     def _at(self, opened: _Open) -> dict[str, Any]:
         return {"item_id": opened.item["id"], "output_index": opened.index}
 
     def _emit(self, kind: str, **fields: Any) -> None:
+        """One event: its type and sequence number, then `fields` (every event has some)."""
         if self._events:
-            payload = orjson.dumps({"type": kind, "sequence_number": self._seq, **fields})
-            self._out.append(sse_event(payload, kind))
+            name = kind.encode()
+            self._out.append(_EVENT % (name, name, self._seq, orjson.dumps(fields)[1:]))
         self._seq += 1
 
     def _take(self) -> bytes:
