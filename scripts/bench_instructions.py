@@ -44,6 +44,7 @@ def _run(source: Path, row: str, requests: int) -> int:
             str(requests),
         ],
         env=env,
+        cwd=source,  # `-c` puts the working directory first on sys.path: it must be the checkout counted
         capture_output=True,
         text=True,
         timeout=600,
