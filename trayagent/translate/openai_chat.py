@@ -155,8 +155,8 @@ class ChatStream(ReplyStream):
             _choice(index, {"tool_calls": [{"index": position, "function": {"arguments": arguments}}]}),
         ]
 
-    def final_choice(self, index: int, reason: str) -> dict[str, Any]:
-        return _choice(index, {}, reason)
+    def final_choice(self, index: int, reason: str) -> bytes:
+        return orjson.dumps(_choice(index, {}, reason))
 
     def calls_word(self) -> str:
         return "function_call" if self.echo.functions else "tool_calls"

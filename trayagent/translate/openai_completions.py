@@ -112,8 +112,8 @@ class CompletionStream(ReplyStream):
         ending.visible = True
         return [b'{"text":%s,"index":%d%s' % (orjson.dumps(text), index, _TEXT_END)]
 
-    def final_choice(self, index: int, reason: str) -> dict[str, Any]:
-        return _choice(index, "", reason)
+    def final_choice(self, index: int, reason: str) -> bytes:
+        return orjson.dumps(_choice(index, "", reason))
 
 
 _TEXT_END = b',"logprobs":null,"finish_reason":null}'  # a streamed text choice after its index

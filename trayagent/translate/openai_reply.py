@@ -171,9 +171,9 @@ class ReplyStream(ABC):
     def __init__(self, echo: ReplyEcho, ids: ReplyIds, id_prefix: str) -> None:
         self.echo = echo
         self.ids = ids
-        self._head = {"id": ids.new(id_prefix), "object": self.object_name, "created": ids.now(), "model": echo.model}
+        head = {"id": ids.new(id_prefix), "object": self.object_name, "created": ids.now(), "model": echo.model}
         # OpenAI sends `usage: null` on every chunk but the last when the usage chunk was asked for.
-        self._frame_open = b"data: " + orjson.dumps(self._head)[:-1] + b',"choices":['
+        self._frame_open = b"data: " + orjson.dumps(head)[:-1] + b',"choices":['
         self._frame_close = b'],"usage":null}\n\n' if echo.include_usage else b"]}\n\n"
         self.endings = [Ending() for _ in range(echo.n)]
         self._usage: Mapping[str, Any] | None = None
@@ -193,18 +193,16 @@ class ReplyStream(ABC):
         """The choice entries one Gemini part becomes, in order (one chunk each), each serialised as JSON."""
 
     @abstractmethod
-    def final_choice(self, index: int, reason: str) -> dict[str, Any]:
-        """The choice of the last chunk, carrying the finish reason."""
+    def final_choice(self, index: int, reason: str) -> bytes:
+        """The choice of the last chunk, carrying the finish reason, serialised as JSON."""
 
     def calls_word(self) -> str:
         return "tool_calls"
 
     # -- the StreamEncoder protocol ----------------------------------------------------------------------
 
-    def chunk(self, choices: list[dict[str, Any]], usage_value: dict[str, Any] | None = None) -> bytes:
-        if usage_value is None:
-            return self._frame_open + b",".join(map(orjson.dumps, choices)) + self._frame_close
-        return sse_event(orjson.dumps({**self._head, "choices": choices, "usage": usage_value}))
+    def chunk(self, choices: list[dict[str, Any]]) -> bytes:
+        return self._frame_open + b",".join(map(orjson.dumps, choices)) + self._frame_close
 
     def _open(self) -> bytes:
         self._started = True
@@ -248,9 +246,11 @@ class ReplyStream(ABC):
             ]
         except StreamBroken as error:
             return opening + error_event(error)
-        out = [opening, *(self.chunk([self.final_choice(index, reason)]) for index, reason in enumerate(reasons))]
-        if self.echo.include_usage:
-            out.append(self.chunk([], usage(self._usage)))
+        frame_open, frame_close = self._frame_open, self._frame_close
+        out = [opening]
+        out += [frame_open + self.final_choice(index, reason) + frame_close for index, reason in enumerate(reasons)]
+        if self.echo.include_usage:  # the usage chunk: no choices, the usage (the frame with `usage: null` is not it)
+            out.append(b'%s],"usage":%s}\n\n' % (frame_open, orjson.dumps(usage(self._usage))))
         out.append(DONE)
         return b"".join(out)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -23,7 +24,7 @@ from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, ToolName
 from trayagent.translate.outcome import block_reason, finish_explanation, finish_outcome, token_counts
 
 Status = Literal["completed", "incomplete", "failed"]
-_TERMINAL = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
+_TERMINAL = {"completed": b"response.completed", "incomplete": b"response.incomplete", "failed": b"response.failed"}
 _IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp", "image/gif": "gif"}
 # ProxyError.kind → the ResponseError code the SDK knows; Codex retries server_error and rate_limit_exceeded
 # and shows invalid_prompt at once.
@@ -31,6 +32,7 @@ _ERROR_CODES = {"rate_limit": "rate_limit_exceeded", "invalid_request": "invalid
 _CALLS = frozenset({"function_call", "custom_tool_call"})
 _ANSWERS = _CALLS | {"message", "image_generation_call"}
 Kind = Literal["reasoning", "message", "whole"]
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
 _EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
 _RESPONSE_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,"response":%s}\n\n'
 _TEXT_DELTA = (
@@ -40,18 +42,17 @@ _TEXT_DELTA = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ResponsesEcho:
+class ResponsesEcho(NamedTuple):
     """What the reply repeats or honours: the client's model name, the upstream family (for the blob), the
     client's names of the declared tools, whether summaries were asked for, parallel calls, and the request
-    settings the `response` object echoes."""
+    settings the `response` object echoes. (A NamedTuple: made once per request, cheaper than a dataclass.)"""
 
     model: str
     family: str
-    names: Mapping[str, ToolName] = field(default_factory=dict)
+    names: Mapping[str, ToolName] = _NOTHING
     summary: bool = False
     parallel: bool = True
-    fields: Mapping[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, Any] = _NOTHING
 
 
 @dataclass(slots=True)
@@ -321,7 +322,7 @@ class ResponseStream:
         self.response = {**core, **self._echo.fields}
         if completed_at is not None:
             self.response["completed_at"] = completed_at
-        self._emit_response(_TERMINAL[status], core, completed_at)
+        self._emit_response(_TERMINAL[status], self._response_json(core, completed_at) if self._events else b"")
 
     def _core(
         self,
@@ -350,17 +351,19 @@ class ResponseStream:
             if self._events:
                 fields = self._echo.fields
                 self._fields_json = b"," + orjson.dumps(fields)[1:-1] if fields else b""
-            core = self._core("in_progress", [])
-            self._emit_response("response.created", core, None)
-            self._emit_response("response.in_progress", core, None)
+            response = self._response_json(self._core("in_progress", []), None) if self._events else b""
+            self._emit_response(b"response.created", response)
+            self._emit_response(b"response.in_progress", response)
 
-    def _emit_response(self, kind: str, core: dict[str, Any], completed_at: int | None) -> None:
-        """An event carrying the `response` object: `core`, the echoed settings (serialised once per stream:
-        Codex's tools make them the bulk of it) and `completed_at` when done."""
+    def _response_json(self, core: dict[str, Any], completed_at: int | None) -> bytes:
+        """The `response` object serialised: `core`, the echoed settings (serialised once per stream: Codex's
+        tools make them the bulk of it) and `completed_at` when done."""
+        tail = b',"completed_at":%d}' % completed_at if completed_at is not None else b"}"
+        return orjson.dumps(core)[:-1] + self._fields_json + tail
+
+    def _emit_response(self, kind: bytes, response: bytes) -> None:
         if self._events:
-            tail = b',"completed_at":%d}' % completed_at if completed_at is not None else b"}"
-            response = orjson.dumps(core)[:-1] + self._fields_json + tail
-            self._out.append(_RESPONSE_EVENT % (kind.encode(), kind.encode(), self._seq, response))
+            self._out.append(_RESPONSE_EVENT % (kind, kind, self._seq, response))
         self._seq += 1
 
     # wire

@@ -6,8 +6,7 @@ own protocol's words (finish_reason, stop_reason, status) and usage fields.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 # stop: a normal end. length: an output limit cut the answer. filtered: safety/recitation/policy blocked the output.
 # bad_call: the model botched a function call (never a silent success: the client should retry or see it).
@@ -75,11 +74,10 @@ def block_reason(reply: Mapping[str, Any]) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class TokenCounts:
+class TokenCounts(NamedTuple):
     """Gemini's usageMetadata, each count checked (a missing, negative or odd value is 0). `input` is the whole
     prompt: cached tokens and the tool-use prompt included; `output` includes the thinking. The total is
-    recomputed, so the numbers always add up."""
+    recomputed, so the numbers always add up. (A NamedTuple: made once per reply, cheaper than a dataclass.)"""
 
     prompt: int = 0  # promptTokenCount, the cached part included
     tool_prompt: int = 0  # toolUsePromptTokenCount: what Google's own tools fed back
@@ -114,4 +112,4 @@ def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
 
 def _count(usage: Mapping[str, Any], key: str) -> int:
     value = usage.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    return value if type(value) is int and value > 0 else 0  # `type is`: a boolean is not a count
