@@ -35,6 +35,15 @@ Kind = Literal["reasoning", "message", "whole"]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 _EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
 _RESPONSE_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,"response":%s}\n\n'
+_TEXT_DONE = (
+    b"event: response.output_text.done\n"
+    b'data: {"type":"response.output_text.done","sequence_number":%d,%s,"content_index":0,"text":%s,"logprobs":[]}\n\n'
+)
+_PART_DONE = (
+    b"event: response.content_part.done\n"
+    b'data: {"type":"response.content_part.done","sequence_number":%d,%s,"content_index":0,'
+    b'"part":{"type":"output_text","text":%s,"annotations":[],"logprobs":[]}}\n\n'
+)
 _TEXT_DELTA = (
     b"event: response.output_text.delta\n"
     b'data: {"type":"response.output_text.delta","sequence_number":%d,%s,"content_index":0,"delta":%s,'
@@ -258,10 +267,12 @@ class ResponseStream:
             self._emit("response.reasoning_summary_part.done", **self._at(opened), summary_index=0,
                        part={"type": "summary_text", "text": text})  # fmt: skip
         elif opened.kind == "message":
-            text = "".join(opened.texts)
-            self._emit("response.output_text.done", **self._at(opened), content_index=0, text=text, logprobs=[])
-            self._emit("response.content_part.done", **self._at(opened), content_index=0,
-                       part={"type": "output_text", "text": text, "annotations": [], "logprobs": []})  # fmt: skip
+            if self._events:  # from templates, the text serialised once for both
+                text_json = orjson.dumps("".join(opened.texts))
+                at = opened.at_json if opened.at_json is not None else orjson.dumps(self._at(opened))[1:-1]
+                self._out.append(_TEXT_DONE % (self._seq, at, text_json))
+                self._out.append(_PART_DONE % (self._seq + 1, at, text_json))
+            self._seq += 2
         self._materialize(opened, status)
         self._emit("response.output_item.done", output_index=opened.index, item=opened.item)
 
