@@ -156,6 +156,24 @@ def test_disable_parallel_tool_use_keeps_the_first_call_only() -> None:
     assert "toolConfig" not in call.hub.request  # auto is Google's default
 
 
+def test_tool_use_ids_are_unique_in_a_reply_even_when_google_repeats_one() -> None:
+    # Claude Code answers each tool_use by its id: two blocks sharing one could not both be answered.
+    tool = {"name": "Read", "input_schema": {"type": "object", "properties": {"p": {"type": "string"}}}}
+    calls = (
+        {"functionCall": {"name": "Read", "args": {"p": "a"}, "id": "same"}},
+        {"functionCall": {"name": "Read", "args": {"p": "b"}, "id": "same"}},
+        {"functionCall": {"name": "Read", "args": {"p": "c"}}},
+    )
+    whole = [block["id"] for block in render(parse(tools=[tool]), reply(*calls))["content"]]
+    encoder = MESSAGES.encoder(parse(stream=True, tools=[tool]), CountingIds())
+    wire = b"".join(encoder.feed(reply(call, finish=None)) for call in calls) + encoder.finish()
+    starts = [orjson.loads(line[6:]) for line in wire.splitlines() if line.startswith(b"data: ")]
+    streamed = [e["content_block"]["id"] for e in starts if e["type"] == "content_block_start"]
+    for ids in (whole, streamed):
+        assert ids[0] == "same" and len(set(ids)) == 3
+        assert all(re.fullmatch(r"toolu_\w+", i) for i in ids[1:])
+
+
 def test_an_image_google_draws_becomes_markdown_in_the_text() -> None:
     merged = reply({"text": "Here: "}, {"inlineData": {"mimeType": "image/png", "data": "iVBOR"}})
     assert render(parse(), merged)["content"] == [

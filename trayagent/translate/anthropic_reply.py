@@ -12,7 +12,7 @@ from typing import Any
 
 from trayagent.errors import ProxyError, StreamBroken
 from trayagent.translate.anthropic_request import Echo
-from trayagent.translate.gemini import first_candidate, parts_of
+from trayagent.translate.gemini import CallIds, first_candidate, parts_of
 from trayagent.translate.hub import ReplyIds
 from trayagent.translate.outcome import block_reason, finish_outcome, token_counts
 
@@ -109,13 +109,14 @@ def text_of(part: Mapping[str, Any]) -> str:
     return ""
 
 
-def tool_use_of(echo: Echo, call: Mapping[str, Any], ids: ReplyIds) -> dict[str, Any]:
-    call_id = call.get("id")
+def tool_use_of(echo: Echo, call: Mapping[str, Any], calls: CallIds) -> dict[str, Any]:
+    """A functionCall as a tool_use block: Google's call id when it gave one not used yet in this reply, else
+    a new `toolu_…` (the client answers each block by its id)."""
     name = call.get("name")
     args = call.get("args")
     return {
         "type": "tool_use",
-        "id": call_id if isinstance(call_id, str) and call_id else ids.new("toolu_"),
+        "id": calls.take(call),
         "name": echo.tool_name(name if isinstance(name, str) else ""),
         "input": args if isinstance(args, dict) else {},
     }
@@ -127,6 +128,7 @@ def render_message(echo: Echo, reply: Mapping[str, Any], ids: ReplyIds) -> dict[
     candidate = first_candidate(reply)
     content: list[dict[str, Any]] = []
     tools = 0
+    calls = CallIds(ids, "toolu_")
     visible = False  # a text or tool_use block
     for part in parts_of(candidate):
         if part.get("thought"):
@@ -136,7 +138,7 @@ def render_message(echo: Echo, reply: Mapping[str, Any], ids: ReplyIds) -> dict[
         elif isinstance(part.get("functionCall"), dict):
             if echo.single_tool and tools:
                 continue  # disable_parallel_tool_use: the first call only
-            content.append(tool_use_of(echo, part["functionCall"], ids))
+            content.append(tool_use_of(echo, part["functionCall"], calls))
             tools += 1
             visible = True
         elif text := text_of(part):

@@ -25,7 +25,7 @@ from trayagent.translate.anthropic_reply import (
 )
 from trayagent.translate.anthropic_request import Echo
 from trayagent.translate.error_shapes import render_anthropic_error
-from trayagent.translate.gemini import first_candidate, parts_of
+from trayagent.translate.gemini import CallIds, first_candidate, parts_of
 from trayagent.translate.hub import ReplyIds, sse_event
 from trayagent.translate.outcome import block_reason
 
@@ -62,6 +62,7 @@ class MessagesEncoder:
 
     __slots__ = (
         "_blocked",
+        "_calls",
         "_echo",
         "_finish",
         "_finish_message",
@@ -92,6 +93,7 @@ class MessagesEncoder:
         self._finish_message: str | None = None
         self._blocked: str | None = None  # the prompt's block reason
         self._usage: Mapping[str, Any] | None = None
+        self._calls: CallIds | None = None  # made at the first call: most replies have none
 
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
         if self._over:
@@ -179,7 +181,9 @@ class MessagesEncoder:
         if isinstance(call, dict):
             if self._echo.single_tool and self._tools:
                 return b""
-            block = tool_use_of(self._echo, call, self._ids)
+            if self._calls is None:
+                self._calls = CallIds(self._ids, "toolu_")
+            block = tool_use_of(self._echo, call, self._calls)
             self._tools += 1
             self._visible = True
             out = self._start({**block, "input": {}}, "tool_use")
