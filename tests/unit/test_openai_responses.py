@@ -199,3 +199,47 @@ def test_fields_without_upstream_meaning_are_accepted_and_the_rest_refused() -> 
             parse({"model": "m", "input": "x", field: value})
     with pytest.raises(BadRequest, match="text.format.type"):
         parse({"model": "m", "input": "x", "text": {"format": {"type": "yaml"}}})
+
+
+PLAIN_ITEMS = [
+    {"role": "user", "content": [{"type": "input_text", "text": "a"}]},
+    {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "rules"}]},
+    {"type": "message", "role": "system", "content": [{"type": "text", "text": "more rules"}]},
+    {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "b"}], "id": "msg_1"},
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": ""}]},
+    {"type": "message", "role": "user", "content": []},
+    {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_text", "text": "c"}, {"type": "text", "text": "d"}],
+    },
+]
+
+
+@pytest.mark.parametrize("item", PLAIN_ITEMS, ids=lambda item: f"{item['role']}-{len(item['content'])}")
+def test_a_plain_message_item_reads_the_same_on_the_short_path_as_on_the_general_reader(item: dict[str, Any]) -> None:
+    from trayagent.translate.openai_responses_input import _Reader
+
+    short, general = _Reader("gemini-2.5"), _Reader("gemini-2.5")
+    assert short.plain_message(item)
+    general.item("input[0]", item)
+    assert (short.out.contents, short.out.system) == (general.out.contents, general.out.system)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"type": "message", "role": "user", "content": "a string"},  # the general reader takes it
+        {"type": "message", "role": "user", "content": [{"type": "input_image", "image_url": "https://x/y.png"}]},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": 3}]},  # a 400 there
+        {"type": "message", "role": "boss", "content": []},
+        {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
+        ["not", "an", "item"],
+    ],
+)
+def test_anything_else_is_left_to_the_general_reader(item: Any) -> None:
+    from trayagent.translate.openai_responses_input import _Reader
+
+    reader = _Reader("gemini-2.5")
+    assert not reader.plain_message(item)
+    assert (reader.out.contents, reader.out.system) == ([], [])

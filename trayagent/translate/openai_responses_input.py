@@ -46,7 +46,8 @@ def read_conversation(
         reader.add("user", [{"text": input_}] if input_ else [])
     elif isinstance(input_, list):
         for index, item in enumerate(input_):
-            reader.item(f"input[{index}]", item)
+            if not reader.plain_message(item):
+                reader.item(f"input[{index}]", item)
     else:
         raise BadRequest("input: expected a string or a list of input items")
     reader.finish()
@@ -66,6 +67,29 @@ class _Reader:
         if role == "user":
             self._resolve()
         add_turn(self.out.contents, role, parts)  # adjacent same-role items make one turn
+
+    def plain_message(self, item: object) -> bool:
+        """A message of text parts (the commonest item) read in fewer steps than `item` takes; False, having
+        done nothing, for any other item."""
+        if type(item) is not dict or item.get("type", "message") != "message":
+            return False
+        given = item.get("role")
+        role = _ROLES.get(given) if type(given) is str else None
+        content = item.get("content")
+        if role is None or type(content) is not list:
+            return False
+        parts = []
+        for block in content:
+            text = block.get("text") if type(block) is dict and block.get("type") in _TEXT_PARTS else None
+            if type(text) is not str:
+                return False
+            if text:
+                parts.append({"text": text})
+        if role == "system":
+            self.out.system.extend(parts)
+        else:
+            self.add(role, parts)
+        return True
 
     def item(self, path: str, item: object) -> None:
         if not isinstance(item, dict):

@@ -35,6 +35,16 @@ Kind = Literal["reasoning", "message", "whole"]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 _EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
 _RESPONSE_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,"response":%s}\n\n'
+_MESSAGE_ADDED = (
+    b"event: response.output_item.added\n"
+    b'data: {"type":"response.output_item.added","sequence_number":%d,"output_index":%d,"item":{"id":%s,'
+    b'"type":"message","role":"assistant","status":"in_progress","content":[]}}\n\n'
+)
+_PART_ADDED = (
+    b"event: response.content_part.added\n"
+    b'data: {"type":"response.content_part.added","sequence_number":%d,%s,"content_index":0,'
+    b'"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]}}\n\n'
+)
 _TEXT_DONE = (
     b"event: response.output_text.done\n"
     b'data: {"type":"response.output_text.done","sequence_number":%d,%s,"content_index":0,"text":%s,"logprobs":[]}\n\n'
@@ -73,7 +83,7 @@ class _Open:
     item: dict[str, Any]
     texts: list[str] = field(default_factory=list)
     part_open: bool = False
-    at_json: bytes | None = None  # `"item_id":…,"output_index":…` serialised, for the text delta template
+    at_json: bytes | None = None  # a message's `"item_id":…,"output_index":…` serialised, for its templates
 
 
 class ResponseStream:
@@ -191,17 +201,25 @@ class ResponseStream:
             return
         if self._open is None:
             self._flush_signatures()
-            item = {"id": self._ids.new("msg_"), "type": "message", "role": "assistant", "status": "in_progress"}
-            self._open = self._add({**item, "content": []}, "message")
-            self._emit("response.content_part.added", **self._at(self._open), content_index=0,
-                       part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})  # fmt: skip
+            self._open = self._open_message()
         opened = self._open
         opened.texts.append(text)
         if self._events:  # the commonest event, from a template: the bytes _emit would make of it
-            if opened.at_json is None:
-                opened.at_json = orjson.dumps(self._at(opened))[1:-1]
             self._out.append(_TEXT_DELTA % (self._seq, opened.at_json, orjson.dumps(text)))
         self._seq += 1
+
+    def _open_message(self) -> _Open:
+        """A message item, added, and its one output_text part, added (both events from templates)."""
+        item_id, index = self._ids.new("msg_"), len(self.output)
+        item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+        self.output.append(item)
+        opened = _Open("message", index, item)
+        opened.at_json = orjson.dumps({"item_id": item_id, "output_index": index})[1:-1]
+        if self._events:
+            self._out.append(_MESSAGE_ADDED % (self._seq, index, orjson.dumps(item_id)))
+            self._out.append(_PART_ADDED % (self._seq + 1, opened.at_json))
+        self._seq += 2
+        return opened
 
     def _call(self, call: Mapping[str, Any], signature: str | None) -> None:
         if not self._echo.parallel and any(item["type"] in _CALLS for item in self.output):
@@ -269,7 +287,7 @@ class ResponseStream:
         elif opened.kind == "message":
             if self._events:  # from templates, the text serialised once for both
                 text_json = orjson.dumps("".join(opened.texts))
-                at = opened.at_json if opened.at_json is not None else orjson.dumps(self._at(opened))[1:-1]
+                at = opened.at_json or b""
                 self._out.append(_TEXT_DONE % (self._seq, at, text_json))
                 self._out.append(_PART_DONE % (self._seq + 1, at, text_json))
             self._seq += 2
