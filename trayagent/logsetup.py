@@ -21,6 +21,24 @@ LOG_FILE_BACKUPS = 3
 _SANIC_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
 
 
+class LogOnce:
+    """Which texts were logged already, so each distinct one reaches the log once: a client retrying in a loop
+    must not flood it. Past `limit` distinct texts it stays quiet (the memory stays bounded)."""
+
+    __slots__ = ("_limit", "_seen")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: set[str] = set()
+
+    def first(self, text: str) -> bool:
+        """True the first time `text` comes (and there is room to remember it), False after."""
+        if text in self._seen or len(self._seen) >= self._limit:
+            return False
+        self._seen.add(text)
+        return True
+
+
 class RedactingFormatter(logging.Formatter):
     """Masks tokens, keys and emails in the final text, whatever the message or traceback held."""
 

@@ -23,6 +23,7 @@ from trayagent.errors import (
     ProxyError,
     RouteNotFound,
 )
+from trayagent.logsetup import LogOnce
 from trayagent.proxy import auth, crossorigin, httpedge, routetable
 from trayagent.proxy.backend import close_backend, open_backend
 from trayagent.proxy.context import ProxyApp, ProxyContext, ProxyRequest
@@ -145,14 +146,13 @@ async def _guard(request: ProxyRequest) -> HTTPResponse | None:
     return None
 
 
-_REFUSALS_LOGGED: set[str] = set()
+_REFUSALS_LOGGED = LogOnce(200)
 
 
 def _log_refusal(refusal: ProxyError) -> None:
     """A web page refused by the origin rule is worth one line in the log (the user may have to trust it in
     proxy.cors_origins), once per distinct refusal: a page retrying in a loop must not flood the log."""
-    if refusal.message not in _REFUSALS_LOGGED and len(_REFUSALS_LOGGED) < 200:
-        _REFUSALS_LOGGED.add(refusal.message)
+    if _REFUSALS_LOGGED.first(refusal.message):
         log.warning("refused a browser request (%d): %s", refusal.status_code, refusal.message)
 
 

@@ -26,6 +26,7 @@ from trayagent.errors import (
     StreamBroken,
     UpstreamFailed,
 )
+from trayagent.logsetup import LogOnce
 from trayagent.proxy.body import parse_json_object, read_body
 from trayagent.proxy.context import ProxyContext, ProxyRequest
 from trayagent.proxy.dispatch import Dispatcher
@@ -59,7 +60,7 @@ class SecureHex:
 
 
 IDS = RandomIds(SecureHex(), time.time)
-_NOTED: set[str] = set()  # notes already logged (bounded by the front ends' fixed texts)
+_NOTED = LogOnce(1000)  # the front ends' notes: fixed texts, each logged once
 _NOT_SERVED = (
     "this version of trayagent does not forward this protocol to Google yet (Gemini-native /v1beta routes work)"
 )
@@ -264,6 +265,5 @@ def _unavailable(ctx: ProxyContext) -> NeedsUser:
 
 def _log_notes(call: ClientCall) -> None:
     for note in call.notes:
-        if note not in _NOTED and len(_NOTED) < 1000:
-            _NOTED.add(note)
+        if _NOTED.first(note):
             log.info("%s", redact(note))
