@@ -35,6 +35,10 @@ Kind = Literal["reasoning", "message", "whole"]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 _EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
 _RESPONSE_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,"response":%s}\n\n'
+_ITEM_DONE = (
+    b"event: response.output_item.done\n"
+    b'data: {"type":"response.output_item.done","sequence_number":%d,"output_index":%d,"item":%s}\n\n'
+)
 _MESSAGE_ADDED = (
     b"event: response.output_item.added\n"
     b'data: {"type":"response.output_item.added","sequence_number":%d,"output_index":%d,"item":{"id":%s,'
@@ -102,7 +106,7 @@ class ResponseStream:
         self._open: _Open | None = None
         self._pending: list[reasoning_blob.Entry] = []  # signatures no reasoning item carries yet
         self._thought_run: list[str] = []  # thought text since the last signed thought
-        self._call_ids = CallIds(ids)
+        self._call_ids: CallIds | None = None  # made at the first call: most replies have none
         self._usage: Mapping[str, Any] | None = None
         self._finish: str | None = None
         self._finish_message: str | None = None
@@ -115,7 +119,8 @@ class ResponseStream:
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
         if self._ended:
             return b""
-        self._start()
+        if not self._started:
+            self._start()
         usage = chunk.get("usageMetadata")
         if isinstance(usage, dict | Mapping):  # dict first: the ABC check is slow
             self._usage = usage
@@ -224,6 +229,8 @@ class ResponseStream:
     def _call(self, call: Mapping[str, Any], signature: str | None) -> None:
         if not self._echo.parallel and any(item["type"] in _CALLS for item in self.output):
             return  # parallel_tool_calls: false — the first call only
+        if self._call_ids is None:
+            self._call_ids = CallIds(self._ids)
         call_id = self._call_ids.take(call)
         if signature is not None:
             self._pending.append(["c", call_id, signature])
@@ -253,7 +260,7 @@ class ResponseStream:
         item[key] = value
         if item["type"] == "function_call":
             item["status"] = "completed"
-        self._emit("response.output_item.done", output_index=opened.index, item=item)
+        self._item_done(opened)
 
     def _image(self, data: Mapping[str, Any]) -> None:
         mime = data.get("mimeType")
@@ -266,7 +273,7 @@ class ResponseStream:
             item["output_format"] = _IMAGE_FORMATS[mime]
         opened = self._add({**item, "status": "generating"}, "whole")
         opened.item.update(item, result=data["data"])
-        self._emit("response.output_item.done", output_index=opened.index, item=opened.item)
+        self._item_done(opened)
 
     # items
     def _add(self, item: dict[str, Any], kind: Kind) -> _Open:
@@ -292,7 +299,13 @@ class ResponseStream:
                 self._out.append(_PART_DONE % (self._seq + 1, at, text_json))
             self._seq += 2
         self._materialize(opened, status)
-        self._emit("response.output_item.done", output_index=opened.index, item=opened.item)
+        self._item_done(opened)
+
+    def _item_done(self, opened: _Open) -> None:
+        """`response.output_item.done` with the item's final form (what `_emit` would send, from a template)."""
+        if self._events:
+            self._out.append(_ITEM_DONE % (self._seq, opened.index, orjson.dumps(opened.item)))
+        self._seq += 1
 
     def _materialize(self, opened: _Open, status: str) -> None:
         """The item's final form: its text joined, and (reasoning) the signatures it carries."""
@@ -313,7 +326,7 @@ class ResponseStream:
             return
         opened = self._add({"id": self._ids.new("rs_"), "type": "reasoning", "summary": []}, "reasoning")
         self._materialize(opened, "completed")
-        self._emit("response.output_item.done", output_index=opened.index, item=opened.item)
+        self._item_done(opened)
 
     # the response
     def _verdict(self) -> tuple[Status, dict[str, Any] | None, dict[str, Any] | None]:
