@@ -232,3 +232,15 @@ def test_completions_prompt_and_fields() -> None:
     }
     with pytest.raises(BadRequest, match="stream_options"):
         COMPLETIONS.parse({"model": "m", "prompt": "x", "stream_options": []}, ClientTarget())
+
+
+@pytest.mark.parametrize("role", ["system", "developer", "user", "assistant"])
+@pytest.mark.parametrize("content", ["", "some text"])
+def test_a_plain_message_reads_the_same_on_the_short_path_as_on_the_general_reader(role: str, content: str) -> None:
+    from trayagent.translate.openai_messages import convert
+
+    plain = {"role": role, "content": content}  # a role and a string: the short path
+    named = {**plain, "name": "someone"}  # `name` is accepted and not forwarded: the general reader
+    opening = {"role": "user", "content": "first"}
+    short, general = convert([opening, plain]), convert([opening, named])
+    assert (short.contents, short.system) == (general.contents, general.system)

@@ -87,7 +87,7 @@ class _Open:
     item: dict[str, Any]
     texts: list[str] = field(default_factory=list)
     part_open: bool = False
-    at_json: bytes | None = None  # a message's `"item_id":…,"output_index":…` serialised, for its templates
+    at_json: bytes = b""  # a message's `"item_id":…,"output_index":…` serialised, for its templates
 
 
 class ResponseStream:
@@ -294,9 +294,8 @@ class ResponseStream:
         elif opened.kind == "message":
             if self._events:  # from templates, the text serialised once for both
                 text_json = orjson.dumps("".join(opened.texts))
-                at = opened.at_json or b""
-                self._out.append(_TEXT_DONE % (self._seq, at, text_json))
-                self._out.append(_PART_DONE % (self._seq + 1, at, text_json))
+                self._out.append(_TEXT_DONE % (self._seq, opened.at_json, text_json))
+                self._out.append(_PART_DONE % (self._seq + 1, opened.at_json, text_json))
             self._seq += 2
         self._materialize(opened, status)
         self._item_done(opened)
@@ -374,7 +373,7 @@ class ResponseStream:
         incomplete: dict[str, Any] | None = None,
         usage: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The `response` object's own fields; the echoed request settings follow them (`_emit_response`)."""
+        """The `response` object's own fields; the echoed request settings follow them (`_response_json`)."""
         return {
             "id": self._id,
             "object": "response",
