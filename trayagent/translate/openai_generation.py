@@ -139,10 +139,11 @@ def read_common(body: Mapping[str, Any], accepted: Collection[str], neutral: Neu
     for key in body:
         if key not in accepted:
             raise refuse(key, f"unknown field (not an OpenAI {endpoint} field this proxy can honour)")
-    for key, (allowed, why) in neutral.items() if not neutral.keys().isdisjoint(body) else ():
-        value = body.get(key)
-        if value is not None and value not in allowed:
-            raise refuse(key, why)
+    if not neutral.keys().isdisjoint(body):  # most bodies carry none of them
+        for key, (allowed, why) in neutral.items():
+            value = body.get(key)
+            if value is not None and value not in allowed:
+                raise refuse(key, why)
     model = require_model(body)
     n = candidate_count(body)
     stream, include_usage = stream_settings(body)

@@ -224,12 +224,6 @@ def _content(path: str, content: object, role: str) -> list[dict[str, Any]]:
         raise BadRequest(f"{path}: expected a string or a list of content parts")
     parts = []
     for index, block in enumerate(content):
-        if type(block) is dict and block.get("type") in _TEXT_PARTS:  # the commonest part, read in fewer steps
-            text = block.get("text")
-            if type(text) is str:
-                if text:
-                    parts.append({"text": text})
-                continue
         part = _part(f"{path}[{index}]", block)
         if part is None:
             continue
