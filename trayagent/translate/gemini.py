@@ -165,6 +165,33 @@ def first_candidate(reply: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
+_PLAIN_CANDIDATE_KEYS = frozenset({"content", "index"})
+
+
+def lone_text(chunk: Mapping[str, Any]) -> str | None:
+    """The text of the commonest stream chunk, which says nothing else: one candidate (index 0), no finish
+    reason, one bare non-empty text part (no thought, no signature), no prompt feedback; usage may ride along.
+    None for any other chunk, which the stream encoders read the general way. (Their fast path: most of a
+    streamed reply is such chunks.)"""
+    candidates = chunk.get("candidates")
+    if type(candidates) is not list or len(candidates) != 1 or "promptFeedback" in chunk:
+        return None
+    candidate = candidates[0]
+    if type(candidate) is not dict or not _PLAIN_CANDIDATE_KEYS.issuperset(candidate):
+        return None
+    if candidate.get("index", 0) != 0:
+        return None
+    content = candidate.get("content")
+    parts = content.get("parts") if type(content) is dict else None
+    if type(parts) is not list or len(parts) != 1:
+        return None
+    part = parts[0]
+    if type(part) is not dict or len(part) != 1:
+        return None
+    text = part.get("text")
+    return text if type(text) is str and text else None
+
+
 def parts_of(candidate: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """A candidate's content parts, the well-formed (object) ones only."""
     content = candidate.get("content")

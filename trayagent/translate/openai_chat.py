@@ -125,9 +125,7 @@ class ChatStream(ReplyStream):
                 return []  # a signature-only part: the dispatcher keeps the signature, the client has nothing
             if part.get("thought"):
                 return [_delta(index, b"reasoning_content", text)]
-            ending.visible = True
-            self._last_text[index] = text
-            return [_delta(index, b"content", text)]
+            return [self.text_choice(index, text, ending)]
         image = _image(part)
         if image is None:
             return []
@@ -135,6 +133,11 @@ class ChatStream(ReplyStream):
         image = _after(self._last_text[index], image)
         self._last_text[index] = image
         return [_delta(index, b"content", image)]
+
+    def text_choice(self, index: int, text: str, ending: Ending) -> bytes:
+        ending.visible = True
+        self._last_text[index] = text
+        return _delta(index, b"content", text)
 
     def _call_choices(self, index: int, call: Mapping[str, Any], ending: Ending) -> list[dict[str, Any]]:
         position = self._call_counts[index]

@@ -109,8 +109,11 @@ class CompletionStream(ReplyStream):
         text = part.get("text")
         if not isinstance(text, str) or not text or part.get("thought"):
             return []
+        return [self.text_choice(index, text, ending)]
+
+    def text_choice(self, index: int, text: str, ending: Ending) -> bytes:
         ending.visible = True
-        return [b'{"text":%s,"index":%d%s' % (orjson.dumps(text), index, _TEXT_END)]
+        return b'{"text":%s,"index":%d%s' % (orjson.dumps(text), index, _TEXT_END)
 
     def final_choice(self, index: int, reason: str) -> bytes:
         return orjson.dumps(_choice(index, "", reason))

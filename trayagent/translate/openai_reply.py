@@ -12,7 +12,7 @@ import orjson
 
 from trayagent.errors import ProxyError, StreamBroken
 from trayagent.translate.error_shapes import render_openai_error
-from trayagent.translate.gemini import parts_of
+from trayagent.translate.gemini import lone_text, parts_of
 from trayagent.translate.hub import (
     EVENT_STREAM,
     SSE_KEEPALIVE,
@@ -193,6 +193,11 @@ class ReplyStream(ABC):
         """The choice entries one Gemini part becomes, in order (one chunk each), each serialised as JSON."""
 
     @abstractmethod
+    def text_choice(self, index: int, text: str, ending: Ending) -> bytes:
+        """The choice entry a bare, non-empty text part becomes, serialised as JSON (what `part_choices` gives
+        for `{"text": text}`: the stream's commonest choice, made on a short path)."""
+
+    @abstractmethod
     def final_choice(self, index: int, reason: str) -> bytes:
         """The choice of the last chunk, carrying the finish reason, serialised as JSON."""
 
@@ -212,6 +217,12 @@ class ReplyStream(ABC):
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
         if self._closed:
             return b""
+        text = lone_text(chunk) if self._started else None
+        if text is not None:  # most chunks: one piece of text for choice 0 (the general path gives the same bytes)
+            meta = chunk.get("usageMetadata")
+            if isinstance(meta, dict):
+                self._usage = meta
+            return self._frame_open + self.text_choice(0, text, self.endings[0]) + self._frame_close
         out = [b"" if self._started else self._open()]
         meta = chunk.get("usageMetadata")
         if isinstance(meta, dict):

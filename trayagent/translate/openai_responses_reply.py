@@ -18,7 +18,7 @@ import orjson
 
 from trayagent.errors import ProxyError
 from trayagent.translate import reasoning_blob
-from trayagent.translate.gemini import CallIds, first_candidate, parts_of
+from trayagent.translate.gemini import CallIds, first_candidate, lone_text, parts_of
 from trayagent.translate.hub import SSE_KEEPALIVE, ReplyIds
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, ToolName
 from trayagent.translate.outcome import block_reason, finish_explanation, finish_outcome, token_counts
@@ -119,6 +119,16 @@ class ResponseStream:
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
         if self._ended:
             return b""
+        opened = self._open
+        if opened is not None and opened.kind == "message":
+            text = lone_text(chunk)
+            if text is not None:  # most chunks: more text for the open message (the same bytes as `_text` makes)
+                usage = chunk.get("usageMetadata")
+                if isinstance(usage, dict | Mapping):
+                    self._usage = usage
+                opened.texts.append(text)
+                self._seq += 1
+                return _TEXT_DELTA % (self._seq - 1, opened.at_json, orjson.dumps(text)) if self._events else b""
         if not self._started:
             self._start()
         usage = chunk.get("usageMetadata")
