@@ -243,3 +243,39 @@ def test_anything_else_is_left_to_the_general_reader(item: Any) -> None:
     reader = _Reader("gemini-2.5")
     assert not reader.plain_message(item)
     assert (reader.out.contents, reader.out.system) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [candidate({"text": "Hello"}, finish=None), candidate({"text": " there"})],  # completed
+        [candidate({"text": "cut"}, finish="MAX_TOKENS")],  # incomplete
+        [candidate({"functionCall": {"name": "f", "args": {"a": 1}}, "thoughtSignature": "c2ln"})],  # a call
+        [candidate({"text": "half"}, finish=None)],  # no finish reason: failed
+    ],
+)
+def test_a_streamed_reply_keeps_the_response_its_terminal_event_sent(chunks: list[dict[str, Any]]) -> None:
+    """What the relay stores of a streamed reply (`encoder.response`, made lazily) is the object the client read
+    in the last event, and the object a call that did not stream would get."""
+    call = parse({"model": "gemini-3-flash", "input": "hi", "stream": True, "tools": [_FUNCTION]})
+    encoder = RESPONSES.encoder(call, CountingIds())
+    assert encoder.response is None
+    wire = b"".join(encoder.feed(chunk) for chunk in chunks) + encoder.finish()
+    terminal = events(wire)[-1]
+    assert terminal["type"] in ("response.completed", "response.incomplete", "response.failed")
+    assert encoder.response == terminal["response"]
+    merged = {"candidates": [{**chunks[-1]["candidates"][0], "content": {"role": "model", "parts": [
+        part for chunk in chunks for part in chunk["candidates"][0]["content"]["parts"]
+    ]}}]}  # fmt: skip
+    rendered = RESPONSES.render(call, merged, CountingIds())
+    assert {**rendered, "output": [{**item, "id": ""} for item in rendered["output"]]} == {
+        **terminal["response"],
+        "output": [{**item, "id": ""} for item in terminal["response"]["output"]],
+    }
+
+
+_FUNCTION = {
+    "type": "function",
+    "name": "f",
+    "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}},
+}

@@ -10,6 +10,8 @@ from typing import Any
 
 from trayagent.errors import BadRequest
 
+_NUMBERS = (int, float)  # a tuple, not `int | float`: that union is built anew at every call
+
 
 def at(path: str, key: str | int) -> str:
     """A field path as OpenAI's docs spell it: `messages[2].content[0].image_url.url` (a key alone at the top)."""
@@ -108,7 +110,7 @@ class Fields:
         value = obj.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        if isinstance(value, bool) or not isinstance(value, _NUMBERS) or not low <= value <= high:
             raise self.expected(at(path, key), f"a number from {low:g} to {high:g}", repr(value))
         return value
 

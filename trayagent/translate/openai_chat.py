@@ -108,12 +108,12 @@ class ChatStream(ReplyStream):
 
     def __init__(self, echo: ReplyEcho, ids: ReplyIds) -> None:
         super().__init__(echo, ids, "chatcmpl-")
-        self._calls = CallIds(ids)
+        self._calls: CallIds | None = None  # made at the first call: most replies have none
         self._call_counts = [0] * echo.n
         self._last_text = [""] * echo.n  # each choice's last content delta, for where an image starts
 
-    def opening(self) -> list[dict[str, Any]]:
-        return [_choice(index, {"role": "assistant", "content": ""}) for index in range(self.echo.n)]
+    def opening(self) -> list[bytes]:
+        return [_OPENING % index for index in range(self.echo.n)]
 
     def part_choices(self, index: int, part: Mapping[str, Any], ending: Ending) -> list[bytes]:
         call = _call(part) if "functionCall" in part else None
@@ -152,6 +152,8 @@ class ChatStream(ReplyStream):
                 _choice(index, {"function_call": {"arguments": arguments}}),
             ]
         # As OpenAI streams a call: its id, type and name with empty arguments, then the arguments.
+        if self._calls is None:
+            self._calls = CallIds(self.ids)
         head = {"index": position, "id": self._calls.take(call), "type": "function"}
         return [
             _choice(index, {"tool_calls": [{**head, "function": {"name": name, "arguments": ""}}]}),
@@ -159,7 +161,7 @@ class ChatStream(ReplyStream):
         ]
 
     def final_choice(self, index: int, reason: str) -> bytes:
-        return orjson.dumps(_choice(index, {}, reason))
+        return _FINAL % (index, orjson.dumps(reason))
 
     def calls_word(self) -> str:
         return "function_call" if self.echo.functions else "tool_calls"
@@ -169,6 +171,10 @@ def _choice(index: int, delta: dict[str, Any], finish: str | None = None) -> dic
     return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
 
 
+# Choices as `orjson.dumps(_choice(…))` writes them, from templates: the role that opens each choice, the last
+# (empty) delta with the finish reason, and a delta of one string (`_delta`).
+_OPENING = b'{"index":%d,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}'
+_FINAL = b'{"index":%d,"delta":{},"logprobs":null,"finish_reason":%s}'
 _DELTA_END = b'},"logprobs":null,"finish_reason":null}'
 
 

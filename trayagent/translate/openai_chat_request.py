@@ -7,6 +7,7 @@ Every field either means here what it means at OpenAI, or the request gets a 400
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
@@ -125,9 +126,12 @@ def _effort(body: Mapping[str, Any]) -> Effort | None:
 def visible_thoughts(upstream: str) -> dict[str, Any] | None:
     """No effort asked: Gemini 2.5 and 3 think at their own default anyway, so ask only to see the thoughts
     (`reasoning_content`). Claude models think only when given a budget: nothing is sent for them."""
-    if model_family(upstream) in ("gemini-2.5", "gemini-3") and thinking_config(upstream, budget=-1) is not None:
-        return {"includeThoughts": True}
-    return None
+    return {"includeThoughts": True} if _thinks_by_default(upstream) else None
+
+
+@lru_cache(maxsize=512)
+def _thinks_by_default(upstream: str) -> bool:
+    return model_family(upstream) in ("gemini-2.5", "gemini-3") and thinking_config(upstream, budget=-1) is not None
 
 
 def _declaration(function: Mapping[str, Any], path: str, upstream: str) -> dict[str, Any]:

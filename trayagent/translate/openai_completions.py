@@ -100,10 +100,10 @@ class CompletionStream(ReplyStream):
     def __init__(self, echo: ReplyEcho, ids: ReplyIds) -> None:
         super().__init__(echo, ids, "cmpl-")
 
-    def opening(self) -> list[dict[str, Any]]:
+    def opening(self) -> list[bytes]:
         if not self.echo.prompt:
             return []
-        return [_choice(index, self.echo.prompt) for index in range(self.echo.n)]
+        return [orjson.dumps(_choice(index, self.echo.prompt)) for index in range(self.echo.n)]
 
     def part_choices(self, index: int, part: Mapping[str, Any], ending: Ending) -> list[bytes]:
         text = part.get("text")

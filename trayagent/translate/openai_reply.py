@@ -99,6 +99,18 @@ def usage(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
+_USAGE = (
+    b'{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":%d},'
+    b'"completion_tokens_details":{"reasoning_tokens":%d}}'
+)
+
+
+def usage_json(meta: Mapping[str, Any] | None) -> bytes:
+    """`usage(meta)` serialised, from a template (the last chunk of every stream carries it)."""
+    counts = token_counts(meta)
+    return _USAGE % (counts.input, counts.output, counts.total, counts.cached, counts.reasoning)
+
+
 def candidates_by_index(reply: Mapping[str, Any], n: int) -> list[tuple[int, Mapping[str, Any]]]:
     """The candidates a reply holds, as (choice index, candidate), in index order; indexes beyond `n` dropped."""
     candidates = reply.get("candidates")
@@ -184,8 +196,8 @@ class ReplyStream(ABC):
 
     # -- what subclasses provide ----------------------------------------------------------------------
 
-    def opening(self) -> list[dict[str, Any]]:
-        """The choices of the first chunk (empty: no opening chunk)."""
+    def opening(self) -> list[bytes]:
+        """The choices of the first chunk, each serialised as JSON (empty: no opening chunk)."""
         return []
 
     @abstractmethod
@@ -206,13 +218,10 @@ class ReplyStream(ABC):
 
     # -- the StreamEncoder protocol ----------------------------------------------------------------------
 
-    def chunk(self, choices: list[dict[str, Any]]) -> bytes:
-        return self._frame_open + b",".join(map(orjson.dumps, choices)) + self._frame_close
-
     def _open(self) -> bytes:
         self._started = True
         choices = self.opening()
-        return self.chunk(choices) if choices else b""
+        return self._frame_open + b",".join(choices) + self._frame_close if choices else b""
 
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
         if self._closed:
@@ -261,7 +270,7 @@ class ReplyStream(ABC):
         out = [opening]
         out += [frame_open + self.final_choice(index, reason) + frame_close for index, reason in enumerate(reasons)]
         if self.echo.include_usage:  # the usage chunk: no choices, the usage (the frame with `usage: null` is not it)
-            out.append(b'%s],"usage":%s}\n\n' % (frame_open, orjson.dumps(usage(self._usage))))
+            out.append(b'%s],"usage":%s}\n\n' % (frame_open, usage_json(self._usage)))
         out.append(DONE)
         return b"".join(out)
 

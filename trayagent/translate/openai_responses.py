@@ -104,7 +104,11 @@ class ResponsesFrontend:
         groups: list[tuple[str, object]] = [("tools", body["tools"])] if body.get("tools") is not None else []
         items = body.get("input")
         if isinstance(items, list):
-            groups += [(f"input[{i}].tools", item.get("tools")) for i, item in enumerate(items) if _declares(item)]
+            groups += [
+                (f"input[{i}].tools", item.get("tools"))
+                for i, item in enumerate(items)
+                if isinstance(item, dict) and item.get("type") == "additional_tools"
+            ]
         tools = collect_tools(groups, upstream)
         tool_config, declarations = function_calling(body.get("tool_choice"), tools)
         conversation = read_conversation(items, body.get("instructions"), family, history)
@@ -202,8 +206,13 @@ def _items(input_: object) -> tuple[Any, ...]:
     return tuple(input_) if isinstance(input_, list) else ()
 
 
+_STATEFUL = frozenset({"background", "top_logprobs", "stream_options", "include"})
+
+
 def _check_stateless(body: Mapping[str, Any]) -> None:
     """The fields that would need OpenAI's services, or data Google cannot give."""
+    if _STATEFUL.isdisjoint(body):
+        return  # most requests carry none of them
     if FIELDS.flag(body, "background", False):
         raise BadRequest("background: background responses are not supported; stream instead")
     if body.get("top_logprobs") not in (None, 0):
@@ -217,10 +226,6 @@ def _check_stateless(body: Mapping[str, Any]) -> None:
             raise BadRequest("include: message.output_text.logprobs: log probabilities are not available")
         if value not in INCLUDABLE:
             raise BadRequest(f"include: {value!r} is not supported")
-
-
-def _declares(item: object) -> bool:
-    return isinstance(item, dict) and item.get("type") == "additional_tools"
 
 
 def _reasoning(reasoning: object) -> tuple[str | None, str | None]:

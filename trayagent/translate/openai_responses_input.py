@@ -87,6 +87,8 @@ class _Reader:
                 parts.append({"text": text})
         if role == "system":
             self.out.system.extend(parts)
+        elif role == "model" or not self._signatures:  # `add` without its call when there is nothing to resolve
+            add_turn(self.out.contents, role, parts)
         else:
             self.add(role, parts)
         return True

@@ -21,7 +21,7 @@ from trayagent.translate import reasoning_blob
 from trayagent.translate.gemini import CallIds, first_candidate, lone_text, parts_of
 from trayagent.translate.hub import SSE_KEEPALIVE, ReplyIds
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, ToolName
-from trayagent.translate.outcome import block_reason, finish_explanation, finish_outcome, token_counts
+from trayagent.translate.outcome import TokenCounts, block_reason, finish_explanation, finish_outcome, token_counts
 
 Status = Literal["completed", "incomplete", "failed"]
 _TERMINAL = {"completed": b"response.completed", "incomplete": b"response.incomplete", "failed": b"response.failed"}
@@ -33,8 +33,17 @@ _CALLS = frozenset({"function_call", "custom_tool_call"})
 _ANSWERS = _CALLS | {"message", "image_generation_call"}
 Kind = Literal["reasoning", "message", "whole"]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
+_MAPPINGS = (dict, Mapping)  # a tuple, not `dict | Mapping`: that union is built anew at every call
 _EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
 _RESPONSE_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,"response":%s}\n\n'
+# The `response` object as orjson writes `_core(…)` + the echoed settings: its head (id, created_at) made once
+# per stream, then the status, error, incomplete_details, model, output, usage, settings and `}` or completed_at.
+_RESPONSE_HEAD = b'{"id":%s,"object":"response","created_at":%d,"status":"'
+_RESPONSE_REST = b'%s%s","error":%s,"incomplete_details":%s,"model":%s,"output":%s,"usage":%s%s%s'
+_USAGE = (
+    b'{"input_tokens":%d,"input_tokens_details":{"cached_tokens":%d,"cache_write_tokens":0},"output_tokens":%d,'
+    b'"output_tokens_details":{"reasoning_tokens":%d},"total_tokens":%d}'
+)
 _ITEM_DONE = (
     b"event: response.output_item.done\n"
     b'data: {"type":"response.output_item.done","sequence_number":%d,"output_index":%d,"item":%s}\n\n'
@@ -78,6 +87,16 @@ class ResponsesEcho(NamedTuple):
     fields: Mapping[str, Any] = _NOTHING
 
 
+class _Final(NamedTuple):
+    """How the response ended: what its `response` object is made of (`ResponseStream.response`)."""
+
+    status: Status
+    error: dict[str, Any] | None
+    incomplete: dict[str, Any] | None
+    counts: TokenCounts
+    completed_at: int | None
+
+
 @dataclass(slots=True)
 class _Open:
     """The reasoning or message item still receiving text."""
@@ -102,7 +121,9 @@ class ResponseStream:
         self._id = ids.new("resp_")
         self._created = ids.now()
         self.output: list[dict[str, Any]] = []
-        self.response: dict[str, Any] | None = None
+        self._done_json: list[bytes] = []  # each output item's final JSON, as output_item.done sent it
+        self._final: _Final | None = None  # how the response ended, once it has
+        self._response: dict[str, Any] | None = None
         self._open: _Open | None = None
         self._pending: list[reasoning_blob.Entry] = []  # signatures no reasoning item carries yet
         self._thought_run: list[str] = []  # thought text since the last signed thought
@@ -114,6 +135,25 @@ class ResponseStream:
         self._started = False
         self._ended = False
         self._fields_json = b""  # `,` + the echoed request settings' JSON members, once the stream starts
+        self._head_json = b""  # the response object's JSON up to its status, once the stream starts
+        self._model_json = b""
+
+    @property
+    def response(self) -> dict[str, Any] | None:
+        """The `response` object once the stream has ended (WholeReply), made when first asked for."""
+        if self._response is None and self._final is not None:
+            status, error, incomplete, counts, completed_at = self._final
+            usage = {
+                "input_tokens": counts.input,
+                "input_tokens_details": {"cached_tokens": counts.cached, "cache_write_tokens": 0},
+                "output_tokens": counts.output,
+                "output_tokens_details": {"reasoning_tokens": counts.reasoning},
+                "total_tokens": counts.total,
+            }
+            self._response = {**self._core(status, self.output, error, incomplete, usage), **self._echo.fields}
+            if completed_at is not None:
+                self._response["completed_at"] = completed_at
+        return self._response
 
     # StreamEncoder
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
@@ -124,7 +164,7 @@ class ResponseStream:
             text = lone_text(chunk)
             if text is not None:  # most chunks: more text for the open message (the same bytes as `_text` makes)
                 usage = chunk.get("usageMetadata")
-                if isinstance(usage, dict | Mapping):
+                if isinstance(usage, _MAPPINGS):
                     self._usage = usage
                 opened.texts.append(text)
                 self._seq += 1
@@ -132,7 +172,7 @@ class ResponseStream:
         if not self._started:
             self._start()
         usage = chunk.get("usageMetadata")
-        if isinstance(usage, dict | Mapping):  # dict first: the ABC check is slow
+        if isinstance(usage, _MAPPINGS):  # dict first: the ABC check is slow
             self._usage = usage
         if "promptFeedback" in chunk:
             self._blocked = block_reason(chunk) or self._blocked
@@ -176,7 +216,7 @@ class ResponseStream:
         signed = signature if isinstance(signature, str) and signature else None
         call = part.get("functionCall")
         text = part.get("text")
-        if call is not None and isinstance(call, dict | Mapping):
+        if call is not None and isinstance(call, _MAPPINGS):
             self._call(call, signed)
         elif isinstance(text, str) and part.get("thought"):
             self._thought(text, signed)
@@ -302,23 +342,31 @@ class ResponseStream:
             self._emit("response.reasoning_summary_part.done", **self._at(opened), summary_index=0,
                        part={"type": "summary_text", "text": text})  # fmt: skip
         elif opened.kind == "message":
+            text = "".join(opened.texts)
             if self._events:  # from templates, the text serialised once for both
-                text_json = orjson.dumps("".join(opened.texts))
+                text_json = orjson.dumps(text)
                 self._out.append(_TEXT_DONE % (self._seq, opened.at_json, text_json))
                 self._out.append(_PART_DONE % (self._seq + 1, opened.at_json, text_json))
             self._seq += 2
+            self._materialize(opened, status, text)
+            self._item_done(opened)
+            return
         self._materialize(opened, status)
         self._item_done(opened)
 
     def _item_done(self, opened: _Open) -> None:
         """`response.output_item.done` with the item's final form (what `_emit` would send, from a template)."""
         if self._events:
-            self._out.append(_ITEM_DONE % (self._seq, opened.index, orjson.dumps(opened.item)))
+            item_json = orjson.dumps(opened.item)
+            self._done_json.append(item_json)
+            self._out.append(_ITEM_DONE % (self._seq, opened.index, item_json))
         self._seq += 1
 
-    def _materialize(self, opened: _Open, status: str) -> None:
-        """The item's final form: its text joined, and (reasoning) the signatures it carries."""
-        item, text = opened.item, "".join(opened.texts)
+    def _materialize(self, opened: _Open, status: str, text: str | None = None) -> None:
+        """The item's final form: its text joined (unless given), and (reasoning) the signatures it carries."""
+        item = opened.item
+        if text is None:
+            text = "".join(opened.texts)
         if opened.kind == "reasoning":
             item["summary"] = [{"type": "summary_text", "text": text}] if opened.part_open else []
             if self._pending:
@@ -361,19 +409,28 @@ class ResponseStream:
     def _end(self, status: Status, error: dict[str, Any] | None, incomplete: dict[str, Any] | None) -> None:
         self._ended = True
         counts = token_counts(self._usage)
-        usage = {
-            "input_tokens": counts.input,
-            "input_tokens_details": {"cached_tokens": counts.cached, "cache_write_tokens": 0},
-            "output_tokens": counts.output,
-            "output_tokens_details": {"reasoning_tokens": counts.reasoning},
-            "total_tokens": counts.total,
-        }
-        core = self._core(status, self.output, error, incomplete, usage)
         completed_at = self._ids.now() if status == "completed" else None
-        self.response = {**core, **self._echo.fields}
-        if completed_at is not None:
-            self.response["completed_at"] = completed_at
-        self._emit_response(_TERMINAL[status], self._response_json(core, completed_at) if self._events else b"")
+        self._final = _Final(status, error, incomplete, counts, completed_at)  # the dict form, made if asked for
+        if not self._events:
+            self._seq += 1
+            return
+        usage_json = _USAGE % (counts.input, counts.cached, counts.output, counts.reasoning, counts.total)
+        # The items as output_item.done sent them, unless one never got there (a failure part-way).
+        done = self._done_json
+        output_json = b"[" + b",".join(done) + b"]" if len(done) == len(self.output) else orjson.dumps(self.output)
+        tail = b',"completed_at":%d}' % completed_at if completed_at is not None else b"}"
+        response = _RESPONSE_REST % (
+            self._head_json,
+            status.encode(),
+            orjson.dumps(error),
+            orjson.dumps(incomplete),
+            self._model_json,
+            output_json,
+            usage_json,
+            self._fields_json,
+            tail,
+        )
+        self._emit_response(_TERMINAL[status], response)
 
     def _core(
         self,
@@ -397,20 +454,30 @@ class ResponseStream:
         }
 
     def _start(self) -> None:
-        if not self._started:
-            self._started = True
-            if self._events:
-                fields = self._echo.fields
-                self._fields_json = b"," + orjson.dumps(fields)[1:-1] if fields else b""
-            response = self._response_json(self._core("in_progress", []), None) if self._events else b""
-            self._emit_response(b"response.created", response)
-            self._emit_response(b"response.in_progress", response)
-
-    def _response_json(self, core: dict[str, Any], completed_at: int | None) -> bytes:
-        """The `response` object serialised: `core`, the echoed settings (serialised once per stream: Codex's
-        tools make them the bulk of it) and `completed_at` when done."""
-        tail = b',"completed_at":%d}' % completed_at if completed_at is not None else b"}"
-        return orjson.dumps(core)[:-1] + self._fields_json + tail
+        if self._started:
+            return
+        self._started = True
+        if not self._events:
+            self._seq += 2
+            return
+        # The echoed settings are serialised once per stream (Codex's tools make them the bulk of each response).
+        fields = self._echo.fields
+        self._fields_json = b"," + orjson.dumps(fields)[1:-1] if fields else b""
+        self._head_json = _RESPONSE_HEAD % (orjson.dumps(self._id), self._created)
+        self._model_json = orjson.dumps(self._echo.model)
+        response = _RESPONSE_REST % (
+            self._head_json,
+            b"in_progress",
+            b"null",
+            b"null",
+            self._model_json,
+            b"[]",
+            b"null",
+            self._fields_json,
+            b"}",
+        )
+        self._emit_response(b"response.created", response)
+        self._emit_response(b"response.in_progress", response)
 
     def _emit_response(self, kind: bytes, response: bytes) -> None:
         if self._events:

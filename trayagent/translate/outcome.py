@@ -41,6 +41,7 @@ FINISH_OUTCOMES: Mapping[str, Outcome] = {
     "FINISH_REASON_UNSPECIFIED": "other",
 }
 
+_MAPPINGS = (dict, Mapping)  # a tuple, not `dict | Mapping`: that union is built anew at every call
 _WHY: Mapping[Outcome, str] = {
     "bad_call": "the model produced an invalid function call",
     "call_limit": "the model produced an invalid function call",
@@ -99,7 +100,7 @@ class TokenCounts(NamedTuple):
 
 
 def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
-    if not isinstance(usage, dict | Mapping):  # dict first: the ABC check is slow
+    if not isinstance(usage, _MAPPINGS):  # dict first: the ABC check is slow
         return TokenCounts()
     return TokenCounts(
         prompt=_count(usage, "promptTokenCount"),
