@@ -133,3 +133,10 @@ def test_the_short_path_writes_the_general_path_s_bytes(case: str) -> None:
         long = stream(lambda: frontend.encoder(call, CountingIds()), general(chunks))
         assert short == long
         assert b"end." in short or b"b2" in short or b"goes on" in short
+
+
+@pytest.mark.parametrize("index", [None, "0", 1, [], 0.5])
+def test_a_candidate_whose_index_is_not_0_is_not_plain(index: object) -> None:
+    chunk = text_chunk("hi")
+    chunk["candidates"][0]["index"] = index
+    assert lone_text(chunk) is None

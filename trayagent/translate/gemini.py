@@ -172,23 +172,19 @@ def lone_text(chunk: Mapping[str, Any]) -> str | None:
     """The text of the commonest stream chunk, which says nothing else: one candidate (index 0), no finish
     reason, one bare non-empty text part (no thought, no signature), no prompt feedback; usage may ride along.
     None for any other chunk, which the stream encoders read the general way. (Their fast path: most of a
-    streamed reply is such chunks.)"""
+    streamed reply is such chunks, so this takes as few steps as it can.)"""
     candidates = chunk.get("candidates")
     if type(candidates) is not list or len(candidates) != 1 or "promptFeedback" in chunk:
         return None
     candidate = candidates[0]
     if type(candidate) is not dict or not _PLAIN_CANDIDATE_KEYS.issuperset(candidate):
         return None
-    if candidate.get("index", 0) != 0:
+    if "index" in candidate and candidate["index"] != 0:
         return None
     content = candidate.get("content")
     parts = content.get("parts") if type(content) is dict else None
-    if type(parts) is not list or len(parts) != 1:
-        return None
-    part = parts[0]
-    if type(part) is not dict or len(part) != 1:
-        return None
-    text = part.get("text")
+    part = parts[0] if type(parts) is list and len(parts) == 1 else None
+    text = part.get("text") if type(part) is dict and len(part) == 1 else None
     return text if type(text) is str and text else None
 
 

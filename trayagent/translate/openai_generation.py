@@ -3,7 +3,8 @@ generationConfig, streaming options, the conversation key (fields read with fiel
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple
 
 from trayagent.translate import thinking
@@ -134,11 +135,12 @@ class Common(NamedTuple):
 Neutral = Mapping[str, tuple[tuple[Any, ...], str]]
 
 
-def read_common(body: Mapping[str, Any], accepted: Collection[str], neutral: Neutral, endpoint: str) -> Common:
+def read_common(body: Mapping[str, Any], accepted: AbstractSet[str], neutral: Neutral, endpoint: str) -> Common:
     """Unknown top-level fields and `neutral` fields at a value that asks for something are refused first."""
-    for key in body:
-        if key not in accepted:
-            raise refuse(key, f"unknown field (not an OpenAI {endpoint} field this proxy can honour)")
+    if not body.keys() <= accepted:  # the usual body has only accepted fields: one set comparison
+        for key in body:
+            if key not in accepted:
+                raise refuse(key, f"unknown field (not an OpenAI {endpoint} field this proxy can honour)")
     if not neutral.keys().isdisjoint(body):  # most bodies carry none of them
         for key, (allowed, why) in neutral.items():
             value = body.get(key)

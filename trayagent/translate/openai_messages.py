@@ -75,9 +75,11 @@ def convert(messages: Any) -> Conversation:
         raise refuse("messages", "at least one message is required")
     conversation = Conversation()
     for index, raw in enumerate(items):
-        if type(raw) is dict and len(raw) == 2 and type(raw.get("content")) is str and raw.get("role") in _PLAIN:
-            _add_plain(conversation, raw["role"], raw["content"])  # the commonest message: a role and a string
-            continue
+        if type(raw) is dict and len(raw) == 2:  # the commonest message: a role and a string, on a short path
+            role, content = raw.get("role"), raw.get("content")
+            if type(content) is str and type(role) is str and role in _PLAIN:
+                _add_plain(conversation, role, content)
+                continue
         path = at("messages", index)
         message = FIELDS.as_dict(raw, path)
         role = message.get("role")
@@ -112,7 +114,11 @@ def _add_plain(conversation: Conversation, role: str, content: str) -> None:
         if conversation.pending:
             conversation.require_answers()  # raises
         if content:
-            add_turn(conversation.contents, "user" if role == "user" else "model", [{"text": content}])
+            turn, contents = "user" if role == "user" else "model", conversation.contents
+            if contents and contents[-1]["role"] == turn:  # add_turn, inlined: adjacent turns of a role merge
+                contents[-1]["parts"].append({"text": content})
+            else:
+                contents.append({"role": turn, "parts": [{"text": content}]})
     elif content:
         conversation.system.append({"text": content})
 

@@ -101,17 +101,12 @@ class ResponsesFrontend:
         previous_id = FIELDS.optional_str(body, "previous_response_id")
         history = _history(previous_id, target) if previous_id is not None else ()
 
-        groups: list[tuple[str, object]] = [("tools", body["tools"])] if body.get("tools") is not None else []
         items = body.get("input")
-        if isinstance(items, list):
-            groups += [
-                (f"input[{i}].tools", item.get("tools"))
-                for i, item in enumerate(items)
-                if isinstance(item, dict) and item.get("type") == "additional_tools"
-            ]
+        conversation = read_conversation(items, body.get("instructions"), family, history)
+        listed = body.get("tools")
+        groups = [("tools", listed), *conversation.declared] if listed is not None else conversation.declared
         tools = collect_tools(groups, upstream)
         tool_config, declarations = function_calling(body.get("tool_choice"), tools)
-        conversation = read_conversation(items, body.get("instructions"), family, history)
 
         effort, summary = _reasoning(body.get("reasoning"))
         generation = _generation(body, upstream, effort, summary is not None, family == "claude")
@@ -172,9 +167,14 @@ class ResponsesFrontend:
 RESPONSES = ResponsesFrontend()
 
 
+_KNOWN = HANDLED | IGNORED
+
+
 def _check_fields(body: Mapping[str, Any]) -> None:
+    if _KNOWN.issuperset(body):
+        return  # the usual body: one set operation
     for key, value in body.items():
-        if key in HANDLED or key in IGNORED or value is None:
+        if key in _KNOWN or value is None:
             continue
         if key in UNSUPPORTED:
             raise BadRequest(f"{key}: {UNSUPPORTED[key]}")

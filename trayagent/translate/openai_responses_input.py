@@ -28,6 +28,9 @@ class Conversation:
     contents: list[dict[str, Any]] = field(default_factory=list)
     system: list[dict[str, Any]] = field(default_factory=list)  # systemInstruction parts, in order
     notes: list[str] = field(default_factory=list)
+    # The tool lists this request's `additional_tools` input items declare (Codex declares its tools there), by
+    # JSON path: declared with the top-level tools (openai_responses.py). A stored turn's are not declared again.
+    declared: list[tuple[str, object]] = field(default_factory=list)
 
 
 def read_conversation(
@@ -42,6 +45,7 @@ def read_conversation(
             reader.out.system.append({"text": instructions})
     for index, item in enumerate(history):
         reader.item(f"previous_response_id[{index}]", item)
+    reader.declaring = True
     if isinstance(input_, str):
         reader.add("user", [{"text": input_}] if input_ else [])
     elif isinstance(input_, list):
@@ -62,6 +66,7 @@ class _Reader:
         self._unanswered: dict[str, str] = {}  # call_id → where the call stands in input
         self._signatures: list[reasoning_blob.Entry] = []  # for the model turn being built
         self._unreplayed = 0
+        self.declaring = False  # whether additional_tools items declare (this request's input, not the history)
 
     def add(self, role: str, parts: list[dict[str, Any]]) -> None:
         if role == "user":
@@ -106,7 +111,8 @@ class _Reader:
         elif kind == "reasoning":
             self._reasoning(path, item)
         elif kind == "additional_tools":
-            pass  # declared with the top-level tools (openai_responses.py)
+            if self.declaring:
+                self.out.declared.append((f"{path}.tools", item.get("tools")))
         elif kind == "item_reference":
             raise BadRequest(
                 f"{path}: item_reference is not supported; continue with previous_response_id or send the items"

@@ -99,18 +99,20 @@ class TokenCounts(NamedTuple):
         return self.input + self.output
 
 
+# TokenCounts' fields in order, as usageMetadata names them.
+_USAGE_KEYS = (
+    "promptTokenCount",
+    "toolUsePromptTokenCount",
+    "cachedContentTokenCount",
+    "candidatesTokenCount",
+    "thoughtsTokenCount",
+)
+
+
 def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
     if not isinstance(usage, _MAPPINGS):  # dict first: the ABC check is slow
         return TokenCounts()
-    return TokenCounts(
-        prompt=_count(usage, "promptTokenCount"),
-        tool_prompt=_count(usage, "toolUsePromptTokenCount"),
-        cached=_count(usage, "cachedContentTokenCount"),
-        answer=_count(usage, "candidatesTokenCount"),
-        reasoning=_count(usage, "thoughtsTokenCount"),
+    # `type is`: a boolean is not a count. (One comprehension: every reply ends here.)
+    return TokenCounts._make(
+        [value if type(value) is int and value > 0 else 0 for value in map(usage.get, _USAGE_KEYS)]
     )
-
-
-def _count(usage: Mapping[str, Any], key: str) -> int:
-    value = usage.get(key)
-    return value if type(value) is int and value > 0 else 0  # `type is`: a boolean is not a count
