@@ -52,6 +52,13 @@ def test_lone_text_is_the_text_of_a_chunk_that_says_nothing_else() -> None:
         {"candidates": [{"content": {"parts": ["junk"]}}]},
         {"candidates": [{"content": "junk"}]},
         {"candidates": "junk"},
+        {"candidates": "j"},  # one character unpacks like one candidate
+        {"candidates": {"only": "key"}},
+        {"candidates": [["content"]]},
+        {"candidates": [{"content": {"parts": "p"}}]},
+        {"candidates": [{"content": {"parts": [["text"]]}}]},
+        {"candidates": [{"content": {"parts": [{"text": 5}]}}]},
+        {"candidates": [{"content": ["parts"]}]},
         {"usageMetadata": USAGE},
     ],
 )

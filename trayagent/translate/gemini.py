@@ -172,20 +172,18 @@ def lone_text(chunk: Mapping[str, Any]) -> str | None:
     """The text of the commonest stream chunk, which says nothing else: one candidate (index 0), no finish
     reason, one bare non-empty text part (no thought, no signature), no prompt feedback; usage may ride along.
     None for any other chunk, which the stream encoders read the general way. (Their fast path: most of a
-    streamed reply is such chunks, so this takes as few steps as it can.)"""
-    candidates = chunk.get("candidates")
-    if type(candidates) is not list or len(candidates) != 1 or "promptFeedback" in chunk:
+    streamed reply is such chunks, so the shape is read by unpacking, in as few steps as it takes.)"""
+    try:
+        (candidate,) = chunk["candidates"]  # exactly one
+        (part,) = candidate["content"]["parts"]  # holding exactly one part
+        text = part["text"]
+    except (KeyError, TypeError, ValueError):  # another shape (a string or a list where an object goes: TypeError)
         return None
-    candidate = candidates[0]
-    if type(candidate) is not dict or not _PLAIN_CANDIDATE_KEYS.issuperset(candidate):
+    if type(text) is not str or not text or len(part) != 1 or type(part) is not dict or type(candidate) is not dict:
         return None
-    if "index" in candidate and candidate["index"] != 0:
+    if "promptFeedback" in chunk or not _PLAIN_CANDIDATE_KEYS.issuperset(candidate):
         return None
-    content = candidate.get("content")
-    parts = content.get("parts") if type(content) is dict else None
-    part = parts[0] if type(parts) is list and len(parts) == 1 else None
-    text = part.get("text") if type(part) is dict and len(part) == 1 else None
-    return text if type(text) is str and text else None
+    return text if "index" not in candidate or candidate["index"] == 0 else None
 
 
 def parts_of(candidate: Mapping[str, Any]) -> list[Mapping[str, Any]]:

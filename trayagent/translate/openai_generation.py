@@ -57,6 +57,10 @@ def _stop_sequences(body: Mapping[str, Any]) -> list[str] | None:
     return [s for s in sequences if s] or None
 
 
+# Sampling fields most requests leave out: when none is there, sampling_config stops after top_p.
+_RARE_SAMPLING = frozenset({"top_k", "stop", "presence_penalty", "frequency_penalty", "seed"})
+
+
 def sampling_config(body: Mapping[str, Any], n: int) -> dict[str, Any]:
     """temperature, top_p, top_k, n, stop, penalties and seed as Gemini names them (key order fixed)."""
     config: dict[str, Any] = {}
@@ -67,6 +71,10 @@ def sampling_config(body: Mapping[str, Any], n: int) -> dict[str, Any]:
         value = FIELDS.number(body, key, low, high)
         if value is not None:
             config[name] = value
+    if _RARE_SAMPLING.isdisjoint(body):
+        if n > 1:
+            config["candidateCount"] = n
+        return config
     top_k = FIELDS.positive(body, "top_k")  # not OpenAI's, but many OpenAI-style clients send it and Gemini has it
     if top_k is not None:
         config["topK"] = top_k
