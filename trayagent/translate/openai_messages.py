@@ -5,7 +5,6 @@ by id, reasoning text as thought parts."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -47,15 +46,18 @@ ROLE_KEYS: Mapping[str, frozenset[str]] = {
 }
 
 
-@dataclass
 class Conversation:
-    """The converted messages: Gemini contents, the system instruction's parts, and the call ids seen."""
+    """The converted messages: Gemini contents, the system instruction's parts, and the call ids seen. (A plain
+    slotted class: made for every request, it costs a third of a dataclass with default factories.)"""
 
-    contents: list[dict[str, Any]] = field(default_factory=list)
-    system: list[dict[str, Any]] = field(default_factory=list)
-    call_names: dict[str, str] = field(default_factory=dict)  # call id → function name
-    pending: dict[str, int] = field(default_factory=dict)  # call id → the assistant message that made it
-    legacy_pending: list[str] = field(default_factory=list)  # names of unanswered legacy function_calls
+    __slots__ = ("call_names", "contents", "legacy_pending", "pending", "system")
+
+    def __init__(self) -> None:
+        self.contents: list[dict[str, Any]] = []
+        self.system: list[dict[str, Any]] = []
+        self.call_names: dict[str, str] = {}  # call id → function name
+        self.pending: dict[str, int] = {}  # call id → the assistant message that made it
+        self.legacy_pending: list[str] = []  # names of unanswered legacy function_calls
 
     def add(self, role: str, parts: list[dict[str, Any]]) -> None:
         """Adjacent turns of one role are merged; empty turns are dropped."""

@@ -226,12 +226,13 @@ class ReplyStream(ABC):
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
         if self._closed:
             return b""
-        text = lone_text(chunk) if self._started else None
+        text = lone_text(chunk)
         if text is not None:  # most chunks: one piece of text for choice 0 (the general path gives the same bytes)
+            opening = b"" if self._started else self._open()
             meta = chunk.get("usageMetadata")
             if isinstance(meta, dict):
                 self._usage = meta
-            return self._frame_open + self.text_choice(0, text, self.endings[0]) + self._frame_close
+            return opening + self._frame_open + self.text_choice(0, text, self.endings[0]) + self._frame_close
         out = [b"" if self._started else self._open()]
         meta = chunk.get("usageMetadata")
         if isinstance(meta, dict):

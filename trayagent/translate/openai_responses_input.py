@@ -5,7 +5,6 @@ their outputs, and reasoning items whose blob puts the thought signatures back o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -23,14 +22,19 @@ _TEXT_PARTS = ("input_text", "output_text", "text")
 _AUDIO_FORMATS = ("mp3", "wav")  # what input_audio.format takes in the Responses API
 
 
-@dataclass(slots=True)
 class Conversation:
-    contents: list[dict[str, Any]] = field(default_factory=list)
-    system: list[dict[str, Any]] = field(default_factory=list)  # systemInstruction parts, in order
-    notes: list[str] = field(default_factory=list)
-    # The tool lists this request's `additional_tools` input items declare (Codex declares its tools there), by
-    # JSON path: declared with the top-level tools (openai_responses.py). A stored turn's are not declared again.
-    declared: list[tuple[str, object]] = field(default_factory=list)
+    """The input read: Gemini contents, the system instruction's parts, notes to log. (A plain slotted class: made
+    for every request, it costs a third of a dataclass with default factories.)"""
+
+    __slots__ = ("contents", "declared", "notes", "system")
+
+    def __init__(self) -> None:
+        self.contents: list[dict[str, Any]] = []
+        self.system: list[dict[str, Any]] = []  # systemInstruction parts, in order
+        self.notes: list[str] = []
+        # The tool lists this request's `additional_tools` input items declare (Codex declares its tools there),
+        # by JSON path: declared with the top-level tools (openai_responses.py). A stored turn's are not again.
+        self.declared: list[tuple[str, object]] = []
 
 
 def read_conversation(

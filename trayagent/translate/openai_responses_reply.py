@@ -33,7 +33,6 @@ _CALLS = frozenset({"function_call", "custom_tool_call"})
 _ANSWERS = _CALLS | {"message", "image_generation_call"}
 Kind = Literal["reasoning", "message", "whole"]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
-_MAPPINGS = (dict, Mapping)  # a tuple, not `dict | Mapping`: that union is built anew at every call
 _EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
 _RESPONSE_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,"response":%s}\n\n'
 # The `response` object as orjson writes `_core(…)` + the echoed settings: its head (id, created_at) made once
@@ -160,19 +159,25 @@ class ResponseStream:
         if self._ended:
             return b""
         opened = self._open
-        if opened is not None and opened.kind == "message":
+        if opened is None or opened.kind == "message":
             text = lone_text(chunk)
-            if text is not None:  # most chunks: more text for the open message (the same bytes as `_text` makes)
+            if text is not None:  # most chunks: more text for the message (the same bytes as `_text` makes)
                 usage = chunk.get("usageMetadata")
-                if isinstance(usage, _MAPPINGS):
+                if isinstance(usage, dict):
                     self._usage = usage
+                if opened is None:  # the message opens (after the response starts, the first time)
+                    self._start()
+                    self._flush_signatures()
+                    opened = self._open = self._open_message()
                 opened.texts.append(text)
+                if self._events:
+                    self._out.append(_TEXT_DELTA % (self._seq, opened.at_json, orjson.dumps(text)))
                 self._seq += 1
-                return _TEXT_DELTA % (self._seq - 1, opened.at_json, orjson.dumps(text)) if self._events else b""
+                return self._take()
         if not self._started:
             self._start()
         usage = chunk.get("usageMetadata")
-        if isinstance(usage, _MAPPINGS):  # dict first: the ABC check is slow
+        if isinstance(usage, dict):
             self._usage = usage
         if "promptFeedback" in chunk:
             self._blocked = block_reason(chunk) or self._blocked
@@ -216,7 +221,7 @@ class ResponseStream:
         signed = signature if isinstance(signature, str) and signature else None
         call = part.get("functionCall")
         text = part.get("text")
-        if call is not None and isinstance(call, _MAPPINGS):
+        if isinstance(call, dict):
             self._call(call, signed)
         elif isinstance(text, str) and part.get("thought"):
             self._thought(text, signed)

@@ -110,7 +110,7 @@ _USAGE_KEYS = (
 
 
 def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
-    if not isinstance(usage, _MAPPINGS):  # dict first: the ABC check is slow
+    if usage is None or not isinstance(usage, _MAPPINGS):  # None and dict first: the ABC check is slow
         return TokenCounts()
     # `type is`: a boolean is not a count. (One comprehension: every reply ends here.)
     return TokenCounts._make(
