@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from trayagent.translate.anthropic import MESSAGES
 from trayagent.translate.gemini import lone_text
 from trayagent.translate.hub import ClientTarget, CountingIds, StreamEncoder
 from trayagent.translate.openai_chat import CHAT
@@ -31,10 +32,17 @@ def text_chunk(text: str, index: int | None = None, **extra: Any) -> dict[str, A
 USAGE = {"promptTokenCount": 9, "candidatesTokenCount": 7, "totalTokenCount": 16}
 
 
+def last(text: str, **extra: Any) -> dict[str, Any]:
+    chunk = text_chunk(text, usageMetadata=USAGE, **extra)
+    chunk["candidates"][0]["finishReason"] = "STOP"
+    return chunk
+
+
 def test_lone_text_is_the_text_of_a_chunk_that_says_nothing_else() -> None:
-    assert lone_text(text_chunk("hi")) == "hi"
-    assert lone_text(text_chunk("hi", index=0)) == "hi"
-    assert lone_text(text_chunk("hi", usageMetadata=USAGE)) == "hi"  # usage rides along
+    assert lone_text(text_chunk("hi")) == ("hi", False)
+    assert lone_text(text_chunk("hi", index=0)) == ("hi", False)
+    assert lone_text(text_chunk("hi", usageMetadata=USAGE)) == ("hi", False)  # usage rides along
+    assert lone_text(last("end.")) == ("end.", True)  # the last piece of text, with STOP
 
 
 @pytest.mark.parametrize(
@@ -46,7 +54,9 @@ def test_lone_text_is_the_text_of_a_chunk_that_says_nothing_else() -> None:
         {"candidates": [{"content": {"parts": [{"text": "a"}, {"text": "b"}]}}]},  # two parts
         {"candidates": [{"content": {"parts": [{"text": "a", "thought": True}]}}]},
         {"candidates": [{"content": {"parts": [{"text": "a", "thoughtSignature": "c2ln"}]}}]},
-        {"candidates": [{"content": {"parts": [{"text": "a"}]}, "finishReason": "STOP"}]},
+        {"candidates": [{"content": {"parts": [{"text": "a"}]}, "finishReason": "MAX_TOKENS"}]},
+        {"candidates": [{"content": {"parts": [{"text": "a"}]}, "finishReason": "STOP", "finishMessage": "m"}]},
+        {"candidates": [{"content": {"parts": [{"text": ""}]}, "finishReason": "STOP"}]},
         {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "args": {}}}]}}]},
         {"candidates": [text_chunk("a")["candidates"][0], text_chunk("b", index=1)["candidates"][0]]},
         {"candidates": [{"content": {"parts": ["junk"]}}]},
@@ -78,12 +88,6 @@ def general(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def stream(make: Callable[[], StreamEncoder], chunks: list[dict[str, Any]]) -> bytes:
     encoder = make()
     return b"".join(encoder.feed(chunk) for chunk in chunks) + encoder.finish()
-
-
-def last(text: str, **extra: Any) -> dict[str, Any]:
-    chunk = text_chunk(text, usageMetadata=USAGE, **extra)
-    chunk["candidates"][0]["finishReason"] = "STOP"
-    return chunk
 
 
 REPLY = [
@@ -121,6 +125,16 @@ CASES = {
         [REPLY, TWO_CHOICES],
     ),
     "responses": (RESPONSES, {"model": "gemini-2.5-flash", "input": "hi", "stream": True}, [REPLY, THINKING_FIRST]),
+    "anthropic": (
+        MESSAGES,
+        {
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 64,
+            "stream": True,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+        [REPLY, THINKING_FIRST],
+    ),
     "responses with summaries": (
         RESPONSES,
         {"model": "gemini-2.5-flash", "input": "hi", "stream": True, "reasoning": {"summary": "auto"}},

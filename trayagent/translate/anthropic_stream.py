@@ -25,7 +25,7 @@ from trayagent.translate.anthropic_reply import (
 )
 from trayagent.translate.anthropic_request import Echo
 from trayagent.translate.error_shapes import render_anthropic_error
-from trayagent.translate.gemini import CallIds, first_candidate, parts_of
+from trayagent.translate.gemini import CallIds, first_candidate, lone_text, parts_of
 from trayagent.translate.hub import ReplyIds, sse_event
 from trayagent.translate.outcome import block_reason
 
@@ -98,6 +98,15 @@ class MessagesEncoder:
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
         if self._over:
             return b""
+        plain = lone_text(chunk)
+        if plain is not None:  # most chunks: one piece of text (the general path below gives the same bytes)
+            text, stops = plain
+            usage = chunk.get("usageMetadata")
+            if isinstance(usage, dict):
+                self._usage = usage
+            if stops:
+                self._finish = "STOP"
+            return (b"" if self._started else self._message_start()) + self._text(text)
         # The last usage, feedback and finish seen are the reply's (as merge_chunks keeps them).
         usage = chunk.get("usageMetadata")
         if isinstance(usage, dict):

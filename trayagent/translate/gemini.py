@@ -165,14 +165,15 @@ def first_candidate(reply: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
-_PLAIN_CANDIDATE_KEYS = frozenset({"content", "index"})
+_PLAIN_CANDIDATE_KEYS = frozenset({"content", "index", "finishReason"})
 
 
-def lone_text(chunk: Mapping[str, Any]) -> str | None:
-    """The text of the commonest stream chunk, which says nothing else: one candidate (index 0), no finish
-    reason, one bare non-empty text part (no thought, no signature), no prompt feedback; usage may ride along.
-    None for any other chunk, which the stream encoders read the general way. (Their fast path: most of a
-    streamed reply is such chunks, so the shape is read by unpacking, in as few steps as it takes.)"""
+def lone_text(chunk: Mapping[str, Any]) -> tuple[str, bool] | None:
+    """(text, stops) for the commonest stream chunk, which says nothing else: one candidate (index 0) holding one
+    bare non-empty text part (no thought, no signature), no prompt feedback, usage riding along or not, and no
+    finish reason but STOP (`stops`: it is there; a reply's last chunk is often such a piece of text). None for
+    any other chunk, which the stream encoders read the general way. (Their fast path: most of a streamed reply
+    is such chunks, so the shape is read by unpacking, in as few steps as it takes.)"""
     try:
         (candidate,) = chunk["candidates"]  # exactly one
         (part,) = candidate["content"]["parts"]  # holding exactly one part
@@ -183,7 +184,11 @@ def lone_text(chunk: Mapping[str, Any]) -> str | None:
         return None
     if "promptFeedback" in chunk or not _PLAIN_CANDIDATE_KEYS.issuperset(candidate):
         return None
-    return text if "index" not in candidate or candidate["index"] == 0 else None
+    if "index" in candidate and candidate["index"] != 0:
+        return None
+    if "finishReason" not in candidate:
+        return text, False
+    return (text, True) if candidate["finishReason"] == "STOP" else None
 
 
 def parts_of(candidate: Mapping[str, Any]) -> list[Mapping[str, Any]]:

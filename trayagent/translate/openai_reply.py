@@ -226,13 +226,18 @@ class ReplyStream(ABC):
     def feed(self, chunk: Mapping[str, Any]) -> bytes:
         if self._closed:
             return b""
-        text = lone_text(chunk)
-        if text is not None:  # most chunks: one piece of text for choice 0 (the general path gives the same bytes)
+        plain = lone_text(chunk)
+        if plain is not None:  # most chunks: one piece of text for choice 0 (the general path gives the same bytes)
+            text, stops = plain
             opening = b"" if self._started else self._open()
             meta = chunk.get("usageMetadata")
             if isinstance(meta, dict):
                 self._usage = meta
-            return opening + self._frame_open + self.text_choice(0, text, self.endings[0]) + self._frame_close
+            ending = self.endings[0]
+            choice = self.text_choice(0, text, ending)
+            if stops:  # STOP after visible text: a usable end, nothing for finish_reason to refuse
+                ending.reason = "STOP"
+            return opening + self._frame_open + choice + self._frame_close
         out = [b"" if self._started else self._open()]
         meta = chunk.get("usageMetadata")
         if isinstance(meta, dict):

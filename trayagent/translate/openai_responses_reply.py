@@ -160,8 +160,11 @@ class ResponseStream:
             return b""
         opened = self._open
         if opened is None or opened.kind == "message":
-            text = lone_text(chunk)
-            if text is not None:  # most chunks: more text for the message (the same bytes as `_text` makes)
+            plain = lone_text(chunk)
+            if plain is not None:  # most chunks: more text for the message (the same bytes as `_text` makes)
+                text, stops = plain
+                if stops:
+                    self._finish, self._finish_message = "STOP", None
                 usage = chunk.get("usageMetadata")
                 if isinstance(usage, dict):
                     self._usage = usage
