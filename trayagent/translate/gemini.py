@@ -180,7 +180,8 @@ def lone_text(chunk: Mapping[str, Any]) -> tuple[str, bool] | None:
         text = part["text"]
     except (KeyError, TypeError, ValueError):  # another shape (a string or a list where an object goes: TypeError)
         return None
-    if type(text) is not str or not text or len(part) != 1 or type(part) is not dict or type(candidate) is not dict:
+    # Indexed by a string, the candidate and the part are objects (the chunk is parsed JSON).
+    if type(text) is not str or not text or len(part) != 1:
         return None
     if "promptFeedback" in chunk or not _PLAIN_CANDIDATE_KEYS.issuperset(candidate):
         return None
