@@ -161,3 +161,29 @@ def test_a_candidate_whose_index_is_not_0_is_not_plain(index: object) -> None:
     chunk = text_chunk("hi")
     chunk["candidates"][0]["index"] = index
     assert lone_text(chunk) is None
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        None,
+        USAGE,
+        {"promptTokenCount": 10, "cachedContentTokenCount": 4, "candidatesTokenCount": 3, "thoughtsTokenCount": 8},
+        {"promptTokenCount": True, "candidatesTokenCount": -2, "toolUsePromptTokenCount": 5},
+    ],
+)
+def test_the_chat_usage_template_writes_the_usage_object(meta: dict[str, Any] | None) -> None:
+    import orjson
+
+    from trayagent.translate.openai_reply import usage, usage_json
+
+    assert usage_json(meta) == orjson.dumps(usage(meta))
+
+
+def test_the_chat_choice_templates_write_the_choice_objects() -> None:
+    import orjson
+
+    from trayagent.translate.openai_chat import _FINAL, _OPENING, _choice
+
+    assert _OPENING % 1 == orjson.dumps(_choice(1, {"role": "assistant", "content": ""}))
+    assert _FINAL % (2, b'"tool_calls"') == orjson.dumps(_choice(2, {}, "tool_calls"))

@@ -15,8 +15,8 @@ import orjson
 from trayagent.errors import BadRequest
 from trayagent.translate.anthropic_content import History, estimate_tokens, gemini_name
 from trayagent.translate.fields import ANTHROPIC_FIELDS as FIELDS
-from trayagent.translate.gemini import first_user_text
-from trayagent.translate.hub import DROPPED_TOOLS_HEADER, ClientCall, ClientTarget, HubRequest, session_key
+from trayagent.translate.gemini import conversation_key
+from trayagent.translate.hub import DROPPED_TOOLS_HEADER, ClientCall, ClientTarget, HubRequest
 from trayagent.translate.schema import clean_tool_parameters, json_output
 from trayagent.translate.thinking import Effort, set_output_limit, thinking_config
 
@@ -309,4 +309,4 @@ def _session(body: Mapping[str, Any], target: ClientTarget, request: Mapping[str
     if not session and user_id:
         mark = user_id.rfind(_SESSION_MARK)
         session = user_id[mark + len(_SESSION_MARK) :] if mark >= 0 else user_id
-    return session_key(first_user_text(request), session)
+    return conversation_key(request, session)

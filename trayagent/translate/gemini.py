@@ -215,6 +215,14 @@ class CallIds:
         return call_id
 
 
+def conversation_key(request: Mapping[str, Any], client_session_id: str | None = None) -> str | None:
+    """`session_key` for a Gemini request: from the client's own session id when it gives one, else from the first
+    user text (read only then: clients that name their sessions, Codex and Claude Code, spare that walk)."""
+    if client_session_id and client_session_id.strip():
+        return session_key(None, client_session_id)
+    return session_key(first_user_text(request))
+
+
 def first_user_text(request: Mapping[str, Any]) -> str | None:
     """The text of the first user turn: what identifies a conversation for sticky sessions."""
     for content in request.get("contents") or ():

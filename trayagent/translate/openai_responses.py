@@ -15,7 +15,7 @@ from typing import Any
 from trayagent.errors import BadRequest, ProxyError
 from trayagent.translate.error_shapes import render_openai_error
 from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
-from trayagent.translate.gemini import first_user_text
+from trayagent.translate.gemini import conversation_key
 from trayagent.translate.hub import (
     DROPPED_TOOLS_HEADER,
     EVENT_STREAM,
@@ -25,7 +25,6 @@ from trayagent.translate.hub import (
     HubRequest,
     ReplyIds,
     StoredReply,
-    session_key,
 )
 from trayagent.translate.openai_responses_input import read_conversation
 from trayagent.translate.openai_responses_reply import ResponsesEcho, ResponseStream
@@ -140,7 +139,7 @@ class ResponsesFrontend:
         if body.get("truncation") == "auto":
             notes.append("truncation auto: an input over the context window is not trimmed here")
         return ClientCall(
-            hub=HubRequest(model, request, session_key(first_user_text(request), client_session)),
+            hub=HubRequest(model, request, conversation_key(request, client_session)),
             stream=stream,
             echo=echo,
             headers=headers,
