@@ -14,13 +14,14 @@ from trayagent.translate.gemini import (
     SKIP_SIGNATURE,
     CallIds,
     add_turn,
+    conversation_key,
     first_candidate,
     first_user_text,
     merge_chunks,
     parts_of,
     repair_signatures,
 )
-from trayagent.translate.hub import CountingIds
+from trayagent.translate.hub import CountingIds, session_key
 from trayagent.upstream.generation import count_tokens_body, envelope
 
 # -- merge_chunks ---------------------------------------------------------------------------------
@@ -466,3 +467,12 @@ def test_call_ids_keep_google_s_unless_already_used_in_the_reply() -> None:
         "call_0002",
         "call_0003",
     ]
+
+
+@pytest.mark.parametrize("client_id", ["thread-7", None, "", "   "])
+def test_the_conversation_key_is_the_session_key_of_the_client_id_or_else_the_first_user_text(
+    client_id: str | None,
+) -> None:
+    request = {"contents": [{"role": "model", "parts": [{"text": "x"}]}, {"role": "user", "parts": [{"text": "hi"}]}]}
+    assert conversation_key(request, client_id) == session_key("hi", client_id)
+    assert conversation_key({"contents": []}, client_id) == session_key(None, client_id)
