@@ -168,10 +168,13 @@ class ResponseStream:
                 usage = chunk.get("usageMetadata")
                 if isinstance(usage, dict):
                     self._usage = usage
-                if opened is None:  # the message opens (after the response starts, the first time)
-                    self._start()
-                    self._flush_signatures()
-                    opened = self._open = self._open_message()
+                if opened is not None:  # the message goes on: its delta alone
+                    opened.texts.append(text)
+                    self._seq += 1
+                    return _TEXT_DELTA % (self._seq - 1, opened.at_json, orjson.dumps(text)) if self._events else b""
+                self._start()  # the message opens (after the response starts, the first time)
+                self._flush_signatures()
+                opened = self._open = self._open_message()
                 opened.texts.append(text)
                 if self._events:
                     self._out.append(_TEXT_DELTA % (self._seq, opened.at_json, orjson.dumps(text)))
