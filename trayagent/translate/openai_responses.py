@@ -2,9 +2,10 @@
 reply → the `response` object or its event stream. Codex CLI is the client it is shaped for.
 
 The input and the tools are read by openai_responses_input.py and openai_responses_tools.py, the reply is built
-by openai_responses_reply.py; this module reads the top-level fields and assembles the call. `previous_response_id`
-continues a stored response: its input and output items, found through `ClientTarget.stored`, come before the new
-input, and with `store` on the call asks the relay to keep the reply with the whole conversation (`keep`).
+by openai_responses_reply.py (its event bytes in openai_responses_events.py); this module reads the top-level
+fields and assembles the call. `previous_response_id` continues a stored response: its input and output items,
+found through `ClientTarget.stored`, come before the new input, and with `store` on the call asks the relay to
+keep the reply with the whole conversation (`keep`).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from trayagent.errors import ProxyError
+from trayagent.translate import openai_responses_events as wire
 from trayagent.translate import reasoning_blob
 from trayagent.translate.gemini import CallIds, first_candidate, lone_text, parts_of
 from trayagent.translate.hub import SSE_KEEPALIVE, ReplyIds
@@ -33,44 +34,6 @@ _CALLS = frozenset({"function_call", "custom_tool_call"})
 _ANSWERS = _CALLS | {"message", "image_generation_call"}
 Kind = Literal["reasoning", "message", "whole"]
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
-_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
-_RESPONSE_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,"response":%s}\n\n'
-# The `response` object as orjson writes `_core(…)` + the echoed settings: its head (id, created_at) made once
-# per stream, then the status, error, incomplete_details, model, output, usage, settings and `}` or completed_at.
-_RESPONSE_HEAD = b'{"id":%s,"object":"response","created_at":%d,"status":"'
-_RESPONSE_REST = b'%s%s","error":%s,"incomplete_details":%s,"model":%s,"output":%s,"usage":%s%s%s'
-_USAGE = (
-    b'{"input_tokens":%d,"input_tokens_details":{"cached_tokens":%d,"cache_write_tokens":0},"output_tokens":%d,'
-    b'"output_tokens_details":{"reasoning_tokens":%d},"total_tokens":%d}'
-)
-_ITEM_DONE = (
-    b"event: response.output_item.done\n"
-    b'data: {"type":"response.output_item.done","sequence_number":%d,"output_index":%d,"item":%s}\n\n'
-)
-_MESSAGE_ADDED = (
-    b"event: response.output_item.added\n"
-    b'data: {"type":"response.output_item.added","sequence_number":%d,"output_index":%d,"item":{"id":%s,'
-    b'"type":"message","role":"assistant","status":"in_progress","content":[]}}\n\n'
-)
-_PART_ADDED = (
-    b"event: response.content_part.added\n"
-    b'data: {"type":"response.content_part.added","sequence_number":%d,%s,"content_index":0,'
-    b'"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]}}\n\n'
-)
-_TEXT_DONE = (
-    b"event: response.output_text.done\n"
-    b'data: {"type":"response.output_text.done","sequence_number":%d,%s,"content_index":0,"text":%s,"logprobs":[]}\n\n'
-)
-_PART_DONE = (
-    b"event: response.content_part.done\n"
-    b'data: {"type":"response.content_part.done","sequence_number":%d,%s,"content_index":0,'
-    b'"part":{"type":"output_text","text":%s,"annotations":[],"logprobs":[]}}\n\n'
-)
-_TEXT_DELTA = (
-    b"event: response.output_text.delta\n"
-    b'data: {"type":"response.output_text.delta","sequence_number":%d,%s,"content_index":0,"delta":%s,'
-    b'"logprobs":[]}\n\n'
-)
 
 
 class ResponsesEcho(NamedTuple):
@@ -171,13 +134,15 @@ class ResponseStream:
                 if opened is not None:  # the message goes on: its delta alone
                     opened.texts.append(text)
                     self._seq += 1
-                    return _TEXT_DELTA % (self._seq - 1, opened.at_json, orjson.dumps(text)) if self._events else b""
+                    return (
+                        wire.TEXT_DELTA % (self._seq - 1, opened.at_json, orjson.dumps(text)) if self._events else b""
+                    )
                 self._start()  # the message opens (after the response starts, the first time)
                 self._flush_signatures()
                 opened = self._open = self._open_message()
                 opened.texts.append(text)
                 if self._events:
-                    self._out.append(_TEXT_DELTA % (self._seq, opened.at_json, orjson.dumps(text)))
+                    self._out.append(wire.TEXT_DELTA % (self._seq, opened.at_json, orjson.dumps(text)))
                 self._seq += 1
                 return self._take()
         if not self._started:
@@ -271,7 +236,7 @@ class ResponseStream:
         opened = self._open
         opened.texts.append(text)
         if self._events:  # the commonest event, from a template: the bytes _emit would make of it
-            self._out.append(_TEXT_DELTA % (self._seq, opened.at_json, orjson.dumps(text)))
+            self._out.append(wire.TEXT_DELTA % (self._seq, opened.at_json, orjson.dumps(text)))
         self._seq += 1
 
     def _open_message(self) -> _Open:
@@ -282,8 +247,8 @@ class ResponseStream:
         opened = _Open("message", index, item)
         opened.at_json = orjson.dumps({"item_id": item_id, "output_index": index})[1:-1]
         if self._events:
-            self._out.append(_MESSAGE_ADDED % (self._seq, index, orjson.dumps(item_id)))
-            self._out.append(_PART_ADDED % (self._seq + 1, opened.at_json))
+            self._out.append(wire.MESSAGE_ADDED % (self._seq, index, orjson.dumps(item_id)))
+            self._out.append(wire.PART_ADDED % (self._seq + 1, opened.at_json))
         self._seq += 2
         return opened
 
@@ -356,8 +321,8 @@ class ResponseStream:
             text = "".join(opened.texts)
             if self._events:  # from templates, the text serialised once for both
                 text_json = orjson.dumps(text)
-                self._out.append(_TEXT_DONE % (self._seq, opened.at_json, text_json))
-                self._out.append(_PART_DONE % (self._seq + 1, opened.at_json, text_json))
+                self._out.append(wire.TEXT_DONE % (self._seq, opened.at_json, text_json))
+                self._out.append(wire.PART_DONE % (self._seq + 1, opened.at_json, text_json))
             self._seq += 2
             self._materialize(opened, status, text)
             self._item_done(opened)
@@ -370,7 +335,7 @@ class ResponseStream:
         if self._events:
             item_json = orjson.dumps(opened.item)
             self._done_json.append(item_json)
-            self._out.append(_ITEM_DONE % (self._seq, opened.index, item_json))
+            self._out.append(wire.ITEM_DONE % (self._seq, opened.index, item_json))
         self._seq += 1
 
     def _materialize(self, opened: _Open, status: str, text: str | None = None) -> None:
@@ -425,12 +390,12 @@ class ResponseStream:
         if not self._events:
             self._seq += 1
             return
-        usage_json = _USAGE % (counts.input, counts.cached, counts.output, counts.reasoning, counts.total)
+        usage_json = wire.USAGE % (counts.input, counts.cached, counts.output, counts.reasoning, counts.total)
         # The items as output_item.done sent them, unless one never got there (a failure part-way).
         done = self._done_json
         output_json = b"[" + b",".join(done) + b"]" if len(done) == len(self.output) else orjson.dumps(self.output)
         tail = b',"completed_at":%d}' % completed_at if completed_at is not None else b"}"
-        response = _RESPONSE_REST % (
+        response = wire.RESPONSE_REST % (
             self._head_json,
             status.encode(),
             orjson.dumps(error),
@@ -474,9 +439,9 @@ class ResponseStream:
         # The echoed settings are serialised once per stream (Codex's tools make them the bulk of each response).
         fields = self._echo.fields
         self._fields_json = b"," + orjson.dumps(fields)[1:-1] if fields else b""
-        self._head_json = _RESPONSE_HEAD % (orjson.dumps(self._id), self._created)
+        self._head_json = wire.RESPONSE_HEAD % (orjson.dumps(self._id), self._created)
         self._model_json = orjson.dumps(self._echo.model)
-        response = _RESPONSE_REST % (
+        response = wire.RESPONSE_REST % (
             self._head_json,
             b"in_progress",
             b"null",
@@ -492,7 +457,7 @@ class ResponseStream:
 
     def _emit_response(self, kind: bytes, response: bytes) -> None:
         if self._events:
-            self._out.append(_RESPONSE_EVENT % (kind, kind, self._seq, response))
+            self._out.append(wire.RESPONSE_EVENT % (kind, kind, self._seq, response))
         self._seq += 1
 
     # wire
@@ -503,7 +468,7 @@ class ResponseStream:
         """One event: its type and sequence number, then `fields` (every event has some)."""
         if self._events:
             name = kind.encode()
-            self._out.append(_EVENT % (name, name, self._seq, orjson.dumps(fields)[1:]))
+            self._out.append(wire.EVENT % (name, name, self._seq, orjson.dumps(fields)[1:]))
         self._seq += 1
 
     def _take(self) -> bytes:
