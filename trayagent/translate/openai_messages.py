@@ -116,11 +116,7 @@ def _add_plain(conversation: Conversation, role: str, content: str) -> None:
         if conversation.pending:
             conversation.require_answers()  # raises
         if content:
-            turn, contents = "user" if role == "user" else "model", conversation.contents
-            if contents and contents[-1]["role"] == turn:  # add_turn, inlined: adjacent turns of a role merge
-                contents[-1]["parts"].append({"text": content})
-            else:
-                contents.append({"role": turn, "parts": [{"text": content}]})
+            add_turn(conversation.contents, "user" if role == "user" else "model", [{"text": content}])
     elif content:
         conversation.system.append({"text": content})
 
