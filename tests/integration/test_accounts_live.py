@@ -42,8 +42,17 @@ def test_live_pickup_quota_refresh_and_damage(
     # A damaged file is reported while the last good list keeps serving.
     path = home / "data" / "accounts.json"
     good = path.read_text()
-    path.write_text(good[: len(good) // 2])
-    status = eventually(lambda: accounts() if accounts()["error"] else None)
+    damaged = good[: len(good) // 2]
+
+    def damage_reported() -> dict[str, Any] | None:
+        # A quota round (every 1.2 s here) may have read the good list just before the damage and written it back
+        # just after, before the proxy looked: then the file is damaged again, as an editor saving twice would.
+        if path.read_text() != damaged:
+            path.write_text(damaged)
+        status = accounts()
+        return status if status["error"] else None
+
+    status = eventually(damage_reported)
     assert status and "is damaged" in status["error"] and status["total"] == 1
     path.write_text(good)
     assert eventually(lambda: accounts()["error"] is None)
