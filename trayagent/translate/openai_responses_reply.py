@@ -245,7 +245,7 @@ class ResponseStream:
         item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
         self.output.append(item)
         opened = _Open("message", index, item)
-        opened.at_json = orjson.dumps({"item_id": item_id, "output_index": index})[1:-1]
+        opened.at_json = b'"item_id":%s,"output_index":%d' % (orjson.dumps(item_id), index)
         if self._events:
             self._out.append(wire.MESSAGE_ADDED % (self._seq, index, orjson.dumps(item_id)))
             self._out.append(wire.PART_ADDED % (self._seq + 1, opened.at_json))
