@@ -113,10 +113,9 @@ _PLAIN = frozenset({"system", "developer", "user", "assistant"})
 def _add_plain(conversation: Conversation, role: str, content: str) -> None:
     """`{"role": role, "content": content}` as the general reader below takes it, in fewer steps."""
     if role == "user" or role == "assistant":
-        if conversation.pending:
-            conversation.require_answers()  # raises
+        conversation.require_answers()
         if content:
-            add_turn(conversation.contents, "user" if role == "user" else "model", [{"text": content}])
+            conversation.add("user" if role == "user" else "model", [{"text": content}])
     elif content:
         conversation.system.append({"text": content})
 

@@ -416,7 +416,8 @@ class ResponseStream:
         incomplete: dict[str, Any] | None = None,
         usage: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The `response` object's own fields; the echoed request settings follow them (`_response_json`)."""
+        """The `response` object's own fields (the dict `response` is made of; the stream writes the same from
+        wire.RESPONSE_REST); the echoed request settings follow them."""
         return {
             "id": self._id,
             "object": "response",

@@ -113,6 +113,4 @@ def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
     if usage is None or not isinstance(usage, _MAPPINGS):  # None and dict first: the ABC check is slow
         return TokenCounts()
     # `type is`: a boolean is not a count. (One comprehension: every reply ends here.)
-    return tuple.__new__(
-        TokenCounts, [value if type(value) is int and value > 0 else 0 for value in map(usage.get, _USAGE_KEYS)]
-    )
+    return TokenCounts._make(value if type(value) is int and value > 0 else 0 for value in map(usage.get, _USAGE_KEYS))
