@@ -10,7 +10,7 @@ conversation over OpenAI chat, Responses and Anthropic messages, plus Claude Cod
 req/s, p50/p99 latency, time to the first SSE event, CPU used; the proxy's RSS before and after. The server under
 test runs alone on one CPU, the fake and the load generator on another. It prints a table with the goals (proxy ≥
 80% of the baseline's req/s at the highest concurrency; under 1 ms added over direct at the median with one
-client; each protocol row ≥ 85% of the Gemini-native row's req/s; Anthropic's first stream byte at most 1 ms
+client; each protocol row ≥ 85% of the Gemini-native row's req/s, in alternating slices of one load; Anthropic's first stream byte at most 1 ms
 after Gemini's) and writes the figures as JSON.
 """
 
@@ -41,6 +41,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from bench_fake import MODEL, PROJECT, TEXTS  # noqa: E402
+from bench_procs import children, cpu_seconds, cpu_times  # noqa: E402
 from bench_rows import GEMINI_ROWS, gemini_body, rows  # noqa: E402
 from bench_translate import BATCHES  # noqa: E402
 from bench_translate import measure as measure_frontends  # noqa: E402
@@ -53,6 +54,7 @@ GOAL_PROTOCOL_RATIO = 0.85  # a protocol row against the Gemini-native row of th
 GOAL_ADDED_TTFB_MS = 1.0  # Anthropic's first stream byte against Gemini's, with one client (issue 13)
 REPLY_TEXT = "".join(TEXTS)
 NOISY_PCT = 5.0  # other work + steal on the server's CPU above this flags a cell as noisy
+MIN_CLEAN_PAIRS = 4  # fewer clean slice pairs than this: the ratio is taken over every pair, and flagged
 
 
 # -- processes ------------------------------------------------------------------------------------------
@@ -125,39 +127,6 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            found += [int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
-        except OSError:
-            pass
-    return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-    return total
-
-
-def cpu_times(cpu: int | None) -> tuple[float, float]:
-    """(busy, steal) seconds of one CPU (all CPUs when None) from /proc/stat."""
-    label = "cpu" if cpu is None else f"cpu{cpu}"
-    for line in Path("/proc/stat").read_text().splitlines():
-        fields = line.split()
-        if fields[0] == label:
-            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[1:9])
-            tick = os.sysconf("SC_CLK_TCK")
-            return (user + nice + system + irq + softirq) / tick, steal / tick
-    return 0.0, 0.0
 
 
 def memory_kb(pid: int) -> dict[str, int]:
@@ -441,6 +410,116 @@ def rounds(
                     emit({**cell, "round": number})
 
 
+def slice_families(target: Target, modes: list[str]) -> list[tuple[str, list[str]]]:
+    """(Gemini-native row, the protocol rows with a goal against it) among the rows this target serves."""
+    names = served(target, modes)
+    out = []
+    for base in GEMINI_ROWS:
+        others = [n for n in names if ROWS[n].against == base and n != base and ROWS[n].goal]
+        if base in names and others:
+            out.append((base, others))
+    return out
+
+
+def sliced_run(
+    python: str, target: Target, base: str, others: list[str], args: argparse.Namespace, workdir: Path
+) -> dict[str, Any]:
+    """One load of `base` and `others` in alternating slices at the highest concurrency (bench_load --slices)."""
+    rows = [
+        {
+            "name": name,
+            "path": target.rows[name].path,
+            "body_file": str(target.rows[name].body_file),
+            "reply": target.rows[name].reply,
+            "headers": [*target.headers, *target.rows[name].headers],
+        }
+        for name in (base, *others)
+    ]
+    plan = {
+        "rows": rows,
+        "slice_s": args.slice,
+        "cycles": args.pairs,
+        "server_pids": target.server_pids,
+        "server_cpu": args.server_cpu,
+    }
+    plan_file = workdir / f"slices-{target.name.replace('+', '-').replace('@', '-')}-{base}.json"
+    plan_file.write_text(json.dumps(plan))
+    command = [python, str(HERE / "bench_load.py"), "--port", str(target.port), "--slices", str(plan_file)]
+    command += ["--text", REPLY_TEXT, "-c", str(max(args.concurrency))]
+    done = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"the sliced load on {target.name} ({base}) failed:\n{done.stderr[-2000:]}")
+    return {"target": target.name, "base": base, **json.loads(lines[-1])}
+
+
+def sliced_runs(python: str, targets: list[Target], args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
+    """Each proxy's protocol rows against their Gemini row in alternating slices, the proxies taking turns."""
+    out = []
+    families = {t.name: slice_families(t, args.modes) for t in targets if t.name.startswith("proxy")}
+    for base in GEMINI_ROWS:
+        for target in targets:
+            for family_base, others in families.get(target.name, []):
+                if family_base == base:
+                    run = sliced_run(python, target, base, others, args, workdir)
+                    print(slices_line(run), flush=True)
+                    out.append(run)
+    return out
+
+
+def slice_pairs(run: dict[str, Any], row: str) -> list[dict[str, Any]]:
+    """Each slice of `row` against the mean of the base slices on either side: the req/s ratio, the ratio of
+    CPU per request (base over row: above 1 when the row costs less), and whether all three slices were clean
+    (no errors, noise on the server's CPU at most NOISY_PCT)."""
+    slices = run["slices"]
+    pairs = []
+    for at in range(1, len(slices) - 1):
+        here = slices[at]
+        if here["row"] != row:
+            continue
+        around = (slices[at - 1], slices[at + 1])
+        base_rps = statistics.mean(s["rps"] for s in around)
+        trio = (here, *around)
+        costs = [s.get("server_cpu_us_per_req") for s in trio]
+        pairs.append(
+            {
+                "rps_ratio": here["rps"] / base_rps if base_rps else None,
+                "cpu_ratio": statistics.mean(costs[1:]) / costs[0] if all(costs) else None,  # type: ignore[type-var]
+                "clean": all(not s["errors"] and (s.get("noise_pct") or 0) <= NOISY_PCT for s in trio),
+            }
+        )
+    return pairs
+
+
+def slice_summary(run: dict[str, Any], row: str) -> dict[str, Any]:
+    """The median req/s ratio of `row`'s clean pairs (of all its pairs when fewer than MIN_CLEAN_PAIRS are
+    clean), with its quartiles and the median CPU ratio of the same pairs."""
+    pairs = slice_pairs(run, row)
+    clean = [p for p in pairs if p["clean"]]
+    chosen = clean if len(clean) >= MIN_CLEAN_PAIRS else pairs
+    ratios = sorted(p["rps_ratio"] for p in chosen if p["rps_ratio"] is not None)
+    cpu = [p["cpu_ratio"] for p in chosen if p["cpu_ratio"] is not None]
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) >= 2 else [None, None, None]
+    return {
+        "value": round(statistics.median(ratios), 3) if ratios else None,
+        "q1": None if quartiles[0] is None else round(quartiles[0], 3),
+        "q3": None if quartiles[2] is None else round(quartiles[2], 3),
+        "cpu_ratio": round(statistics.median(cpu), 3) if cpu else None,
+        "pairs": len(pairs),
+        "clean": len(clean),
+        "errors": sum(sum(s["errors"].values()) for s in run["slices"] if s["row"] == row),
+    }
+
+
+def slices_line(run: dict[str, Any]) -> str:
+    rows = dict.fromkeys(s["row"] for s in run["slices"])
+    parts = []
+    for row in list(rows)[1:]:
+        summary = slice_summary(run, row)
+        parts.append(f"{row} {fmt(summary['value'], 3)} ({summary['clean']}/{summary['pairs']} clean)")
+    return f"slices {run['target']:<14} vs {run['base']:<7} " + ", ".join(parts)
+
+
 def time_frontends(python: str, targets: list[Target], args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """Each proxy checkout's front ends alone, in process on the server's CPU (scripts/bench_translate.py)."""
     out: dict[str, dict[str, float]] = {}
@@ -537,9 +616,15 @@ Cell = tuple[str, str]  # (target, mode)
 
 
 def goals(
-    cells: list[dict[str, Any]], concurrency: list[int], proxy: str, runs: list[dict[str, Any]]
+    cells: list[dict[str, Any]],
+    concurrency: list[int],
+    proxy: str,
+    runs: list[dict[str, Any]],
+    sliced: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The goals on the median cells; `per_round` shows how steady each figure was."""
+    """The goals on the median cells; `per_round` shows how steady each figure was. A protocol row's ratio to
+    its Gemini row is taken from the sliced runs when there are any (`sliced`): the cells' ratio is then
+    shown for information as `…_cells`."""
     high, low = max(concurrency), min(concurrency)
     out: dict[str, Any] = {}
 
@@ -583,8 +668,20 @@ def goals(
         if row.against == row.name:
             continue
         goal, ok = (f">= {GOAL_PROTOCOL_RATIO:.2f}", lambda v: v >= GOAL_PROTOCOL_RATIO) if row.goal else ("none", None)
+        key = f"{row.name}_rps_ratio_vs_{row.against}_c{high}"
+        run = next((r for r in sliced or () if r["target"] == proxy and r["base"] == row.against), None)
+        if run is not None and any(s["row"] == row.name for s in run["slices"]):
+            summary = slice_summary(run, row.name)
+            value = summary["value"] if not summary["errors"] else None
+            out[key] = {
+                "value": value,
+                "goal": goal,
+                "pass": None if ok is None else value is not None and ok(value),
+                "slices": summary,
+            }
+            goal, ok, key = "none", None, key + "_cells"
         add(
-            f"{row.name}_rps_ratio_vs_{row.against}_c{high}",
+            key,
             (proxy, row.name),
             (proxy, row.against),
             high,
@@ -667,6 +764,13 @@ def report(results: dict[str, Any]) -> str:
                 verdict = {True: "PASS", False: "FAIL", None: "(for information)"}[check["pass"]]
             spread = ", ".join(fmt(v, 3) for v in check.get("per_round", []))
             rounds_note = f"  rounds: {spread}" if len(check.get("per_round", [])) > 1 else ""
+            if "slices" in check:
+                summary = check["slices"]
+                flag = "" if summary["clean"] >= MIN_CLEAN_PAIRS else ", too few clean: all pairs taken"
+                rounds_note = (
+                    f"  slices: {summary['clean']}/{summary['pairs']} pairs clean{flag}, quartiles "
+                    f"{fmt(summary['q1'], 3)}–{fmt(summary['q3'], 3)}, CPU/req ratio {fmt(summary['cpu_ratio'], 3)}"
+                )
             out.append(f"  {key:<43} {fmt(check['value'], 3):>8}  (goal {check['goal']})  {verdict}{rounds_note}")
     meta = results["meta"]
     out.append(f"pinning: {meta['pinning']}; load average {meta['loadavg_before']} → {meta['loadavg_after']}")
@@ -708,6 +812,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also run the trayagent package of another checkout (e.g. a git worktree) as target proxy@NAME, "
         "taking turns with the others: an A/B test of a change (repeatable)",
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=10,
+        help="slices of each protocol row in the sliced runs, each between two slices of its Gemini row "
+        "(default 10; 0: no sliced runs, the protocol goals come from the cells)",
+    )
+    parser.add_argument("--slice", type=float, default=0.5, help="seconds per slice in the sliced runs (default 0.5)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes and logs (prints where)")
     parser.add_argument(
         "--profile",
@@ -717,6 +829,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.warmup, args.cell_warmup = 1.5, 0.5, 0.3
+        args.pairs = min(args.pairs, 3)
     args.concurrency = sorted({int(c) for c in args.concurrency.split(",")})
     args.modes = [m for m in args.modes.split(",") if m]
     args.targets = [t for t in args.targets.split(",") if t]
@@ -773,6 +886,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="trayagent-bench-"))
     targets: list[Target] = []
     frontend_us: dict[str, dict[str, float]] = {}
+    sliced: list[dict[str, Any]] = []
     try:
         with fake_upstream(python) as (fake_port, fake), ExitStack() as stack:
             # Every server starts now (all on the server CPU; an idle one costs nothing) and takes turns.
@@ -799,6 +913,8 @@ def main(argv: list[str] | None = None) -> int:
             frontend_us = time_frontends(python, targets, args)
             print(table([]).splitlines()[0], flush=True)
             rounds(python, targets, args, emit)
+            if args.pairs > 0:
+                sliced = sliced_runs(python, targets, args, workdir)
             for target in targets:
                 if target.rss_pid is not None:
                     rss[target.name]["after"] = memory_kb(target.rss_pid)
@@ -835,9 +951,12 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
         "rss_kb": rss,
         "frontend_us": frontend_us,
+        "sliced": sliced,
     }
     results["goals"] = {
-        t.name: goals(results["cells"], args.concurrency, t.name, runs) for t in targets if t.name.startswith("proxy")
+        t.name: goals(results["cells"], args.concurrency, t.name, runs, sliced)
+        for t in targets
+        if t.name.startswith("proxy")
     }
     print()
     print(report(results))

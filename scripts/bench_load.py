@@ -9,6 +9,14 @@ CPU time then), then one JSON line of results.
 
     python scripts/bench_load.py --port 8045 --path /v1beta/models/m:generateContent --body '{…}' \
         --reply gemini-json --text 'The quick…' -c 32 -d 5
+
+With `--slices PLAN.json` it runs several rows in one load instead, in short alternating slices: the first row
+(the base) before and after each of the others in turn (base, A, base, B, base, A, …, base). A slice sends one
+row's request on every connection until its time is up, then waits for the replies in flight, so that the
+server's CPU time between two slices (read here, from /proc) is that row's alone. Each slice's req/s, CPU per
+request and noise on the server's CPU are printed as JSON: a row's ratio to its neighbouring base slices then
+compares two rows under the same conditions, within a second of each other, where a noisy neighbour on a
+shared machine changes the conditions from one second to the next.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench_procs import cpu_times, run_seconds
 from bench_replies import CHECKS, check
 
 perf_counter = time.perf_counter
@@ -266,6 +275,93 @@ async def run_load(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+@dataclass(frozen=True)
+class SlicedRow:
+    name: str
+    data: bytes  # the whole HTTP request
+    reply: str
+
+
+async def one_slice(
+    args: argparse.Namespace, conns: list[Connection | None], row: SlicedRow, seconds: float
+) -> tuple[Tally, float]:
+    """Every connection sends `row` until `seconds` have passed; returns once every reply is in."""
+    start = perf_counter()
+    deadline = start + seconds
+    tally = Tally(start, float("inf"), row.reply, args.text)
+
+    async def loop(slot: int) -> None:
+        while perf_counter() < deadline:
+            conn = conns[slot]
+            try:
+                if conn is None or conn.transport is None:
+                    conn = conns[slot] = await connect(args.host, args.port)
+                answer = await conn.request(row.data)
+            except (Broken, OSError) as exc:
+                tally.broken(str(exc))
+                conns[slot] = None
+                await asyncio.sleep(0.01)  # a refused connection must not spin
+                continue
+            tally.add(answer)
+            if answer.close and conn.transport is not None:
+                conn.transport.close()
+
+    await asyncio.gather(*(loop(slot) for slot in range(args.concurrency)))
+    return tally, perf_counter() - start
+
+
+def slice_order(names: list[str], cycles: int) -> list[str]:
+    """base, A, base, B, …, base, A, … for `cycles` rounds of the other rows, ending on the base."""
+    base, others = names[0], names[1:]
+    order = [step for _ in range(cycles) for row in others for step in (base, row)]
+    return [*order, base]
+
+
+async def run_slices(args: argparse.Namespace) -> dict[str, Any]:
+    plan = json.loads(open(args.slices, encoding="utf-8").read())
+    rows = [
+        SlicedRow(
+            row["name"],
+            build_request(args.host, args.port, row["path"], open(row["body_file"], "rb").read(), row["headers"]),
+            row["reply"],
+        )
+        for row in plan["rows"]
+    ]
+    by_name = {row.name: row for row in rows}
+    pids, cpu, seconds = plan["server_pids"], plan.get("server_cpu"), plan["slice_s"]
+    conns: list[Connection | None] = [None] * args.concurrency
+    for row in rows:  # unmeasured: connections open, each row's path warm
+        await one_slice(args, conns, row, seconds)
+    slices = []
+    cpu_from = time.process_time()
+    for name in slice_order([row.name for row in rows], plan["cycles"]):
+        ran0, (busy0, steal0) = run_seconds(pids), cpu_times(cpu)
+        tally, elapsed = await one_slice(args, conns, by_name[name], seconds)
+        ran, (busy1, steal1) = run_seconds(pids) - ran0, cpu_times(cpu)
+        ok = len(tally.latencies)
+        record: dict[str, Any] = {
+            "row": name,
+            "requests": ok,
+            "errors": dict(tally.errors),
+            "error_sample": tally.error_sample,
+            "elapsed_s": round(elapsed, 6),
+            "rps": ok / elapsed,
+            "p50_ms": _scaled(percentile(tally.latencies, 0.50), 1000.0),
+            "server_cpu_pct": round(100 * ran / elapsed, 1),
+            "server_cpu_us_per_req": round(1e6 * ran / ok, 1) if ok else None,
+        }
+        if cpu is not None:  # busy time on the server's CPU that was not the server's, and time the hypervisor took
+            other = max(0.0, (busy1 - busy0) - ran)
+            record["noise_pct"] = round(100 * (other + steal1 - steal0) / elapsed, 1)
+        slices.append(record)
+    used = time.process_time() - cpu_from
+    for conn in conns:
+        if conn is not None and conn.transport is not None:
+            conn.transport.close()
+    total = sum(s["elapsed_s"] for s in slices)
+    return {"concurrency": args.concurrency, "slices": slices, "loadgen_cpu_pct": 100.0 * used / total}
+
+
 def _scaled(value: float | None, factor: float) -> float | None:
     return None if value is None else round(value * factor, 4)
 
@@ -282,18 +378,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--path", required=True)
-    source = parser.add_mutually_exclusive_group(required=True)
+    parser.add_argument("--path")
+    parser.add_argument("--slices", metavar="PLAN", help="a JSON plan of rows to run in alternating slices")
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--body", help="the JSON body, sent as is")
     source.add_argument("--body-file", help="a file holding the JSON body")
     parser.add_argument("--header", action="append", default=[], help="an extra 'Name: value' line (repeatable)")
-    parser.add_argument("--reply", required=True, choices=sorted(CHECKS), help="the kind of reply that counts")
+    parser.add_argument("--reply", choices=sorted(CHECKS), help="the kind of reply that counts")
     parser.add_argument("--text", required=True, help="the text a reply must carry (the upstream's)")
     parser.add_argument("-c", "--concurrency", type=int, default=1)
     parser.add_argument("-d", "--duration", type=float, default=5.0, help="measured seconds")
     parser.add_argument("-w", "--warmup", type=float, default=1.0, help="seconds of load before the window")
     args = parser.parse_args()
-    result = run(run_load(args))
+    if args.slices is not None:
+        result = run(run_slices(args))
+    elif args.path is None or args.reply is None or (args.body is None and args.body_file is None):
+        parser.error("--path, --reply and --body or --body-file are needed (or --slices)")
+    else:
+        result = run(run_load(args))
     sys.stdout.write(json.dumps(result) + "\n")
 
 
