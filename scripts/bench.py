@@ -10,8 +10,8 @@ conversation over OpenAI chat, Responses and Anthropic messages, plus Claude Cod
 req/s, p50/p99 latency, time to the first SSE event, CPU used; the proxy's RSS before and after. The server under
 test runs alone on one CPU, the fake and the load generator on another. It prints a table with the goals (proxy ≥
 80% of the baseline's req/s at the highest concurrency; under 1 ms added over direct at the median with one
-client; each protocol row ≥ 85% of the Gemini-native row's req/s, in alternating slices of one load; Anthropic's first stream byte at most 1 ms
-after Gemini's) and writes the figures as JSON.
+client; each protocol row ≥ 85% of the Gemini-native row's req/s, in alternating slices of one load;
+Anthropic's first stream byte at most 1 ms after Gemini's) and writes the figures as JSON.
 """
 
 from __future__ import annotations
