@@ -30,14 +30,16 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def cpu_times(cpu: int | None) -> tuple[float, float]:
-    """(busy, steal) seconds of one CPU (all CPUs when None) from /proc/stat."""
+    """(busy, steal) seconds of one CPU (all CPUs when None) from /proc/stat. Busy is time in processes (user,
+    nice, system); interrupt time is left out, as most of it on a server's CPU is the loopback network work of
+    the server's own replies, which no process's run time counts."""
     label = "cpu" if cpu is None else f"cpu{cpu}"
     for line in Path("/proc/stat").read_text().splitlines():
         fields = line.split()
         if fields[0] == label:
-            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[1:9])
+            user, nice, system, _idle, _iowait, _irq, _softirq, steal = (int(f) for f in fields[1:9])
             tick = os.sysconf("SC_CLK_TCK")
-            return (user + nice + system + irq + softirq) / tick, steal / tick
+            return (user + nice + system) / tick, steal / tick
     return 0.0, 0.0
 
 
