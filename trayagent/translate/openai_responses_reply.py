@@ -167,36 +167,11 @@ class ResponseStream:
     def finish(self) -> bytes:
         if self._ended:
             return b""
-        opened = self._open
-        if opened is not None and opened.kind == "message" and self._finish == "STOP" and self._events:
-            if not self._pending and self._blocked is None:
-                return self._finish_message_stream(opened)
         self._start()
         status, error, incomplete = self._verdict()
         self._close("completed" if status == "completed" else "incomplete")
         self._flush_signatures()
         self._end(status, error, incomplete)
-        return self._take()
-
-    def _finish_message_stream(self, opened: _Open) -> bytes:
-        """The commonest end, in fewer steps: a streamed message that stopped (STOP) with no signature pending
-        and no block. The bytes the general path makes of it (`_verdict` says completed; `_close`, `_end`)."""
-        self._open = None
-        text = "".join(opened.texts)
-        text_json = orjson.dumps(text)
-        item = opened.item
-        item["content"] = [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
-        item["status"] = "completed"
-        item_json = orjson.dumps(item)
-        self._done_json.append(item_json)
-        seq, at_json = self._seq, opened.at_json
-        self._out += (
-            wire.TEXT_DONE % (seq, at_json, text_json),
-            wire.PART_DONE % (seq + 1, at_json, text_json),
-            wire.ITEM_DONE % (seq + 2, opened.index, item_json),
-        )
-        self._seq = seq + 3
-        self._end("completed", None, None)
         return self._take()
 
     def fail(self, error: ProxyError) -> bytes:
