@@ -393,9 +393,7 @@ class ResponseStream:
         if not self._events:
             self._seq += 1
             return
-        # The sums TokenCounts' properties make, made here in fewer steps.
-        in_count, out_count = counts.prompt + counts.tool_prompt, counts.answer + counts.reasoning
-        usage_json = wire.USAGE % (in_count, counts.cached, out_count, counts.reasoning, in_count + out_count)
+        usage_json = wire.USAGE % (counts.input, counts.cached, counts.output, counts.reasoning, counts.total)
         # The items as output_item.done sent them, unless one never got there (a failure part-way).
         done = self._done_json
         output_json = b"[" + b",".join(done) + b"]" if len(done) == len(self.output) else orjson.dumps(self.output)
