@@ -1,23 +1,34 @@
-"""The relay's reply ids: hex from the OS's secure source, buffered, never repeated across a refill."""
+"""The relay's reply ids: hex from the OS's secure source, drawn in batches, never repeated across a refill."""
 
 from __future__ import annotations
 
 import re
+import time
 
-from trayagent.proxy.relay import IDS, SecureHex
+from trayagent.proxy.relay import IDS
+from trayagent.proxy.replyids import SecureIds
 
 
-def test_ids_have_the_asked_length_and_never_repeat_across_refills() -> None:
-    source = SecureHex()
-    drawn = [source(24) for _ in range(1000)]  # 12 bytes each: the 4 KB buffer is refilled twice
+def test_ids_carry_their_prefix_and_24_hex_digits() -> None:
+    ids = SecureIds()
+    assert re.fullmatch(r"resp_[0-9a-f]{24}", ids.new("resp_"))
+    assert re.fullmatch(r"msg_[0-9a-f]{24}", ids.new("msg_"))
+    assert re.fullmatch(r"chatcmpl-[0-9a-f]{24}", IDS.new("chatcmpl-"))
+
+
+def test_ids_never_repeat_across_refills() -> None:
+    ids = SecureIds()
+    drawn = [ids.new("") for _ in range(1000)]  # 256 per batch: refilled three times
     assert all(re.fullmatch(r"[0-9a-f]{24}", value) for value in drawn)
     assert len(set(drawn)) == len(drawn)
 
 
-def test_odd_sizes_take_whole_bytes() -> None:
-    source = SecureHex()
-    assert [len(source(size)) for size in (2, 8, 32, 4096, 10000)] == [2, 8, 32, 4096, 10000]
+def test_two_sources_draw_different_ids() -> None:
+    assert {SecureIds().new("") for _ in range(50)}.__len__() == 50
 
 
-def test_relay_ids_carry_their_prefix() -> None:
-    assert re.fullmatch(r"resp_[0-9a-f]{24}", IDS.new("resp_"))
+def test_now_is_unix_seconds() -> None:
+    before = int(time.time())
+    now = SecureIds().now()
+    assert isinstance(now, int)
+    assert before <= now <= int(time.time())

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -33,33 +31,16 @@ from trayagent.proxy.dispatch import Dispatcher
 from trayagent.proxy.exchange import Exchange
 from trayagent.proxy.exhaustion import NO_ACCOUNT_MESSAGE
 from trayagent.proxy.replies import json_reply
+from trayagent.proxy.replyids import SecureIds
 from trayagent.redact import redact
-from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, Frontend, RandomIds, WholeReply
+from trayagent.translate.hub import ClientCall, ClientProtocol, ClientTarget, Frontend, WholeReply
 
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0  # silence after which a stream gets its protocol's keep-alive
 
 
-class SecureHex:
-    """Hex digits from the OS's secure random source, read 4 KB at a time: an id a client could guess would let
-    it read a stored response, but one getrandom call per id is a syscall per id on the request path."""
-
-    __slots__ = ("_buffer", "_used")
-
-    def __init__(self) -> None:
-        self._buffer = b""
-        self._used = 0
-
-    def __call__(self, size: int) -> str:
-        count = size // 2
-        if self._used + count > len(self._buffer):
-            self._buffer, self._used = os.urandom(max(4096, count)), 0
-        start, self._used = self._used, self._used + count
-        return self._buffer[start : self._used].hex()
-
-
-IDS = RandomIds(SecureHex(), time.time)
+IDS = SecureIds()
 _NOTED = LogOnce(1000)  # the front ends' notes: fixed texts, each logged once
 _NOT_SERVED = (
     "this version of trayagent does not forward this protocol to Google yet (Gemini-native /v1beta routes work)"

@@ -176,20 +176,6 @@ class CountingIds:
         return self._now
 
 
-class RandomIds:
-    """ReplyIds from an injected source of random hex and an injected clock (the relay passes real ones)."""
-
-    def __init__(self, hex_source: Callable[[int], str], clock: Callable[[], float]) -> None:
-        self._hex = hex_source
-        self._clock = clock
-
-    def new(self, prefix: str) -> str:
-        return prefix + self._hex(24)
-
-    def now(self) -> int:
-        return int(self._clock())
-
-
 def session_key(first_user_text: str | None = None, client_session_id: str | None = None) -> str | None:
     """A stable key per conversation: the client's own session/user id when it sends one, else a hash of
     the first user message. None when neither exists (that request is not sticky)."""

@@ -1,42 +1,64 @@
 """The Responses stream's events as bytes: templates the reply builder (openai_responses_reply.py) fills in, each
 the bytes orjson writes for the event's object, so that the commonest events cost one `%` and orjson only on
-their strings. The golden streams hold these bytes.
+their strings. Events that always go out together share one template (one `%` for several events: each costs
+about as much as a small event). The golden streams hold these bytes.
 
-`%d`: a sequence number or an index; `%s`: JSON (a value, or an event's `"item_id":…,"output_index":…` members).
+`%d`: a sequence number, an index, a time or a token count; `%s`: JSON (a value, an event's
+`"item_id":…,"output_index":…` members, or the echoed request settings' members after a `,`).
 """
 
 from __future__ import annotations
 
 EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
-RESPONSE_EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,"response":%s}\n\n'
-# The `response` object as orjson writes the builder's `_core(…)` and the echoed settings: its head (id,
-# created_at) made once per stream, then the status, error, incomplete_details, model, output, usage, the
-# settings and `}` or completed_at.
-RESPONSE_HEAD = b'{"id":%s,"object":"response","created_at":%d,"status":"'
-RESPONSE_REST = b'%s%s","error":%s,"incomplete_details":%s,"model":%s,"output":%s,"usage":%s%s%s'
-USAGE = (
+
+_USAGE = (
     b'{"input_tokens":%d,"input_tokens_details":{"cached_tokens":%d,"cache_write_tokens":0},"output_tokens":%d,'
     b'"output_tokens_details":{"reasoning_tokens":%d},"total_tokens":%d}'
 )
+
+
+def _response_event(
+    name: bytes, seq: bytes, status: bytes, error: bytes, incomplete: bytes, output: bytes, usage: bytes, end: bytes
+) -> bytes:
+    """An event carrying the `response` object as orjson writes the builder's `_core(…)` and the echoed settings.
+    The arguments are literal JSON or placeholders; the id (`%s`), created_at (`%d`), the model (`%s`) and the
+    settings (`%s`) are always placeholders, in that order among the others."""
+    return (
+        b"event: " + name + b'\ndata: {"type":"' + name + b'","sequence_number":' + seq
+        + b',"response":{"id":%s,"object":"response","created_at":%d,"status":"' + status
+        + b'","error":' + error + b',"incomplete_details":' + incomplete + b',"model":%s,"output":' + output
+        + b',"usage":' + usage + b"%s" + end + b"}\n\n"
+    )  # fmt: skip
+
+
+# response.created and response.in_progress, always the first two: (id, created_at, model, settings) twice.
+OPENING = _response_event(
+    b"response.created", b"0", b"in_progress", b"null", b"null", b"[]", b"null", b"}"
+) + _response_event(b"response.in_progress", b"1", b"in_progress", b"null", b"null", b"[]", b"null", b"}")
+# response.completed: (seq, id, created_at, model, output, the five usage counts, settings, completed_at).
+COMPLETED = _response_event(
+    b"response.completed", b"%d", b"completed", b"null", b"null", b"%s", _USAGE, b',"completed_at":%d}'
+)
+# response.incomplete or response.failed: (name, name, seq, id, created_at, status, error, incomplete_details,
+# model, output, the five usage counts, settings).
+ENDED = _response_event(b"%s", b"%d", b"%s", b"%s", b"%s", b"%s", _USAGE, b"}")
 ITEM_DONE = (
     b"event: response.output_item.done\n"
     b'data: {"type":"response.output_item.done","sequence_number":%d,"output_index":%d,"item":%s}\n\n'
 )
-MESSAGE_ADDED = (
+# A message item added and its one output_text part added: (seq, index, item id, seq + 1, item_id/output_index).
+MESSAGE_OPENED = (
     b"event: response.output_item.added\n"
     b'data: {"type":"response.output_item.added","sequence_number":%d,"output_index":%d,"item":{"id":%s,'
     b'"type":"message","role":"assistant","status":"in_progress","content":[]}}\n\n'
-)
-PART_ADDED = (
     b"event: response.content_part.added\n"
     b'data: {"type":"response.content_part.added","sequence_number":%d,%s,"content_index":0,'
     b'"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]}}\n\n'
 )
-TEXT_DONE = (
+# A message's text done and its part done: (seq, item_id/output_index, text, seq + 1, item_id/output_index, text).
+MESSAGE_TEXT_DONE = (
     b"event: response.output_text.done\n"
     b'data: {"type":"response.output_text.done","sequence_number":%d,%s,"content_index":0,"text":%s,"logprobs":[]}\n\n'
-)
-PART_DONE = (
     b"event: response.content_part.done\n"
     b'data: {"type":"response.content_part.done","sequence_number":%d,%s,"content_index":0,'
     b'"part":{"type":"output_text","text":%s,"annotations":[],"logprobs":[]}}\n\n'

@@ -25,7 +25,7 @@ from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, ToolName
 from trayagent.translate.outcome import TokenCounts, block_reason, finish_explanation, finish_outcome, token_counts
 
 Status = Literal["completed", "incomplete", "failed"]
-_TERMINAL = {"completed": b"response.completed", "incomplete": b"response.incomplete", "failed": b"response.failed"}
+_ENDED = {"incomplete": b"response.incomplete", "failed": b"response.failed"}
 _IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp", "image/gif": "gif"}
 # ProxyError.kind → the ResponseError code the SDK knows; Codex retries server_error and rate_limit_exceeded
 # and shows invalid_prompt at once.
@@ -49,14 +49,10 @@ class ResponsesEcho(NamedTuple):
     fields: Mapping[str, Any] = _NOTHING
 
 
-class _Final(NamedTuple):
-    """How the response ended: what its `response` object is made of (`ResponseStream.response`)."""
-
-    status: Status
-    error: dict[str, Any] | None
-    incomplete: dict[str, Any] | None
-    counts: TokenCounts
-    completed_at: int | None
+# How the response ended: what its `response` object is made of (`ResponseStream.response`): the status, the
+# error, incomplete_details, the token counts and completed_at. (A plain tuple: a NamedTuple costs as much to
+# make as a dozen steps of the request path.)
+_Final = tuple[Status, dict[str, Any] | None, dict[str, Any] | None, TokenCounts, int | None]
 
 
 @dataclass(slots=True)
@@ -88,7 +84,7 @@ class ResponseStream:
     _started = False
     _ended = False
     _fields_json = b""  # `,` + the echoed request settings' JSON members, once the stream starts
-    _head_json = b""  # the response object's JSON up to its status, once the stream starts
+    _id_json = b""  # the response's id and the model as JSON, once the stream starts
     _model_json = b""
 
     def __init__(self, echo: ResponsesEcho, ids: ReplyIds, *, events: bool = True) -> None:
@@ -250,8 +246,8 @@ class ResponseStream:
         opened = _Open("message", index, item)
         opened.at_json = b'"item_id":%s,"output_index":%d' % (orjson.dumps(item_id), index)
         if self._events:
-            self._out.append(wire.MESSAGE_ADDED % (self._seq, index, orjson.dumps(item_id)))
-            self._out.append(wire.PART_ADDED % (self._seq + 1, opened.at_json))
+            seq = self._seq
+            self._out.append(wire.MESSAGE_OPENED % (seq, index, orjson.dumps(item_id), seq + 1, opened.at_json))
         self._seq += 2
         return opened
 
@@ -322,10 +318,9 @@ class ResponseStream:
                        part={"type": "summary_text", "text": text})  # fmt: skip
         elif opened.kind == "message":
             text = "".join(opened.texts)
-            if self._events:  # from templates, the text serialised once for both
-                text_json = orjson.dumps(text)
-                self._out.append(wire.TEXT_DONE % (self._seq, opened.at_json, text_json))
-                self._out.append(wire.PART_DONE % (self._seq + 1, opened.at_json, text_json))
+            if self._events:  # both events from one template, the text serialised once for both
+                text_json, at_json, seq = orjson.dumps(text), opened.at_json, self._seq
+                self._out.append(wire.MESSAGE_TEXT_DONE % (seq, at_json, text_json, seq + 1, at_json, text_json))
             self._seq += 2
             self._materialize(opened, status, text)
             self._item_done(opened)
@@ -389,27 +384,22 @@ class ResponseStream:
         self._ended = True
         counts = token_counts(self._usage)
         completed_at = self._ids.now() if status == "completed" else None
-        self._final = _Final(status, error, incomplete, counts, completed_at)  # the dict form, made if asked for
+        self._final = (status, error, incomplete, counts, completed_at)  # the dict form, made if asked for
         if not self._events:
             self._seq += 1
             return
-        usage_json = wire.USAGE % (counts.input, counts.cached, counts.output, counts.reasoning, counts.total)
         # The items as output_item.done sent them, unless one never got there (a failure part-way).
         done = self._done_json
         output_json = b"[" + b",".join(done) + b"]" if len(done) == len(self.output) else orjson.dumps(self.output)
-        tail = b',"completed_at":%d}' % completed_at if completed_at is not None else b"}"
-        response = wire.RESPONSE_REST % (
-            self._head_json,
-            status.encode(),
-            orjson.dumps(error),
-            orjson.dumps(incomplete),
-            self._model_json,
-            output_json,
-            usage_json,
-            self._fields_json,
-            tail,
-        )
-        self._emit_response(_TERMINAL[status], response)
+        head, usage = (self._id_json, self._created), (counts.input, counts.cached, counts.output, counts.reasoning)
+        tail = (*usage, counts.total, self._fields_json)
+        if completed_at is not None:  # status "completed": no error, no incomplete_details
+            event = wire.COMPLETED % (self._seq, *head, self._model_json, output_json, *tail, completed_at)
+        else:
+            name, verdict = _ENDED[status], (status.encode(), orjson.dumps(error), orjson.dumps(incomplete))
+            event = wire.ENDED % (name, name, self._seq, *head, *verdict, self._model_json, output_json, *tail)
+        self._out.append(event)
+        self._seq += 1
 
     def _core(
         self,
@@ -420,7 +410,7 @@ class ResponseStream:
         usage: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The `response` object's own fields (the dict `response` is made of; the stream writes the same from
-        wire.RESPONSE_REST); the echoed request settings follow them."""
+        wire's templates); the echoed request settings follow them."""
         return {
             "id": self._id,
             "object": "response",
@@ -442,27 +432,12 @@ class ResponseStream:
             return
         # The echoed settings are serialised once per stream (Codex's tools make them the bulk of each response).
         fields = self._echo.fields
-        self._fields_json = b"," + orjson.dumps(fields)[1:-1] if fields else b""
-        self._head_json = wire.RESPONSE_HEAD % (orjson.dumps(self._id), self._created)
-        self._model_json = orjson.dumps(self._echo.model)
-        response = wire.RESPONSE_REST % (
-            self._head_json,
-            b"in_progress",
-            b"null",
-            b"null",
-            self._model_json,
-            b"[]",
-            b"null",
-            self._fields_json,
-            b"}",
-        )
-        self._emit_response(b"response.created", response)
-        self._emit_response(b"response.in_progress", response)
-
-    def _emit_response(self, kind: bytes, response: bytes) -> None:
-        if self._events:
-            self._out.append(wire.RESPONSE_EVENT % (kind, kind, self._seq, response))
-        self._seq += 1
+        fields_json = self._fields_json = b"," + orjson.dumps(fields)[1:-1] if fields else b""
+        id_json = self._id_json = orjson.dumps(self._id)
+        model_json = self._model_json = orjson.dumps(self._echo.model)
+        response = (id_json, self._created, model_json, fields_json)
+        self._out.append(wire.OPENING % (*response, *response))
+        self._seq += 2
 
     # wire
     def _at(self, opened: _Open) -> dict[str, Any]:

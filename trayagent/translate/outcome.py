@@ -95,8 +95,8 @@ class TokenCounts(NamedTuple):
         return self.answer + self.reasoning
 
     @property
-    def total(self) -> int:
-        return self.input + self.output
+    def total(self) -> int:  # input + output, from the fields: one step where the two properties would take two
+        return self.prompt + self.tool_prompt + self.answer + self.reasoning
 
 
 # TokenCounts' fields in order, as usageMetadata names them.
@@ -112,5 +112,7 @@ _USAGE_KEYS = (
 def token_counts(usage: Mapping[str, Any] | None) -> TokenCounts:
     if usage is None or not isinstance(usage, _MAPPINGS):  # None and dict first: the ABC check is slow
         return TokenCounts()
-    # `type is`: a boolean is not a count. (One comprehension: every reply ends here.)
-    return TokenCounts._make(value if type(value) is int and value > 0 else 0 for value in map(usage.get, _USAGE_KEYS))
+    # `type is`: a boolean is not a count. (One list comprehension: every reply ends here; a generator costs more.)
+    return TokenCounts._make(
+        [value if type(value) is int and value > 0 else 0 for value in map(usage.get, _USAGE_KEYS)]
+    )
