@@ -235,6 +235,14 @@ def test_a_plain_message_item_reads_the_same_on_the_short_path_as_on_the_general
         {"type": "message", "role": "boss", "content": []},
         {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
         ["not", "an", "item"],
+        "not an item",
+        {"type": "message", "role": ["user"], "content": []},  # a role no string names
+        {"type": "message", "content": [{"type": "input_text", "text": "no role"}]},
+        {"type": "message", "role": "user"},  # no content
+        {"type": "message", "role": "user", "content": ["a string block"]},
+        {"type": "message", "role": "user", "content": [{"type": {"input_text": 1}, "text": "x"}]},
+        {"type": "message", "role": "user", "content": [{"type": "input_text"}]},  # no text
+        {"type": "message", "role": "user", "content": [{"text": "no type"}]},
     ],
 )
 def test_anything_else_is_left_to_the_general_reader(item: Any) -> None:

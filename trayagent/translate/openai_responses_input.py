@@ -77,20 +77,23 @@ class _Reader:
             self._resolve()
         add_turn(self.out.contents, role, parts)  # adjacent same-role items make one turn
 
-    def plain_message(self, item: object) -> bool:
+    def plain_message(self, item: Any) -> bool:
         """A message of text parts (the commonest item) read in fewer steps than `item` takes; False, having
         done nothing, for any other item."""
-        if type(item) is not dict or item.get("type", "message") != "message":
+        try:  # by indexing: any other shape (no object, a key missing, a role no string names) raises
+            role = _ROLES[item["role"]] if item.get("type", "message") == "message" else None
+            content = item["content"]
+        except (AttributeError, KeyError, TypeError):
             return False
-        given = item.get("role")
-        role = _ROLES.get(given) if type(given) is str else None
-        content = item.get("content")
         if role is None or type(content) is not list:
             return False
         parts = []
         for block in content:
-            text = block.get("text") if type(block) is dict and block.get("type") in _TEXT_PARTS else None
-            if type(text) is not str:
+            try:
+                kind, text = block["type"], block["text"]
+            except (KeyError, TypeError):
+                return False
+            if type(text) is not str or kind not in _TEXT_PARTS:
                 return False
             if text:
                 parts.append({"text": text})
