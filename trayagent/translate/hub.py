@@ -45,9 +45,10 @@ class HubRequest:
     model: str
     request: Mapping[str, Any]
     session_key: str | None = None
-    # True where the client echoes signatures back itself (Anthropic thinking blocks, Responses reasoning items):
-    # the dispatcher then keeps only those Google issued for the answering model's family. False passes them
-    # through untouched (Gemini-native clients own their history).
+    # True where the client echoes signatures back itself (Anthropic thinking blocks): the dispatcher then keeps
+    # only those Google issued for the answering model's family. False passes them through untouched (Gemini-native
+    # clients own their history; a Responses reasoning item's blob names its family, and the input reader replays
+    # only those of the answering one, so they stay valid across a proxy restart).
     verify_signatures: bool = False
 
 
