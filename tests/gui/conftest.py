@@ -76,7 +76,7 @@ def _missing() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def desktop() -> Iterator[Desktop]:
+def desktop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desktop]:
     reason = _missing()
     if reason:
         pytest.skip(reason)
@@ -110,17 +110,28 @@ def desktop() -> Iterator[Desktop]:
         address, pid = bus.stdout.split()
         bus_pid = int(pid)
         env["DBUS_SESSION_BUS_ADDRESS"] = address
-        trayer = subprocess.Popen(
-            ["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "200"]
-            + ["--height", "40", "--transparent", "false"],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        trayer_log = tmp_path_factory.mktemp("trayer") / "stderr.txt"
+        with trayer_log.open("wb") as log:
+            trayer = subprocess.Popen(
+                ["trayer", "--edge", "top", "--align", "right", "--widthtype", "pixel", "--width", "200"]
+                + ["--height", "40", "--transparent", "false"],
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         started.append(trayer)
         desk = Desktop(env)
-        up = eventually(lambda: "panel" in desk.run("xwininfo", "-root", "-children").stdout, interval=0.1)
-        assert up, "trayer did not come up"
+        # 20 s: once, in a full parallel run, its panel had not appeared after 10 (cause unknown; the message
+        # below says whether it had exited and what it said).
+        up = eventually(
+            lambda: trayer.poll() is not None or "panel" in desk.run("xwininfo", "-root", "-children").stdout,
+            timeout=20.0,
+            interval=0.1,
+        )
+        exited = trayer.poll()
+        state = "no panel window" if exited is None else f"exited with {exited}"
+        said = trayer_log.read_text(errors="replace").strip()[-500:] or "(nothing)"
+        assert up and exited is None, f"trayer did not come up ({state}); on stderr it said: {said}"
         yield desk
     finally:
         for proc in started:
