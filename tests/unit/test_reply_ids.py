@@ -24,7 +24,7 @@ def test_ids_never_repeat_across_refills() -> None:
 
 
 def test_two_sources_draw_different_ids() -> None:
-    assert {SecureIds().new("") for _ in range(50)}.__len__() == 50
+    assert len({SecureIds().new("") for _ in range(50)}) == 50
 
 
 def test_now_is_unix_seconds() -> None:

@@ -84,8 +84,8 @@ class ResponseStream:
     _started = False
     _ended = False
     _fields_json = b""  # `,` + the echoed request settings' JSON members, once the stream starts
-    _id_json = b""  # the response's id and the model as JSON, once the stream starts
-    _model_json = b""
+    _id_json = b""  # the response's id as JSON, once the stream starts
+    _model_json = b""  # the client's model name as JSON, once the stream starts
 
     def __init__(self, echo: ResponsesEcho, ids: ReplyIds, *, events: bool = True) -> None:
         self._echo = echo
@@ -393,7 +393,7 @@ class ResponseStream:
         output_json = b"[" + b",".join(done) + b"]" if len(done) == len(self.output) else orjson.dumps(self.output)
         head, usage = (self._id_json, self._created), (counts.input, counts.cached, counts.output, counts.reasoning)
         tail = (*usage, counts.total, self._fields_json)
-        if completed_at is not None:  # status "completed": no error, no incomplete_details
+        if status == "completed":  # no error, no incomplete_details (`_verdict`): the template writes nulls
             event = wire.COMPLETED % (self._seq, *head, self._model_json, output_json, *tail, completed_at)
         else:
             name, verdict = _ENDED[status], (status.encode(), orjson.dumps(error), orjson.dumps(incomplete))
