@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import gc
 import logging
 import os
 import signal
@@ -33,6 +32,7 @@ from trayagent.proxy.backend import close_backend, open_backend, reconfigured, r
 from trayagent.proxy.context import ProxyApp, ProxyContext, Runtime
 from trayagent.secrets import open_secret_store
 from trayagent.supervision.childlink import ParentLink, PipeLogHandler, die_with_parent
+from trayagent.supervision.collector import settle_heap
 from trayagent.supervision.messages import ConfigProblem, Failed, MoveProblem, Ready, Reconfigure, Stop
 
 log = logging.getLogger("trayagent")
@@ -193,17 +193,7 @@ class _ChildRun:
         if proxy.allow_lan_access and proxy.effective_auth_mode == "off":
             log.warning("LAN access is on and auth_mode is off: anyone on your network can use your accounts")
         self.link.send(Ready(os.getpid(), proxy.bind_host, proxy.port))
-        # Everything loaded so far (Sanic, aiohttp, the app) lives as long as the process: kept out of the
-        # collector's sight, a full collection no longer walks it, which took a few ms every few thousand
-        # requests (bench: p99 30 → 13 ms at 32 clients, ~8% more req/s).
-        gc.collect()
-        gc.freeze()
-        # A young collection after 10,000 net new objects, not 700: a request's objects die by reference count,
-        # so the count climbs only with the requests in flight and with garbage cycles. At 32 clients the
-        # collector ran every dozen requests or so (~0.1 ms each: ~10 µs per request, more with the translated
-        # streams' objects); now only once cycles pile up (bench A/B: translated streams 4-5% more req/s,
-        # Gemini-native ~3%).
-        gc.set_threshold(10_000, 10, 10)
+        settle_heap()  # what start-up loaded frozen, young collections rarer (collector.py)
 
     async def _stopped(self, app: ProxyApp) -> None:
         log.info("trayagent stopped; %s is free", self.ctx.runtime.address())
