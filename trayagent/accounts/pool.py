@@ -17,6 +17,7 @@ from trayagent.accounts.poolstate import Cooldown, CooldownKey, InMemoryPoolStat
 from trayagent.accounts.ratelimit import Failure, classify, format_duration
 from trayagent.accounts.record import TIERS, Account, same_email
 from trayagent.config import SchedulingSettings
+from trayagent.frozen import frozen
 
 WAIT_LIMIT_S = 2.0  # a cooldown ending this soon is waited out rather than failed fast
 P2C_WINDOW = 5  # "the top few" candidates power-of-two-choices draws from
@@ -27,7 +28,7 @@ _TIER_RANK = {tier: rank for rank, tier in enumerate(TIERS)}
 _UNKNOWN_QUOTA = -1.0  # ranks below any known remaining fraction, including 0 after a reset time passed
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # made for every request: see trayagent/frozen.py
 class Pick:
     account: Account
     sticky: bool = False  # the session's bound account, reused

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from trayagent.errors import ProxyError
+from trayagent.frozen import frozen
 
 ClientProtocol = Literal["openai", "anthropic", "gemini"]
 Operation = Literal["generate", "count_tokens"]
@@ -38,7 +39,7 @@ def _nothing_stored(reply_id: str) -> StoredReply | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # made for every request: see trayagent/frozen.py
 class HubRequest:
     """The client's model name, a Gemini GenerateContentRequest, and the conversation's sticky-session key."""
 
@@ -52,7 +53,7 @@ class HubRequest:
     verify_signatures: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # made for every request: see trayagent/frozen.py
 class ClientTarget:
     """What the route saw besides the body: its path parameters, the query and the headers (lower-case names)."""
 
@@ -73,7 +74,7 @@ class ClientTarget:
 DROPPED_TOOLS_HEADER = "X-Trayagent-Dropped-Tools"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # made for every request: see trayagent/frozen.py
 class ClientCall:
     """One parsed client request.
 

@@ -6,9 +6,9 @@ costs real time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from trayagent.frozen import frozen
 from trayagent.proxy.exchange import Exchange
 from trayagent.redact import redact
 
@@ -19,7 +19,7 @@ _REDACT_MARGIN = 1024  # extra input redacted past the cap, so a secret cut at t
 _TRUNCATED = "…[truncated]"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # made for every request: see trayagent/frozen.py
 class LogRow:
     time: float  # epoch seconds the request started
     protocol: str
