@@ -28,8 +28,7 @@ _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 def _run(source: Path, row: str, requests: int) -> int:
     """Instructions callgrind counted for a process doing `requests` requests of `row`."""
     code = (
-        "import sys; from bench_translate import one_request, settle_like_the_server\n"
-        "request = one_request(sys.argv[1]); settle_like_the_server()\n"
+        "import sys; from bench_translate import one_request; request = one_request(sys.argv[1])\n"
         "for _ in range(int(sys.argv[2])): request()\n"
     )
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": os.pathsep.join([str(source), str(HERE)])}

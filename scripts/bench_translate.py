@@ -9,7 +9,6 @@ alone: `PYTHONPATH=CHECKOUT python scripts/bench_translate.py [ROW…]` prints o
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import subprocess
@@ -70,19 +69,6 @@ def one_request(name: str) -> Callable[[], bytes]:
     return request
 
 
-def settle_like_the_server() -> None:
-    """The collector as the proxy child sets it once it serves (frozen start-up heap, rare young collections):
-    with Python's defaults, a front end's allocations would cost about twice what they cost in the server."""
-    try:
-        from trayagent.supervision.collector import settle_heap
-    except ImportError:  # a checkout from before collector.py, whose proxy child did the same inline
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(10_000, 10, 10)
-        return
-    settle_heap()
-
-
 def time_row(name: str) -> float:
     """Best-of-batches µs per request, once the reply is checked to be the one the load generator wants."""
     from bench_fake import TEXTS
@@ -93,7 +79,6 @@ def time_row(name: str) -> float:
     why = check(rows()[name].reply, request(), "".join(TEXTS))
     if why is not None:
         raise RuntimeError(f"the {name} front end's reply would not count: {why}")
-    settle_like_the_server()
     start, n = time.perf_counter(), 0
     while time.perf_counter() - start < BATCH_S:  # warm-up, and the size of a batch
         request()

@@ -1,5 +1,4 @@
-"""Python's garbage collector as the proxy child sets it once it is ready to serve (and as the front-end
-benchmarks set it, so that they count what the server pays).
+"""Python's garbage collector as the proxy child sets it once it is ready to serve.
 
 Everything loaded by then (Sanic, aiohttp, the app) lives as long as the process: frozen, it is kept out of the
 collector's sight, and a full collection no longer walks it, which took a few ms every few thousand requests
