@@ -16,8 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = """\
 from trayagent.accounts.pool import Pick
 from trayagent.frozen import frozen
+from trayagent.proxy.crossorigin import BrowserSignals, Policy
+from trayagent.proxy.hostname import Host
 from trayagent.proxy.monitor.row import LogRow
 from trayagent.translate.hub import ClientCall, ClientTarget, HubRequest
+from trayagent.upstream.sse import SSEEvent
 
 
 @frozen
@@ -33,6 +36,13 @@ def mutate(point: Point, hub: HubRequest, call: ClientCall, target: ClientTarget
     row.status = 500
     pick.sticky = True
     return point.x  # reading is fine
+
+
+def mutate_edges(event: SSEEvent, signals: BrowserSignals, policy: Policy, host: Host) -> None:
+    event.data = "{}"
+    signals.origin = "https://elsewhere.example"
+    policy.key_needed = False
+    host.port = 80
 """
 
 
@@ -48,7 +58,7 @@ def test_mypy_refuses_every_assignment_to_a_frozen_field(tmp_path: Path) -> None
     )
     errors = [line for line in done.stdout.splitlines() if ": error:" in line]
     flagged = sorted(int(line.split(":")[1]) for line in errors)
-    assert flagged == [13, 14, 15, 16, 17, 18], done.stdout
+    assert flagged == [16, 17, 18, 19, 20, 21, 26, 27, 28, 29], done.stdout
     assert all("is read-only" in line for line in errors), done.stdout
 
 

@@ -19,9 +19,9 @@ and attach `Origin` and `Sec-Fetch-Site` to say where they come from. So:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from trayagent.errors import Forbidden, UnsupportedMediaType
+from trayagent.frozen import frozen
 from trayagent.origins import is_loopback_host, is_loopback_origin
 from trayagent.proxy.surface import PathClass
 
@@ -32,7 +32,7 @@ _OWN_SITE = frozenset({"same-origin", "none"})  # `none`: the user typed the add
 _NOT_A_PAGE = "only the proxy's own status page may call it from a browser, or a program that sends the API key"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # made for every request: see trayagent/frozen.py
 class BrowserSignals:
     """What a request says about the page that sent it (all None for a program)."""
 
@@ -57,7 +57,7 @@ class BrowserSignals:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # made for every request: see trayagent/frozen.py
 class Policy:
     """The settings the decisions depend on, read from the live config per request."""
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+
+from trayagent.frozen import frozen
 
 # reg-name: unreserved / pct-encoded / sub-delims (RFC 3986 §3.2.2); `:`, `@`, `[`, `]`, `/` are not in it.
 _REG_NAME = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=%]+")
@@ -17,7 +18,7 @@ _PORT = re.compile(r"[0-9]{1,5}")
 MAX_HOST_CHARS = 255 + 1 + 5  # a DNS name, ':' and a port
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # made for every request: see trayagent/frozen.py
 class Host:
     name: str  # lower case; an IPv6 literal without its brackets
     port: int | None

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from trayagent.frozen import frozen
 
 # Work is done per line by C-level splitting, never per byte in Python (this runs on every chunk).
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen  # made for every request: see trayagent/frozen.py
 class SSEEvent:
     data: str
     event: str = "message"
