@@ -55,6 +55,7 @@ GOAL_ADDED_TTFB_MS = 1.0  # Anthropic's first stream byte against Gemini's, with
 REPLY_TEXT = "".join(TEXTS)
 NOISY_PCT = 5.0  # other work + steal on the server's CPU above this flags a cell as noisy
 MIN_CLEAN_PAIRS = 4  # fewer clean slice pairs than this: the ratio is taken over every pair, and flagged
+PURE_VARIABLE = "TRAYAGENT_PURE_PYTHON"  # trayagent/compiled.py: set, the proxies run their front ends uncompiled
 
 
 # -- processes ------------------------------------------------------------------------------------------
@@ -279,6 +280,8 @@ def isolated_env(home: Path, source: Path = REPO) -> dict[str, str]:
         PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
         PYTHONPATH=os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")])),
     )
+    if PURE_VARIABLE in os.environ:  # kept, unlike the other TRAYAGENT_ variables
+        env[PURE_VARIABLE] = os.environ[PURE_VARIABLE]
     return env
 
 

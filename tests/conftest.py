@@ -13,6 +13,12 @@ from tests.serverproc import ServeProcess, free_port, isolated_env
 pytest_plugins = ["tests.clientcli"]  # the real client CLIs: `real_client`, `signed_in`, `no_account`
 
 
+def pytest_report_header() -> str:
+    from trayagent import translate  # its import decides (trayagent/compiled.py)
+
+    return f"trayagent front ends: {translate.RUNS_AS}"
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.polling import eventually
+from trayagent.compiled import PURE_VARIABLE
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,6 +28,8 @@ def free_port() -> int:
 def isolated_env(home: Path, keyring_backend: str = "keyring.backends.fail.Keyring") -> dict[str, str]:
     """An environment where trayagent sees only `home`: no real keyring, no display, no user dirs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAYAGENT_", "XDG_", "PYTHON_KEYRING"))}
+    if PURE_VARIABLE in os.environ:  # a suite run on pure-Python front ends runs its servers that way too
+        env[PURE_VARIABLE] = os.environ[PURE_VARIABLE]
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     env.update(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.serverproc import Reply, ServeProcess, free_port, isolated_env, run_cli
+from trayagent import translate
 
 LIMIT_MB = 0.01  # 10485 bytes: small enough to test, large enough for real requests
 LIMIT = int(LIMIT_MB * 1024 * 1024)
@@ -57,6 +58,8 @@ def test_one_start_line_says_address_auth_key_location_and_config(server: ServeP
     assert "auth off (auto, LAN access off)" in line
     assert f"API key in file {server.home / 'data' / 'secrets.json'}" in line
     assert f"config {server.home / 'config.yaml'}" in line
+    # Whether the front ends run compiled: the child decides as this process did (the same sources and venv).
+    assert line.endswith(f"translators {translate.RUNS_AS}")
     # The key itself is never logged.
     key = (server.home / "data" / "secrets.json").read_text().split('"')[3]
     assert key not in server.output()

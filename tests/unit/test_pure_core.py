@@ -108,16 +108,21 @@ def package_imports(module: Path) -> set[Path]:
     return files - {module}
 
 
+# Where the translators' code is loaded from (compiled or not), decided once as trayagent.translate is imported:
+# it reads the build's manifest then, and is no code a translator runs. Only that __init__ may import it (below).
+LOADER = PACKAGE / "compiled.py"
+
+
 def reachable(start: Path) -> set[Path]:
-    """`start` and every trayagent module importing it runs, its own packages' __init__.py included."""
+    """`start` and every trayagent module importing it runs, its own packages' __init__.py included (not LOADER)."""
     packages = {d / "__init__.py" for d in start.parents if d.is_relative_to(PACKAGE)}
-    seen = {start, *packages}
-    pending = list(seen)
+    seen = {start, *packages, LOADER}
+    pending = list(seen - {LOADER})
     while pending:
         for found in package_imports(pending.pop()) - seen:
             seen.add(found)
             pending.append(found)
-    return seen
+    return seen - {LOADER}
 
 
 @pytest.mark.parametrize("module", PURE_MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
@@ -131,6 +136,15 @@ def test_a_translator_reaches_no_io_through_its_imports(module: Path) -> None:
         str(reached.relative_to(PACKAGE)): sorted(imported_names(reached) & FORBIDDEN) for reached in reachable(module)
     }
     assert {name: bad for name, bad in impure.items() if bad} == {}
+
+
+def test_only_the_translate_package_itself_imports_the_loader() -> None:
+    importers = {
+        str(module.relative_to(PACKAGE))
+        for module in PACKAGE.rglob("*.py")
+        if module.is_relative_to(PACKAGE / "translate") and LOADER in package_imports(module)
+    }
+    assert importers == {"translate/__init__.py"}
 
 
 def test_the_import_walk_follows_packages_and_submodules() -> None:

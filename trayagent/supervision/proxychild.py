@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from trayagent import translate
 from trayagent.apikey import ApiKey, resolve_api_key
 from trayagent.config import Config, parse_config_text
 from trayagent.errors import PortInUse, TrayAgentError
@@ -183,12 +184,13 @@ class _ChildRun:
         ctx, runtime = self.ctx, self.ctx.runtime
         proxy = runtime.config.proxy
         log.info(
-            "trayagent %s listening on %s · auth %s · API key in %s · config %s",
+            "trayagent %s listening on %s · auth %s · API key in %s · config %s · translators %s",
             ctx.version,
             runtime.address(),
             describe_auth(runtime),
             runtime.api_key.source,
             runtime.config.source or "(defaults)",
+            translate.RUNS_AS,
         )
         if proxy.allow_lan_access and proxy.effective_auth_mode == "off":
             log.warning("LAN access is on and auth_mode is off: anyone on your network can use your accounts")

@@ -69,7 +69,7 @@ NEUTRAL_VALUES: Neutral = {
     "web_search_options": ((), "web search is not available through this proxy"),
     "moderation": ((), "OpenAI's moderation is not available through this proxy"),
 }
-ACCEPTED_FIELDS = MAPPED_FIELDS | IGNORED_FIELDS.keys() | NEUTRAL_VALUES.keys()
+ACCEPTED_FIELDS = MAPPED_FIELDS.union(IGNORED_FIELDS, NEUTRAL_VALUES)  # a frozenset, as its type says
 
 # OpenAI's efforts → the shared thinking settings' (which stop at "max"; xhigh sits above high).
 REASONING_EFFORTS: Mapping[str, Effort] = {

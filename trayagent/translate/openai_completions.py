@@ -40,7 +40,7 @@ NEUTRAL_VALUES: Neutral = {
     "logprobs": ((), "token log-probabilities are not available from Google's backend here; leave it out"),
     "logit_bias": (({},), "Gemini has no logit bias"),
 }
-ACCEPTED_FIELDS = MAPPED_FIELDS | IGNORED_FIELDS.keys() | NEUTRAL_VALUES.keys()
+ACCEPTED_FIELDS = MAPPED_FIELDS.union(IGNORED_FIELDS, NEUTRAL_VALUES)  # a frozenset, as its type says
 
 
 def _prompt(body: Mapping[str, Any]) -> str:

@@ -225,7 +225,7 @@ def _sign(parts: list[dict[str, Any]], entry: reasoning_blob.Entry) -> None:
                 part.setdefault("thoughtSignature", entry[2])
                 return
         return
-    for part in reversed(parts):
+    for part in parts[::-1]:  # (not reversed(): mypyc 2.4 cannot compile it here)
         if "text" in part and not part.get("thought"):
             part.setdefault("thoughtSignature", entry[1])
             return
