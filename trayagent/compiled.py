@@ -8,6 +8,9 @@ source it was compiled from (the translate modules and the two trayagent modules
 only when each of those sources is unchanged and no translate module was added or removed, so an edit takes
 effect at once, as pure Python, until the next build. The compiled modules are the same code, so the pure form
 is a complete fallback: where there is no C compiler, or with TRAYAGENT_PURE_PYTHON=1 in the environment.
+
+Compiled, a module-level name is a lookup in the module's dict each time it is read, unless it is `Final`: then
+it is a C static. So the translate modules' constants are all declared `Final`.
 """
 
 from __future__ import annotations

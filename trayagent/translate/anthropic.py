@@ -7,7 +7,7 @@ stream in `anthropic_stream`; this module binds them to the `Frontend` seam. Err
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from trayagent.errors import InternalError, ProxyError
 from trayagent.translate.anthropic_reply import render_message
@@ -71,5 +71,5 @@ def _echo(call: ClientCall) -> Echo:
     return echo
 
 
-MESSAGES = MessagesFrontend()
-COUNT_TOKENS = CountTokensFrontend()
+MESSAGES: Final = MessagesFrontend()
+COUNT_TOKENS: Final = CountTokensFrontend()

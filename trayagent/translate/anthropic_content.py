@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -20,10 +20,10 @@ from trayagent.translate.media import file_part, inline_part, mime_from_name
 
 # Gemini function names: a letter or underscore first, then letters, digits, `_.:-`; Cloud Code keeps the
 # older 64-character bound. Anthropic names may start with a digit or a dash and run to 128 characters.
-_GEMINI_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
-_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
+_GEMINI_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
+_UNSAFE_CHARS: Final = re.compile(r"[^A-Za-z0-9_.:-]")
 # Blocks produced by Anthropic's own server tools (web search, code execution…): nothing Google can replay.
-SERVER_TOOL_BLOCKS = frozenset(
+SERVER_TOOL_BLOCKS: Final = frozenset(
     {
         "server_tool_use",
         "web_search_tool_result",
@@ -37,9 +37,9 @@ SERVER_TOOL_BLOCKS = frozenset(
         "container_upload",
     }
 )
-MISSING_RESULT = "No result was sent back for this tool call."
+MISSING_RESULT: Final = "No result was sent back for this tool call."
 # Claude Code puts `output_config` on its system message; a message has no other meaningful key.
-MESSAGE_KEYS = frozenset({"role", "content"})
+MESSAGE_KEYS: Final = frozenset({"role", "content"})
 
 Part = dict[str, Any]
 

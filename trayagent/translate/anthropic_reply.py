@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from trayagent.errors import ProxyError, StreamBroken
 from trayagent.translate.anthropic_request import Echo
@@ -26,9 +26,9 @@ class Stop:
 
 # The stops nearly every reply ends with, made once (a Stop is immutable; building one costs more than the rest
 # of stop_of).
-_END_TURN = Stop("end_turn")
-_MAX_TOKENS = Stop("max_tokens")
-_TOOL_USE = Stop("tool_use")
+_END_TURN: Final = Stop("end_turn")
+_MAX_TOKENS: Final = Stop("max_tokens")
+_TOOL_USE: Final = Stop("tool_use")
 
 
 def stop_of(

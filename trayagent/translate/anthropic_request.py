@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -22,7 +22,7 @@ from trayagent.translate.thinking import Effort, set_output_limit, thinking_conf
 
 # Accepted and ignored: they steer Anthropic's own servers (context editing, containers, MCP connectors,
 # capacity tiers, prompt-cache breakpoints) and have no Cloud Code meaning. Named once in the request log.
-IGNORED_FIELDS = frozenset(
+IGNORED_FIELDS: Final = frozenset(
     {
         "betas",
         "billing_policy",
@@ -42,14 +42,17 @@ IGNORED_FIELDS = frozenset(
         "workspace_id",
     }
 )
-_MESSAGE_FIELDS = frozenset({"model", "messages", "system", "max_tokens", "stream", "metadata", "stop_sequences"})
-_MESSAGE_FIELDS |= {"temperature", "top_p", "top_k", "thinking", "output_config", "tools", "tool_choice"}
-_COUNT_FIELDS = frozenset({"model", "messages", "system", "metadata", "thinking", "output_config", "tools"})
-_COUNT_FIELDS |= {"tool_choice"}
+_MESSAGE_FIELDS: Final = frozenset(
+    {"model", "messages", "system", "max_tokens", "stream", "metadata", "stop_sequences", "temperature", "top_p"}
+    | {"top_k", "thinking", "output_config", "tools", "tool_choice"}
+)
+_COUNT_FIELDS: Final = frozenset(
+    {"model", "messages", "system", "metadata", "thinking", "output_config", "tools", "tool_choice"}
+)
 # Anthropic's effort names → the thinking helper's (Google has nothing between high and max).
-_EFFORTS: Mapping[str, Effort] = {"low": "low", "medium": "medium", "high": "high", "xhigh": "max", "max": "max"}
-_MAX_STOP_SEQUENCES = 5  # Google's limit; more is a 400 there
-_SESSION_MARK = "_session_"  # older Claude Code user ids: user_<hash>_account_<uuid>_session_<uuid>
+_EFFORTS: Final[Mapping[str, Effort]] = {"low": "low", "medium": "medium", "high": "high", "xhigh": "max", "max": "max"}
+_MAX_STOP_SEQUENCES: Final = 5  # Google's limit; more is a 400 there
+_SESSION_MARK: Final = "_session_"  # older Claude Code user ids: user_<hash>_account_<uuid>_session_<uuid>
 
 
 class Echo(NamedTuple):

@@ -11,7 +11,7 @@ open blocks are left unclosed, because Claude Code keeps every block it saw stop
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 
@@ -29,28 +29,28 @@ from trayagent.translate.gemini import CallIds, first_candidate, lone_text, part
 from trayagent.translate.hub import ReplyIds, sse_event
 from trayagent.translate.outcome import block_reason
 
-PING = sse_event(b'{"type":"ping"}', "ping")
+PING: Final = sse_event(b'{"type":"ping"}', "ping")
 _Block = Literal["text", "thinking", "tool_use"]
 
 # The events every reply streams, as the bytes `_event` writes for them, so that a text delta costs one orjson
 # call on its string (orjson writes a value the same bytes inside an object or alone). %d: the block's index;
 # %s: a JSON value. The golden streams hold these bytes.
-_MESSAGE_START = (
+_MESSAGE_START: Final = (
     b"event: message_start\n"
     b'data: {"type":"message_start","message":{"id":%s,"type":"message","role":"assistant","model":%s,'
     b'"content":[],"stop_reason":null,"stop_sequence":null,"usage":%s}}\n\n'
 )
-_TEXT_START = (
+_TEXT_START: Final = (
     b"event: content_block_start\n"
     b'data: {"type":"content_block_start","index":%d,"content_block":{"type":"text","text":""}}\n\n'
 )
-_TEXT_DELTA = (
+_TEXT_DELTA: Final = (
     b"event: content_block_delta\n"
     b'data: {"type":"content_block_delta","index":%d,"delta":{"type":"text_delta","text":%s}}\n\n'
 )
-_BLOCK_STOP = b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n'
-_MESSAGE_DELTA = b'event: message_delta\ndata: {"type":"message_delta","delta":%s,"usage":%s}\n\n'
-_MESSAGE_STOP = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+_BLOCK_STOP: Final = b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n'
+_MESSAGE_DELTA: Final = b'event: message_delta\ndata: {"type":"message_delta","delta":%s,"usage":%s}\n\n'
+_MESSAGE_STOP: Final = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
 
 
 def _event(name: str, payload: Mapping[str, Any]) -> bytes:

@@ -7,13 +7,13 @@ Gemini     {"error": {"code", "message", "status"}}
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from trayagent.errors import ProxyError
 from trayagent.translate.hub import ClientProtocol
 
 # kind → (OpenAI type, OpenAI code)
-_OPENAI: dict[str, tuple[str, str | None]] = {
+_OPENAI: Final[dict[str, tuple[str, str | None]]] = {
     "invalid_request": ("invalid_request_error", None),
     "authentication": ("invalid_request_error", "invalid_api_key"),
     "permission": ("invalid_request_error", "forbidden"),
@@ -25,7 +25,7 @@ _OPENAI: dict[str, tuple[str, str | None]] = {
     "api_error": ("server_error", None),
 }
 
-_ANTHROPIC = {
+_ANTHROPIC: Final = {
     "invalid_request": "invalid_request_error",
     "authentication": "authentication_error",
     "permission": "permission_error",
@@ -38,7 +38,7 @@ _ANTHROPIC = {
 }
 
 # HTTP status → google.rpc.Code name
-_GEMINI_STATUS = {
+_GEMINI_STATUS: Final = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
@@ -77,7 +77,7 @@ def render_gemini_error(error: ProxyError) -> dict[str, Any]:
     return {"error": {"code": error.status_code, "message": error.message, "status": status}}
 
 
-_RENDERERS = {
+_RENDERERS: Final = {
     "openai": render_openai_error,
     "anthropic": render_anthropic_error,
     "gemini": render_gemini_error,

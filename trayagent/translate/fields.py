@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from trayagent.errors import BadRequest
 
-_NUMBERS = (int, float)  # a tuple, not `int | float`: that union is built anew at every call
+_NUMBERS: Final = (int, float)  # a tuple, not `int | float`: that union is built anew at every call
 
 
 def at(path: str, key: str | int) -> str:
@@ -125,8 +125,8 @@ class Fields:
 
 
 # Chat and legacy completions show what was sent; Responses says what it expected; Anthropic names booleans so.
-OPENAI_CHAT_FIELDS = Fields(
+OPENAI_CHAT_FIELDS: Final = Fields(
     shown=True, unknown="unknown field (not part of OpenAI's API, or not one this proxy can honour)"
 )
-OPENAI_RESPONSES_FIELDS = Fields()
-ANTHROPIC_FIELDS = Fields(boolean="a boolean")
+OPENAI_RESPONSES_FIELDS: Final = Fields()
+ANTHROPIC_FIELDS: Final = Fields(boolean="a boolean")

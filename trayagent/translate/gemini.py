@@ -8,7 +8,7 @@ Pure: dicts in, dicts and bytes out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -26,10 +26,10 @@ from trayagent.translate.hub import (
 )
 
 # Gemini accepts this in place of a signature it never issued (history from another client, a restart).
-SKIP_SIGNATURE = "skip_thought_signature_validator"
-DEFAULT_INPUT_LIMIT = 1_048_576
-DEFAULT_OUTPUT_LIMIT = 65_536
-GENERATION_METHODS = ("generateContent", "streamGenerateContent", "countTokens")
+SKIP_SIGNATURE: Final = "skip_thought_signature_validator"
+DEFAULT_INPUT_LIMIT: Final = 1_048_576
+DEFAULT_OUTPUT_LIMIT: Final = 65_536
+GENERATION_METHODS: Final = ("generateContent", "streamGenerateContent", "countTokens")
 
 
 def merge_chunks(chunks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def _append_part(parts: list[dict[str, Any]], part: Mapping[str, Any]) -> None:
     parts.append(dict(part))
 
 
-_TEXT_KEYS = frozenset({"text", "thought", "thoughtSignature"})
+_TEXT_KEYS: Final = frozenset({"text", "thought", "thoughtSignature"})
 
 
 def repair_signatures(request: Mapping[str, Any], model: str) -> dict[str, Any]:
@@ -165,7 +165,7 @@ def first_candidate(reply: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
-_PLAIN_CANDIDATE_KEYS = frozenset({"content", "index", "finishReason"})
+_PLAIN_CANDIDATE_KEYS: Final = frozenset({"content", "index", "finishReason"})
 
 
 def lone_text(chunk: Mapping[str, Any]) -> tuple[str, bool] | None:
@@ -364,4 +364,4 @@ class GeminiEncoder:
         return opening + data
 
 
-GEMINI = GeminiFrontend()
+GEMINI: Final = GeminiFrontend()

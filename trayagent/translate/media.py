@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 # By file extension; a small table, because the stdlib `mimetypes` reads system files on first use.
-MIME_BY_EXTENSION: Mapping[str, str] = {
+MIME_BY_EXTENSION: Final[Mapping[str, str]] = {
     "png": "image/png",
     "jpg": "image/jpeg",
     "jpeg": "image/jpeg",
@@ -35,7 +35,7 @@ MIME_BY_EXTENSION: Mapping[str, str] = {
     "webm": "video/webm",
 }
 # An audio clip's `format` (OpenAI's input_audio) → its MIME type; each protocol says which formats it takes.
-AUDIO_FORMATS: Mapping[str, str] = {
+AUDIO_FORMATS: Final[Mapping[str, str]] = {
     "wav": "audio/wav",
     "mp3": "audio/mpeg",
     "flac": "audio/flac",
@@ -43,8 +43,8 @@ AUDIO_FORMATS: Mapping[str, str] = {
     "aac": "audio/aac",
 }
 # Links Gemini can fetch: the web, and Cloud Storage.
-LINK_SCHEMES = ("https://", "http://", "gs://")
-WEB_SCHEMES = ("https://", "http://")
+LINK_SCHEMES: Final = ("https://", "http://", "gs://")
+WEB_SCHEMES: Final = ("https://", "http://")
 
 
 def inline_part(mime: str, data: str) -> dict[str, Any]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 # So OpenAI and Anthropic clients work unchanged (spec/upstream.md "Model names").
-DEFAULT_ALIASES: Mapping[str, str] = {
+DEFAULT_ALIASES: Final[Mapping[str, str]] = {
     "gpt-4*": "gemini-2.5-flash",
     "gpt-3.5*": "gemini-2.5-flash",
     "gpt-4o*": "gemini-2.5-flash",
@@ -28,7 +28,7 @@ DEFAULT_ALIASES: Mapping[str, str] = {
 # Names the backend serves. A client asking for one of them gets it, even when a built-in alias would
 # match: without this, "claude-*sonnet*" would turn a request for claude-sonnet-4-6-thinking into
 # claude-sonnet-4-6. The user's own mapping still wins over this list.
-KNOWN_UPSTREAM_MODELS: frozenset[str] = frozenset(
+KNOWN_UPSTREAM_MODELS: Final[frozenset[str]] = frozenset(
     {
         "gemini-2.5-flash",
         "gemini-2.5-pro",
@@ -74,7 +74,7 @@ def normalize_name(requested: str) -> str:
     return name
 
 
-_ROUTES_KEPT = 512
+_ROUTES_KEPT: Final = 512
 
 
 class ModelRouter:

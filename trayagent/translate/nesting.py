@@ -13,11 +13,11 @@ walk over the parsed value in Python costs more than the parse.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
-MAX_NESTING = 128  # levels of objects and arrays; serde_json's default, far beyond any real request
+MAX_NESTING: Final = 128  # levels of objects and arrays; serde_json's default, far beyond any real request
 
 
 def depth(value: Any) -> int:
@@ -55,7 +55,7 @@ def _serialisable_depth() -> int:
     return low
 
 
-_PADDING = _serialisable_depth() - MAX_NESTING  # lists wrapped around a value before serialising it
+_PADDING: Final = _serialisable_depth() - MAX_NESTING  # lists wrapped around a value before serialising it
 _local = threading.local()  # each thread its own wrapper: its innermost slot holds the value being checked
 
 
@@ -71,7 +71,7 @@ def _wrapper() -> list[Any]:
     return pair
 
 
-_COUNTED_BELOW = 4096  # bytes; counting brackets costs about 1 ns a byte, so only short texts are counted
+_COUNTED_BELOW: Final = 4096  # bytes; counting brackets costs about 1 ns a byte, so only short texts are counted
 
 
 def may_nest_too_deep(text: bytes) -> bool:

@@ -8,7 +8,7 @@ The request side is `openai_chat_request` (fields, tools, response_format) on `o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -173,9 +173,9 @@ def _choice(index: int, delta: dict[str, Any], finish: str | None = None) -> dic
 
 # Choices as `orjson.dumps(_choice(…))` writes them, from templates: the role that opens each choice, the last
 # (empty) delta with the finish reason, and a delta of one string (`_delta`).
-_OPENING = b'{"index":%d,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}'
-_FINAL = b'{"index":%d,"delta":{},"logprobs":null,"finish_reason":%s}'
-_DELTA_END = b'},"logprobs":null,"finish_reason":null}'
+_OPENING: Final = b'{"index":%d,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}'
+_FINAL: Final = b'{"index":%d,"delta":{},"logprobs":null,"finish_reason":%s}'
+_DELTA_END: Final = b'},"logprobs":null,"finish_reason":null}'
 
 
 def _delta(index: int, key: bytes, text: str) -> bytes:
@@ -183,4 +183,4 @@ def _delta(index: int, key: bytes, text: str) -> bytes:
     return b'{"index":%d,"delta":{"%s":%s%s' % (index, key, orjson.dumps(text), _DELTA_END)
 
 
-CHAT = OpenAIFrontend(parse_chat, ChatStream, render_chat)
+CHAT: Final = OpenAIFrontend(parse_chat, ChatStream, render_chat)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
 from trayagent.translate.fields import at, refuse
@@ -21,7 +21,7 @@ from trayagent.translate.schema import clean_tool_parameters, json_output
 from trayagent.translate.thinking import Effort, model_family, thinking_config
 
 # Fields translated into the Gemini request (or into how the reply is shaped).
-MAPPED_FIELDS = frozenset(
+MAPPED_FIELDS: Final = frozenset(
     {
         "model",
         "messages",
@@ -48,7 +48,7 @@ MAPPED_FIELDS = frozenset(
     }
 )
 # Fields real clients send that have no meaning upstream and change nothing in the answer: accepted, not sent.
-IGNORED_FIELDS: Mapping[str, str] = {
+IGNORED_FIELDS: Final[Mapping[str, str]] = {
     "user": "an end-user id for OpenAI's abuse monitoring",
     "safety_identifier": "an end-user id for OpenAI's abuse monitoring",
     "metadata": "tags for OpenAI's dashboard",
@@ -59,7 +59,7 @@ IGNORED_FIELDS: Mapping[str, str] = {
     "prediction": "a latency hint; the answer is the same without it",
 }
 # Fields accepted only at the value that asks for nothing; any other value is a 400 naming the field.
-NEUTRAL_VALUES: Neutral = {
+NEUTRAL_VALUES: Final[Neutral] = {
     "logprobs": ((False,), "token log-probabilities are not available from Google's backend here; leave it out"),
     "top_logprobs": ((0,), "token log-probabilities are not available from Google's backend here; leave it out"),
     "logit_bias": (({},), "Gemini has no logit bias"),
@@ -69,10 +69,10 @@ NEUTRAL_VALUES: Neutral = {
     "web_search_options": ((), "web search is not available through this proxy"),
     "moderation": ((), "OpenAI's moderation is not available through this proxy"),
 }
-ACCEPTED_FIELDS = MAPPED_FIELDS.union(IGNORED_FIELDS, NEUTRAL_VALUES)  # a frozenset, as its type says
+ACCEPTED_FIELDS: Final = MAPPED_FIELDS.union(IGNORED_FIELDS, NEUTRAL_VALUES)  # a frozenset, as its type says
 
 # OpenAI's efforts → the shared thinking settings' (which stop at "max"; xhigh sits above high).
-REASONING_EFFORTS: Mapping[str, Effort] = {
+REASONING_EFFORTS: Final[Mapping[str, Effort]] = {
     "none": "none",
     "minimal": "minimal",
     "low": "low",
@@ -81,7 +81,7 @@ REASONING_EFFORTS: Mapping[str, Effort] = {
     "xhigh": "max",
     "max": "max",
 }
-_CHOICE_MODES = {"none": "NONE", "auto": "AUTO", "required": "ANY"}
+_CHOICE_MODES: Final = {"none": "NONE", "auto": "AUTO", "required": "ANY"}
 
 
 def parse_chat(body: dict[str, Any], target: ClientTarget) -> ClientCall:

@@ -4,7 +4,7 @@ user turn; the reply is a `text_completion` (streamed as `text_completion` chunk
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -15,7 +15,7 @@ from trayagent.translate.hub import ClientCall, ClientTarget, ReplyIds
 from trayagent.translate.openai_generation import Neutral, client_call, limit_output, read_common
 from trayagent.translate.openai_reply import Ending, OpenAIFrontend, ReplyEcho, ReplyStream, finish_reason, render_reply
 
-MAPPED_FIELDS = frozenset(
+MAPPED_FIELDS: Final = frozenset(
     {
         "model",
         "prompt",
@@ -34,13 +34,13 @@ MAPPED_FIELDS = frozenset(
         "best_of",  # only equal to n: picking the best of more candidates needs log-probabilities
     }
 )
-IGNORED_FIELDS: Mapping[str, str] = {"user": "an end-user id for OpenAI's abuse monitoring"}
-NEUTRAL_VALUES: Neutral = {
+IGNORED_FIELDS: Final[Mapping[str, str]] = {"user": "an end-user id for OpenAI's abuse monitoring"}
+NEUTRAL_VALUES: Final[Neutral] = {
     "suffix": (("",), "Gemini cannot insert text between a prompt and a suffix"),
     "logprobs": ((), "token log-probabilities are not available from Google's backend here; leave it out"),
     "logit_bias": (({},), "Gemini has no logit bias"),
 }
-ACCEPTED_FIELDS = MAPPED_FIELDS.union(IGNORED_FIELDS, NEUTRAL_VALUES)  # a frozenset, as its type says
+ACCEPTED_FIELDS: Final = MAPPED_FIELDS.union(IGNORED_FIELDS, NEUTRAL_VALUES)  # a frozenset, as its type says
 
 
 def _prompt(body: Mapping[str, Any]) -> str:
@@ -119,11 +119,11 @@ class CompletionStream(ReplyStream):
         return orjson.dumps(_choice(index, "", reason))
 
 
-_TEXT_END = b',"logprobs":null,"finish_reason":null}'  # a streamed text choice after its index
+_TEXT_END: Final = b',"logprobs":null,"finish_reason":null}'  # a streamed text choice after its index
 
 
 def _choice(index: int, text: str, finish: str | None = None) -> dict[str, Any]:
     return {"text": text, "index": index, "logprobs": None, "finish_reason": finish}
 
 
-COMPLETIONS = OpenAIFrontend(parse_completion, CompletionStream, render_completion)
+COMPLETIONS: Final = OpenAIFrontend(parse_completion, CompletionStream, render_completion)

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from trayagent.translate import thinking
 from trayagent.translate.fields import OPENAI_CHAT_FIELDS as FIELDS
 from trayagent.translate.fields import at, refuse
 from trayagent.translate.hub import ClientCall, ClientTarget, HubRequest, session_key
 
-MAX_CANDIDATES = 8  # Gemini's candidateCount limit
-MAX_STOP_SEQUENCES = 5  # Gemini's stopSequences limit (OpenAI allows 4)
+MAX_CANDIDATES: Final = 8  # Gemini's candidateCount limit
+MAX_STOP_SEQUENCES: Final = 5  # Gemini's stopSequences limit (OpenAI allows 4)
 # Where a client names its conversation when it has no `prompt_cache_key` (Codex sends `session-id`).
-SESSION_HEADERS = ("session_id", "session-id", "x-session-id")
+SESSION_HEADERS: Final = ("session_id", "session-id", "x-session-id")
 
 
 def require_model(body: Mapping[str, Any]) -> str:
@@ -58,7 +58,7 @@ def _stop_sequences(body: Mapping[str, Any]) -> list[str] | None:
 
 
 # Sampling fields most requests leave out: when none is there, sampling_config stops after top_p.
-_RARE_SAMPLING = frozenset({"top_k", "stop", "presence_penalty", "frequency_penalty", "seed"})
+_RARE_SAMPLING: Final = frozenset({"top_k", "stop", "presence_penalty", "frequency_penalty", "seed"})
 
 
 def sampling_config(body: Mapping[str, Any], n: int) -> dict[str, Any]:

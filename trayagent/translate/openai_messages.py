@@ -5,7 +5,7 @@ by id, reasoning text as thought parts."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -18,12 +18,12 @@ from trayagent.translate.nesting import nesting_message, too_deep
 # Part fields with no Gemini counterpart, accepted and not forwarded: cache hints (OpenAI's
 # `prompt_cache_breakpoint`, the Anthropic-style `cache_control` some OpenAI clients add; Gemini caches
 # prefixes by itself) and `detail`, a resolution hint for images.
-PART_HINTS = ("prompt_cache_breakpoint", "cache_control")
+PART_HINTS: Final = ("prompt_cache_breakpoint", "cache_control")
 
 # Keys each role may carry. `name` (a participant name; Gemini has none) is accepted and not forwarded.
 # An assistant message echoed from a reply object also brings `refusal`, `annotations`, `audio`,
 # `function_call` as nulls or empty lists; they are accepted when they say nothing.
-ROLE_KEYS: Mapping[str, frozenset[str]] = {
+ROLE_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "system": frozenset({"role", "content", "name"}),
     "developer": frozenset({"role", "content", "name"}),
     "user": frozenset({"role", "content", "name"}),
@@ -107,7 +107,7 @@ def convert(messages: Any) -> Conversation:
     return conversation
 
 
-_PLAIN = frozenset({"system", "developer", "user", "assistant"})
+_PLAIN: Final = frozenset({"system", "developer", "user", "assistant"})
 
 
 def _add_plain(conversation: Conversation, role: str, content: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -25,7 +25,7 @@ from trayagent.translate.hub import (
 )
 from trayagent.translate.outcome import block_reason, finish_outcome, token_counts
 
-DONE = b"data: [DONE]\n\n"
+DONE: Final = b"data: [DONE]\n\n"
 
 
 class ReplyEcho(NamedTuple):
@@ -99,7 +99,7 @@ def usage(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     }
 
 
-_USAGE = (
+_USAGE: Final = (
     b'{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":%d},'
     b'"completion_tokens_details":{"reasoning_tokens":%d}}'
 )

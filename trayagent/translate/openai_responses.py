@@ -11,7 +11,7 @@ keep the reply with the whole conversation (`keep`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from trayagent.errors import BadRequest, ProxyError
 from trayagent.translate.error_shapes import render_openai_error
@@ -34,7 +34,7 @@ from trayagent.translate.schema import json_output
 from trayagent.translate.thinking import Effort, model_family, set_output_limit, thinking_config
 
 # Fields with a meaning here (read below).
-HANDLED = frozenset(
+HANDLED: Final = frozenset(
     {
         "model", "input", "instructions", "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls",
         "text", "reasoning", "max_output_tokens", "temperature", "top_p", "top_logprobs", "truncation", "metadata",
@@ -44,7 +44,7 @@ HANDLED = frozenset(
 # Accepted and ignored: they steer OpenAI's own service and mean nothing to Google. Nested ones too:
 # text.verbosity (a length hint Gemini has no knob for), reasoning.context (we replay every reasoning item the
 # client sends), a content part's `detail` and `prompt_cache_breakpoint`, stream_options.include_obfuscation.
-IGNORED = frozenset(
+IGNORED: Final = frozenset(
     {
         "client_metadata",  # Codex's session and turn ids (the session comes from prompt_cache_key)
         "prompt_cache_retention",
@@ -55,7 +55,7 @@ IGNORED = frozenset(
     }
 )
 # Features that need state or services this proxy does not have: a 400 whenever they are asked for.
-UNSUPPORTED = {
+UNSUPPORTED: Final = {
     "conversation": "conversations are not stored here; send the whole conversation in input, or continue a stored "
     "response with previous_response_id",
     "prompt": "prompt templates live on OpenAI's side",
@@ -65,7 +65,7 @@ UNSUPPORTED = {
     "access_programs": "access programs are OpenAI's",
     "background_options": "background responses are not supported",
 }
-INCLUDABLE = frozenset(
+INCLUDABLE: Final = frozenset(
     {
         "reasoning.encrypted_content",  # always given: the reasoning blob carries the thought signatures
         # About items of hosted tools, which are dropped here: there is never anything to include.
@@ -78,11 +78,11 @@ INCLUDABLE = frozenset(
     }
 )
 # reasoning.effort → thinking.py's effort; xhigh sits between high and max, and max is the model's top budget.
-EFFORTS: Mapping[str, Effort] = {
+EFFORTS: Final[Mapping[str, Effort]] = {
     "none": "none", "minimal": "minimal", "low": "low", "medium": "medium", "high": "high", "xhigh": "high",
     "max": "max",
 }  # fmt: skip
-SUMMARIES = frozenset({"auto", "concise", "detailed"})
+SUMMARIES: Final = frozenset({"auto", "concise", "detailed"})
 
 
 class ResponsesFrontend:
@@ -159,10 +159,10 @@ class ResponsesFrontend:
         return render_openai_error(error)
 
 
-RESPONSES = ResponsesFrontend()
+RESPONSES: Final = ResponsesFrontend()
 
 
-_KNOWN = HANDLED | IGNORED
+_KNOWN: Final = HANDLED | IGNORED
 
 
 def _check_fields(body: Mapping[str, Any]) -> None:
@@ -201,7 +201,7 @@ def _items(input_: object) -> tuple[Any, ...]:
     return tuple(input_) if isinstance(input_, list) else ()
 
 
-_STATEFUL = frozenset({"background", "top_logprobs", "stream_options", "include"})
+_STATEFUL: Final = frozenset({"background", "top_logprobs", "stream_options", "include"})
 
 
 def _check_stateless(body: Mapping[str, Any]) -> None:

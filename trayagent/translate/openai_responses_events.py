@@ -9,9 +9,11 @@ about as much as a small event). The golden streams hold these bytes.
 
 from __future__ import annotations
 
-EVENT = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
+from typing import Final
 
-_USAGE = (
+EVENT: Final = b'event: %s\ndata: {"type":"%s","sequence_number":%d,%s\n\n'  # the fields' JSON without its `{`
+
+_USAGE: Final = (
     b'{"input_tokens":%d,"input_tokens_details":{"cached_tokens":%d,"cache_write_tokens":0},"output_tokens":%d,'
     b'"output_tokens_details":{"reasoning_tokens":%d},"total_tokens":%d}'
 )
@@ -32,22 +34,22 @@ def _response_event(
 
 
 # response.created and response.in_progress, always the first two: (id, created_at, model, settings) twice.
-OPENING = _response_event(
+OPENING: Final = _response_event(
     b"response.created", b"0", b"in_progress", b"null", b"null", b"[]", b"null", b"}"
 ) + _response_event(b"response.in_progress", b"1", b"in_progress", b"null", b"null", b"[]", b"null", b"}")
 # response.completed: (seq, id, created_at, model, output, the five usage counts, settings, completed_at).
-COMPLETED = _response_event(
+COMPLETED: Final = _response_event(
     b"response.completed", b"%d", b"completed", b"null", b"null", b"%s", _USAGE, b',"completed_at":%d}'
 )
 # response.incomplete or response.failed: (name, name, seq, id, created_at, status, error, incomplete_details,
 # model, output, the five usage counts, settings).
-ENDED = _response_event(b"%s", b"%d", b"%s", b"%s", b"%s", b"%s", _USAGE, b"}")
-ITEM_DONE = (
+ENDED: Final = _response_event(b"%s", b"%d", b"%s", b"%s", b"%s", b"%s", _USAGE, b"}")
+ITEM_DONE: Final = (
     b"event: response.output_item.done\n"
     b'data: {"type":"response.output_item.done","sequence_number":%d,"output_index":%d,"item":%s}\n\n'
 )
 # A message item added and its one output_text part added: (seq, index, item id, seq + 1, item_id/output_index).
-MESSAGE_OPENED = (
+MESSAGE_OPENED: Final = (
     b"event: response.output_item.added\n"
     b'data: {"type":"response.output_item.added","sequence_number":%d,"output_index":%d,"item":{"id":%s,'
     b'"type":"message","role":"assistant","status":"in_progress","content":[]}}\n\n'
@@ -56,14 +58,14 @@ MESSAGE_OPENED = (
     b'"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]}}\n\n'
 )
 # A message's text done and its part done: (seq, item_id/output_index, text, seq + 1, item_id/output_index, text).
-MESSAGE_TEXT_DONE = (
+MESSAGE_TEXT_DONE: Final = (
     b"event: response.output_text.done\n"
     b'data: {"type":"response.output_text.done","sequence_number":%d,%s,"content_index":0,"text":%s,"logprobs":[]}\n\n'
     b"event: response.content_part.done\n"
     b'data: {"type":"response.content_part.done","sequence_number":%d,%s,"content_index":0,'
     b'"part":{"type":"output_text","text":%s,"annotations":[],"logprobs":[]}}\n\n'
 )
-TEXT_DELTA = (
+TEXT_DELTA: Final = (
     b"event: response.output_text.delta\n"
     b'data: {"type":"response.output_text.delta","sequence_number":%d,%s,"content_index":0,"delta":%s,'
     b'"logprobs":[]}\n\n'

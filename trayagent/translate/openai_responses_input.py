@@ -5,7 +5,7 @@ their outputs, and reasoning items whose blob puts the thought signatures back o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -17,9 +17,9 @@ from trayagent.translate.media import AUDIO_FORMATS, inline_part, media_part
 from trayagent.translate.nesting import nesting_message, too_deep
 from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, gemini_name
 
-_ROLES = {"user": "user", "assistant": "model", "system": "system", "developer": "system"}
-_TEXT_PARTS = ("input_text", "output_text", "text")
-_AUDIO_FORMATS = ("mp3", "wav")  # what input_audio.format takes in the Responses API
+_ROLES: Final = {"user": "user", "assistant": "model", "system": "system", "developer": "system"}
+_TEXT_PARTS: Final = ("input_text", "output_text", "text")
+_AUDIO_FORMATS: Final = ("mp3", "wav")  # what input_audio.format takes in the Responses API
 
 
 class Conversation:

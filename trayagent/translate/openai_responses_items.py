@@ -9,14 +9,14 @@ conversation only grows at its end), a message's text content is a list of parts
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from trayagent.errors import BadRequest, RouteNotFound
 from trayagent.translate.hub import StoredReply
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-_STATUS_KINDS = frozenset(
+DEFAULT_LIMIT: Final = 20
+MAX_LIMIT: Final = 100
+_STATUS_KINDS: Final = frozenset(
     {"message", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output"}
 )
 

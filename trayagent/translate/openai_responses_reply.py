@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 import orjson
 
@@ -25,15 +25,15 @@ from trayagent.translate.openai_responses_tools import CUSTOM_INPUT, ToolName
 from trayagent.translate.outcome import TokenCounts, block_reason, finish_explanation, finish_outcome, token_counts
 
 Status = Literal["completed", "incomplete", "failed"]
-_ENDED = {"incomplete": b"response.incomplete", "failed": b"response.failed"}
-_IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp", "image/gif": "gif"}
+_ENDED: Final = {"incomplete": b"response.incomplete", "failed": b"response.failed"}
+_IMAGE_FORMATS: Final = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp", "image/gif": "gif"}
 # ProxyError.kind → the ResponseError code the SDK knows; Codex retries server_error and rate_limit_exceeded
 # and shows invalid_prompt at once.
-_ERROR_CODES = {"rate_limit": "rate_limit_exceeded", "invalid_request": "invalid_prompt"}
-_CALLS = frozenset({"function_call", "custom_tool_call"})
-_ANSWERS = _CALLS | {"message", "image_generation_call"}
+_ERROR_CODES: Final = {"rate_limit": "rate_limit_exceeded", "invalid_request": "invalid_prompt"}
+_CALLS: Final = frozenset({"function_call", "custom_tool_call"})
+_ANSWERS: Final = _CALLS | {"message", "image_generation_call"}
 Kind = Literal["reasoning", "message", "whole"]
-_NOTHING: Mapping[str, Any] = MappingProxyType({})
+_NOTHING: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
 class ResponsesEcho(NamedTuple):

@@ -8,15 +8,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from trayagent.errors import BadRequest
 from trayagent.translate.fields import OPENAI_RESPONSES_FIELDS as FIELDS
 from trayagent.translate.schema import clean_tool_parameters
 
 # Gemini (and Claude behind Cloud Code) take function names of at most 64 characters from [A-Za-z0-9_-].
-NAME_LIMIT = 64
-CUSTOM_INPUT = "input"  # the one string parameter a custom tool's function declaration takes
+NAME_LIMIT: Final = 64
+CUSTOM_INPUT: Final = "input"  # the one string parameter a custom tool's function declaration takes
 
 
 @dataclass(frozen=True, slots=True)

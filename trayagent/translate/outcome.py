@@ -6,7 +6,7 @@ own protocol's words (finish_reason, stop_reason, status) and usage fields.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 # stop: a normal end. length: an output limit cut the answer. filtered: safety/recitation/policy blocked the output.
 # bad_call: the model botched a function call (never a silent success: the client should retry or see it).
@@ -14,7 +14,7 @@ from typing import Any, Literal, NamedTuple
 # other: any other end Google gives no usable reason for, including reasons it adds later.
 Outcome = Literal["stop", "length", "filtered", "bad_call", "call_limit", "malformed", "other"]
 
-FINISH_OUTCOMES: Mapping[str, Outcome] = {
+FINISH_OUTCOMES: Final[Mapping[str, Outcome]] = {
     "STOP": "stop",
     "MAX_TOKENS": "length",
     "CONTINUATION": "length",
@@ -41,8 +41,8 @@ FINISH_OUTCOMES: Mapping[str, Outcome] = {
     "FINISH_REASON_UNSPECIFIED": "other",
 }
 
-_MAPPINGS = (dict, Mapping)  # a tuple, not `dict | Mapping`: that union is built anew at every call
-_WHY: Mapping[Outcome, str] = {
+_MAPPINGS: Final = (dict, Mapping)  # a tuple, not `dict | Mapping`: that union is built anew at every call
+_WHY: Final[Mapping[Outcome, str]] = {
     "bad_call": "the model produced an invalid function call",
     "call_limit": "the model produced an invalid function call",
     "malformed": "the model stopped without a usable answer",
@@ -100,7 +100,7 @@ class TokenCounts(NamedTuple):
 
 
 # TokenCounts' fields in order, as usageMetadata names them.
-_USAGE_KEYS = (
+_USAGE_KEYS: Final = (
     "promptTokenCount",
     "toolUsePromptTokenCount",
     "cachedContentTokenCount",

@@ -13,11 +13,11 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
-PREFIX = "trayagent.r1."
+PREFIX: Final = "trayagent.r1."
 
 Entry = list[str]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote
 
 import orjson
@@ -24,7 +24,7 @@ import orjson
 from trayagent.translate.schema_notes import as_text, constraint_notes, describe, one_of
 from trayagent.translate.thinking import model_family
 
-_TYPES: Mapping[str, str] = {
+_TYPES: Final[Mapping[str, str]] = {
     "string": "STRING",
     "number": "NUMBER",
     "integer": "INTEGER",
@@ -33,17 +33,17 @@ _TYPES: Mapping[str, str] = {
     "object": "OBJECT",
 }
 # Keywords that imply a type when `type` is missing (JSON Schema allows that; Gemini does not).
-_OBJECT_HINTS = ("properties", "required", "additionalProperties", "patternProperties", "minProperties")
-_ARRAY_HINTS = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains")
-_STRING_HINTS = ("pattern", "minLength", "maxLength", "format")
-_NUMBER_HINTS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
-_MAX_NODES = 5_000  # per call: bounds the work a schema of shared $refs can cause
-_DEPTH_CEILING = 64  # whatever max_depth says, so deep junk cannot exhaust Python's stack
-_MAX_MERGE_DEPTH = 32  # nested allOf / chained $ref before we stop merging
+_OBJECT_HINTS: Final = ("properties", "required", "additionalProperties", "patternProperties", "minProperties")
+_ARRAY_HINTS: Final = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains")
+_STRING_HINTS: Final = ("pattern", "minLength", "maxLength", "format")
+_NUMBER_HINTS: Final = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+_MAX_NODES: Final = 5_000  # per call: bounds the work a schema of shared $refs can cause
+_DEPTH_CEILING: Final = 64  # whatever max_depth says, so deep junk cannot exhaust Python's stack
+_MAX_MERGE_DEPTH: Final = 32  # nested allOf / chained $ref before we stop merging
 # What a no-parameter tool gets when a Claude model will answer: Cloud Code hands Claude a tool without an
 # `input_schema` when `parameters` is absent ("tools.0.custom.input_schema: Field required"), and Gemini's
 # validation refuses an OBJECT root without properties, so the tool gets one optional property it never needs.
-NO_PARAMETERS_PLACEHOLDER = "_unused"
+NO_PARAMETERS_PLACEHOLDER: Final = "_unused"
 
 
 def clean_schema(schema: Any, *, max_depth: int = 24) -> dict[str, Any]:
@@ -89,8 +89,8 @@ def json_output(schema: Any, description: str | None = None) -> dict[str, Any]:
     return {"responseMimeType": "application/json", "responseSchema": cleaned}
 
 
-_MEMO: OrderedDict[tuple[bool, bytes], dict[str, Any] | None] = OrderedDict()
-_MEMO_SIZE = 1024
+_MEMO: Final[OrderedDict[tuple[bool, bytes], dict[str, Any] | None]] = OrderedDict()
+_MEMO_SIZE: Final = 1024
 
 
 def _clean_tool_parameters(schema: Any, claude: bool) -> dict[str, Any] | None:

@@ -4,20 +4,20 @@ Schema cannot say (a pattern, a length, a bound, a default), as short phrases th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeGuard
+from typing import Any, Final, TypeGuard
 
 import orjson
 
 # zod and friends write ±(2**53 - 1) to mean "no bound": saying so in a description is noise.
-_NO_BOUND = 2**53 - 1
-_BOUND_PHRASES = (
+_NO_BOUND: Final = 2**53 - 1
+_BOUND_PHRASES: Final = (
     ("minimum", "minimum {}"),
     ("maximum", "maximum {}"),
     ("exclusiveMinimum", "greater than {}"),
     ("exclusiveMaximum", "less than {}"),
     ("multipleOf", "a multiple of {}"),
 )
-_COUNT_PHRASES = (  # keyword, the phrase for one, the phrase for any other count
+_COUNT_PHRASES: Final = (  # keyword, the phrase for one, the phrase for any other count
     ("minLength", "at least 1 character", "at least {} characters"),
     ("maxLength", "at most 1 character", "at most {} characters"),
     ("minItems", "at least 1 item", "at least {} items"),
@@ -25,13 +25,13 @@ _COUNT_PHRASES = (  # keyword, the phrase for one, the phrase for any other coun
     ("minProperties", "at least 1 property", "at least {} properties"),
     ("maxProperties", "at most 1 property", "at most {} properties"),
 )
-_NOTE_KEYS = frozenset(
+_NOTE_KEYS: Final = frozenset(
     {"pattern", "format", "uniqueItems", "default", "deprecated"}
     | {key for key, _ in _BOUND_PHRASES}
     | {key for key, _, _ in _COUNT_PHRASES}
 )
-_MAX_ENUM_HINT = 24
-_MAX_HINT_CHARS = 160
+_MAX_ENUM_HINT: Final = 24
+_MAX_HINT_CHARS: Final = 160
 
 
 def constraint_notes(flat: Mapping[str, Any], hints: list[str]) -> None:

@@ -14,27 +14,33 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 Effort = Literal["none", "minimal", "low", "medium", "high", "max"]
 Family = Literal["gemini-3", "gemini-2.5", "claude", "other"]
 
-_GEMINI_VERSION = re.compile(r"gemini-(\d+)(?:\.(\d+))?")
-_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
-_EFFORT_LEVEL: dict[str, str] = {"minimal": "MINIMAL", "low": "LOW", "medium": "MEDIUM", "high": "HIGH", "max": "HIGH"}
+_GEMINI_VERSION: Final = re.compile(r"gemini-(\d+)(?:\.(\d+))?")
+_LEVELS: Final = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
+_EFFORT_LEVEL: Final[dict[str, str]] = {
+    "minimal": "MINIMAL",
+    "low": "LOW",
+    "medium": "MEDIUM",
+    "high": "HIGH",
+    "max": "HIGH",
+}
 # Budgets an effort stands for. Gemini's: the ones Google's own OpenAI-compatible endpoint uses for
 # reasoning_effort (low 1024, medium 8192, high 24576); Claude's: spread over its 1024 minimum and the 32768
 # the original product sends. "max" is the model's top budget.
-_GEMINI_BUDGETS: dict[str, int] = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
-_CLAUDE_BUDGETS: dict[str, int] = {"minimal": 1024, "low": 4096, "medium": 16384, "high": 32768}
+_GEMINI_BUDGETS: Final[dict[str, int]] = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
+_CLAUDE_BUDGETS: Final[dict[str, int]] = {"minimal": 1024, "low": 4096, "medium": 16384, "high": 32768}
 # Where an explicit budget falls among the levels (at most this many tokens → that level).
-_LEVEL_CEILINGS = ((512, "MINIMAL"), (4096, "LOW"), (16384, "MEDIUM"))
+_LEVEL_CEILINGS: Final = ((512, "MINIMAL"), (4096, "LOW"), (16384, "MEDIUM"))
 # Room kept for the answer above a thinking budget: when the client's limit is too small, and when it gave none.
-ANSWER_MARGIN = 8192
-DEFAULT_ANSWER_ROOM = 32768
-GEMINI_OUTPUT_LIMIT = 65536
-IMAGE_OUTPUT_LIMIT = 32768
-CLAUDE_OUTPUT_LIMIT = 64000
+ANSWER_MARGIN: Final = 8192
+DEFAULT_ANSWER_ROOM: Final = 32768
+GEMINI_OUTPUT_LIMIT: Final = 65536
+IMAGE_OUTPUT_LIMIT: Final = 32768
+CLAUDE_OUTPUT_LIMIT: Final = 64000
 
 
 @dataclass(frozen=True, slots=True)
