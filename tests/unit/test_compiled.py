@@ -164,3 +164,40 @@ def test_the_front_ends_pass_their_golden_and_protocol_tests_as_pure_python(tmp_
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+def _compile(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "compile_translators.py"), *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+
+
+def _build_state() -> bytes | None:
+    try:
+        return (compiled.BUILD / compiled.MANIFEST).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+@pytest.mark.timeout(600)
+def test_a_build_that_fails_says_so_and_leaves_the_build_in_place() -> None:
+    """No working C compiler (CC=false): a clear failure, exit 1, and whatever was installed is untouched."""
+    before = _build_state()
+    done = _compile("--force", CC="false")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "compile: mypyc failed" in done.stderr
+    assert "the translators run as pure Python (the same code, slower)" in done.stderr
+    assert _build_state() == before
+
+
+def test_an_up_to_date_build_is_not_compiled_again() -> None:
+    if trayagent.translate.RUNS_AS != "compiled":
+        pytest.skip(f"the front ends are not compiled here: {trayagent.translate.RUNS_AS}")
+    done = _compile()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"compile: the compiled translators in {compiled.BUILD} are up to date"
