@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from trayagent import compiled  # noqa: E402  (the repository's trayagent, not an installed one)
+from trayagent.files.filelock import locked  # noqa: E402
 
 SETUP = """
 import sys
@@ -46,7 +47,14 @@ def main() -> int:
     parser.add_argument("--force", action="store_true", help="build even when the build matches the sources")
     args = parser.parse_args()
     build = compiled.BUILD
-    if not args.force and _current(build):
+    build.parent.mkdir(parents=True, exist_ok=True)
+    # One compile at a time per venv: a second `make` waits, then finds the build up to date.
+    with locked(build.with_name(build.name + ".lock")):
+        return _compile(build, args.force)
+
+
+def _compile(build: Path, force: bool) -> int:
+    if not force and _current(build):
         (build / compiled.MANIFEST).touch()  # newer than the sources again, for make
         print(f"compile: the compiled translators in {build} are up to date")
         return 0
