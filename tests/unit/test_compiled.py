@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _package(root: Path) -> Path:
-    """A trayagent package tree with the files the build depends on (and two it leaves alone)."""
+    """A trayagent package tree with files the build depends on and files it leaves alone."""
     package = root / "trayagent"
     (package / "translate").mkdir(parents=True)
     for name, text in {
@@ -140,7 +140,7 @@ def test_the_real_import_follows_the_decision() -> None:
 
 
 @pytest.mark.timeout(600)
-def test_the_front_ends_pass_their_golden_and_protocol_tests_as_pure_python(tmp_path: Path) -> None:
+def test_the_front_ends_pass_their_golden_and_protocol_tests_as_pure_python() -> None:
     """The fallback is the same code: the translators' own tests, in a child that runs them uncompiled."""
     tests = sorted(str(path.relative_to(REPO)) for path in (REPO / "tests" / "unit").glob("test_golden_*.py"))
     tests += [
