@@ -149,3 +149,18 @@ def test_the_import_walk_follows_packages_and_submodules() -> None:
     assert {"translate/hub.py", "errors.py", "__init__.py", "translate/__init__.py"} <= reached
     config = reachable(PACKAGE / "config.py")
     assert PACKAGE / "yamlsource.py" in config and "yaml" in imported_names(PACKAGE / "yamlsource.py")
+
+
+def test_the_compiled_build_fingerprints_every_module_outside_translate_that_it_imports() -> None:
+    """trayagent/compiled.py lists by hand what the translate modules import from the rest of the package (hub.py's
+    `frozen` included: the compiled modules make its classes): a build must be dropped when one of those changes,
+    so a new import there must join the list."""
+    from trayagent import compiled
+
+    imported = {
+        found
+        for module in TRANSLATE
+        for found in package_imports(module)
+        if not found.is_relative_to(PACKAGE / "translate") and found.name != "__init__.py"
+    } - {LOADER}
+    assert {str(path.relative_to(PACKAGE)) for path in imported} == set(compiled.IMPORTED)
