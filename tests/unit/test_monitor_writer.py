@@ -107,6 +107,8 @@ def test_rows_appear_after_the_exchange_is_recorded(make_monitor: Callable[..., 
     assert len(monitor.logs(LogFilter(status=429))) == 1 and monitor.logs(LogFilter(status=500)) == []
     assert len(monitor.logs(LogFilter(limit=2))) == 2
     assert monitor.counts(3600) == (5, 1)
+    # The rows are readable once committed, a moment before the writer counts them: wait for it to be idle.
+    assert monitor.drain()
     assert monitor.written == 5 and monitor.dropped == 0
 
 
